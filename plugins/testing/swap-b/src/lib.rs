@@ -1,0 +1,25 @@
+//! Test guest: version B of the hot-swap pair; stamps every request and
+//! response with `x-version: b`.
+use ravelin_sdk::{Config, Decision, Plugin, Request, Response};
+
+const VERSION: &str = "b";
+
+struct Swap;
+
+impl Plugin for Swap {
+    fn new(_config: Config) -> Result<Self, String> {
+        Ok(Swap)
+    }
+
+    fn on_request(&self, req: &Request) -> Decision {
+        let _ = req.set_header("x-version", VERSION);
+        Decision::Continue
+    }
+
+    fn on_response(&self, _req: &Request, resp: &Response) -> Decision {
+        let _ = resp.set_header("x-version", VERSION);
+        Decision::Continue
+    }
+}
+
+ravelin_sdk::export!(Swap);
