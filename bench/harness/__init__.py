@@ -1,0 +1,1 @@
+"""Ravelin's benchmark harness: see bench/README.md."""

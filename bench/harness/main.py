@@ -1,0 +1,151 @@
+"""The command line: prepare, measure, write the report, compare."""
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from . import compare, procs, report, runner, setup, summary, system, targets
+from .configs import ORIGIN_PORT
+
+BENCH = Path(__file__).resolve().parent.parent
+REPO = BENCH.parent
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    a = argparse.ArgumentParser(prog="bench/run", description=__doc__)
+    a.add_argument("--quick", action="store_true",
+                   help="one short round, for developing (results go to bench/results/tmp/)")
+    a.add_argument("--compare", metavar="BASELINE", type=Path,
+                   help="print each figure's ratio to BASELINE and flag regressions (exit 3 if any)")
+    a.add_argument("--save-baseline", metavar="FILE", type=Path, nargs="?",
+                   const=BENCH / "baseline.json", help="store this run as the baseline")
+    a.add_argument("--threshold", type=float, default=0.10, help="regression threshold (0.10 = 10%%)")
+    a.add_argument("--basis", choices=("nginx", "absolute"), default="nginx",
+                   help="compare figures normalised to nginx's (default) or raw")
+    a.add_argument("--from-results", metavar="JSON", type=Path,
+                   help="do not measure: report/compare an existing results file")
+    a.add_argument("--origin", choices=("demo", "nginx"), default="nginx",
+                   help="the origin: nginx serving static files (default) or ravelin-demo-origin")
+    a.add_argument("--rate", type=int, default=5000, help="open-loop rate for latency, req/s")
+    a.add_argument("--only", metavar="T,T", help="only these targets (direct,nginx,haproxy,ravelin,ravelin-plugins)")
+    a.add_argument("--no-build", action="store_true", help="use the existing target/release binaries")
+    return a.parse_args(argv)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    out_dir = BENCH / "results" / ("tmp" if args.quick else "")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if args.from_results:
+        results = json.loads(args.from_results.read_text())
+    else:
+        procs.install_signal_handlers()
+        try:
+            results = measure(args)
+        except KeyboardInterrupt:
+            log("interrupted: stopping everything the harness started")
+            return 130
+        finally:
+            procs.stop_all()
+        write_outputs(results, out_dir)
+    return guard(args, results)
+
+
+def guard(args, results: dict) -> int:
+    if args.save_baseline:
+        args.save_baseline.write_text(json.dumps(results, indent=1) + "\n")
+        log(f"baseline saved to {args.save_baseline}")
+    if args.compare:
+        text, regressions = compare.compare(results, args.compare, args.threshold, args.basis)
+        print(text)
+        return 3 if regressions else 0
+    return 0
+
+
+def write_outputs(results: dict, out_dir: Path) -> None:
+    (out_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (out_dir / "results.md").write_text(report.markdown(results))
+    (out_dir / "chart.svg").write_text(report.svg(results))
+    print(report.markdown(results))
+    log(f"wrote {out_dir}/results.json, results.md and chart.svg")
+
+
+def measure(args) -> dict:
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    setup.apt_install_missing(log)
+    oha = setup.ensure_oha(BENCH, log)
+    procs.raise_own_nofile()
+    tmp = BENCH / "results" / "tmp" / "run"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    ravelin_error = build(args)
+    cert, key = setup.self_signed_cert(tmp)
+    versions = setup.versions(oha)
+    plan = dataclasses.replace(runner.plan(args.quick, args.rate), oha=str(oha))
+
+    q = system.wait_quiet(plan.quiet_wait_s)
+    quiet_log = [{"before": "start", **dataclasses.asdict(q)}]
+    origin = targets.start_origin(args.origin, REPO, tmp, runner.LOAD_CPU)
+    all_targets = start_targets(args, tmp, cert, key, versions, ravelin_error, origin)
+    for t in all_targets:
+        log(f"target {t.name}: " + (f"not available: {t.skipped}" if t.skipped else f"pid {t.proc.pid}"))
+    live = [t for t in all_targets if not t.skipped]
+    samples = runner.run_rounds(live, origin, plan, quiet_log)
+    mem = runner.memory(live, plan, BENCH)
+    results = {
+        "meta": {"started": started, "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                 "mode": "quick" if args.quick else "full", "machine": system.describe_machine(),
+                 "versions": versions, "origin": _origin_label(args.origin),
+                 "proxy_cpu": runner.PROXY_CPU, "load_cpu": runner.LOAD_CPU},
+        "plan": {k: v for k, v in dataclasses.asdict(plan).items() if k not in ("cells", "oha")}
+                | {"cells": [c.key for c in plan.cells]},
+        "quiet": quiet_log,
+        "targets": [{"name": t.name, "label": t.label, "skipped": t.skipped} for t in all_targets],
+        "samples": samples,
+    }
+    results["summary"] = {"throughput": summary.throughput(samples),
+                          "latency": summary.latency(samples),
+                          "memory": summary.memory(mem)}
+    return results
+
+
+def _origin_label(kind: str) -> str:
+    return "nginx serving static files" if kind == "nginx" else "ravelin-demo-origin"
+
+
+def build(args) -> str | None:
+    """Build the Rust binaries; the origin must build, Ravelin may not yet."""
+    if args.no_build:
+        ok = (REPO / "target/release/ravelin").exists()
+        return None if ok else "target/release/ravelin does not exist (--no-build)"
+    if args.origin == "demo":
+        err = setup.cargo_build(REPO, "ravelin-demo-origin")
+        if err:
+            raise RuntimeError(err)
+    log("building ravelin (cargo build --release -p ravelin)")
+    return setup.cargo_build(REPO, "ravelin")
+
+
+def start_targets(args, tmp, cert, key, versions, ravelin_error, origin) -> list:
+    only = set(args.only.split(",")) if args.only else None
+    binary = REPO / "target/release/ravelin"
+    cpu = runner.PROXY_CPU
+    makers = {
+        "direct": lambda: targets.Target("direct", _origin_label(args.origin), ORIGIN_PORT, None, proc=origin),
+        "nginx": lambda: targets.nginx(tmp, cert, key, cpu, versions["nginx"]),
+        "haproxy": lambda: targets.haproxy(tmp, cert, key, cpu, versions["haproxy"]),
+        "ravelin": lambda: targets.ravelin("ravelin", "Ravelin", binary, tmp, cert, key, cpu,
+                                          (18083, 18443, 19903), None, ravelin_error),
+        "ravelin-plugins": lambda: targets.ravelin(
+            "ravelin-plugins", "Ravelin + waf, auth, rewrite", binary, tmp, cert, key, cpu,
+            (18084, 18444, 19904), ["waf", "auth", "rewrite"], ravelin_error),
+    }
+    return [make() for name, make in makers.items() if not only or name in only]
