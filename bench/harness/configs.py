@@ -119,6 +119,12 @@ access_log = "off"
 [admin]
 listen = "127.0.0.1:{admin}"
 
+# Room for the 10k idle connections, all from 127.0.0.1 (nginx and HAProxy
+# have no per-address limit in their configs either).
+[limits]
+max_connections = 20000
+max_connections_per_ip = 20000
+
 [[listeners]]
 name = "plain"
 listen = "127.0.0.1:{plain}"
@@ -130,6 +136,7 @@ tls.certificates = [{{ cert = "{cert}", key = "{key}" }}]
 
 [upstreams.origin]
 endpoints = [{{ address = "127.0.0.1:{ORIGIN_PORT}" }}]
+pool.max_idle_per_endpoint = 512  # as nginx's `keepalive 512`, HAProxy's pool-max-conn
 
 [[routes]]
 name = "all"

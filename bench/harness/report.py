@@ -74,6 +74,8 @@ def _throughput_table(results, targets, key, ratio_key, title, digits) -> list[s
 def _latency_table(results, targets) -> list[str]:
     lat = results["summary"]["latency"]
     p = results["plan"]
+    if results.get("latency_skipped"):
+        return ["#### Latency", "", f"Not measured: {results['latency_skipped']}", ""]
     out = [f"#### Latency at {p['latency_rate']:,} requests/s, open loop (oha, HTTP/1.1, 2 B, "
            f"{p['latency_conc']} connections, corrected for coordinated omission)", "",
            "| target | p50 ms | p99 ms | p99.9 ms | p99 × nginx |", "|---|---|---|---|---|"]

@@ -108,9 +108,8 @@ def run_rounds(targets: list[Target], origin: procs.Proc, p: Plan, quiet_log: li
                 s["round"] = rnd
                 samples.append(s)
         for target in targets:
-            if target.name == "direct":
-                continue
-            samples.append(latency_sample(target, origin, p, rnd))
+            if target.name != "direct" and p.oha:
+                samples.append(latency_sample(target, origin, p, rnd))
     return samples
 
 

@@ -36,15 +36,22 @@ def apt_install_missing(log) -> None:
         subprocess.run(["service", service, "stop"], capture_output=True, timeout=60)
 
 
-def ensure_oha(bench_dir: Path, log) -> Path:
-    """oha (open-loop, rate-limited, latency-corrected) in bench/.tools."""
+def ensure_oha(bench_dir: Path, log) -> tuple[Path | None, str | None]:
+    """oha (open-loop, rate-limited, latency-corrected) in bench/.tools:
+    its path, or None and why it could not be built."""
     root = bench_dir / ".tools"
     oha = root / "bin" / "oha"
-    if not oha.exists():
-        log(f"building oha {OHA_VERSION} into {root} (once; a few minutes)")
-        subprocess.run(["cargo", "install", "--locked", f"oha@{OHA_VERSION}",
-                        "--root", str(root)], check=True, timeout=1800)
-    return oha
+    if oha.exists():
+        return oha, None
+    log(f"building oha {OHA_VERSION} into {root} (once; a few minutes)")
+    try:
+        r = subprocess.run(["cargo", "install", "--locked", f"oha@{OHA_VERSION}",
+                            "--root", str(root)], timeout=1800, capture_output=True, text=True)
+    except subprocess.TimeoutExpired:
+        return None, "building oha took over 30 minutes"
+    if r.returncode != 0:
+        return None, "`cargo install oha` failed: " + r.stderr.strip()[-300:]
+    return oha, None
 
 
 def cargo_build(repo: Path, package: str, timeout_s: int = 1200) -> str | None:

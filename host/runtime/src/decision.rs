@@ -1,0 +1,95 @@
+//! What the host passes in ([`RequestInfo`]) and gets back ([`Decision`],
+//! [`BodyDecision`], [`Failure`]) for each exchange, and the conversion of a
+//! plugin's response into an `http::Response`.
+
+use crate::PluginError;
+use crate::bindings::ravelin::plugin::types::ResponseInit;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, StatusCode};
+use std::net::SocketAddr;
+
+/// Facts about the request that are not in its `http` parts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// The client's address.
+    pub client_addr: Option<SocketAddr>,
+    /// The client's TLS session, if it used TLS.
+    pub tls: Option<TlsInfo>,
+    /// The name of the route that matched.
+    pub route: String,
+    /// The proxy's id for this request.
+    pub request_id: String,
+}
+
+/// The client's TLS session, as plugins see it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// The SNI server name.
+    pub sni: Option<String>,
+    /// The negotiated ALPN protocol.
+    pub alpn: Option<String>,
+    /// Whether the client presented a verified certificate.
+    pub mtls: bool,
+}
+
+/// A plugin failed and its policy is `fail = "closed"`: answer with
+/// [`Failure::response`] (no detail), log [`Failure::error`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What went wrong, for the log.
+    pub error: PluginError,
+}
+
+impl Failure {
+    /// 502 or 503 (see [`PluginError::status`]).
+    pub fn status(&self) -> StatusCode {
+        self.error.status()
+    }
+
+    /// The response to send the client: the status and an empty body.
+    pub fn response(&self) -> http::Response<Bytes> {
+        let mut response = http::Response::new(Bytes::new());
+        *response.status_mut() = self.status();
+        response
+    }
+}
+
+/// What the chain decided in `on_request` or `on_response`.
+#[derive(Debug)]
+pub enum Decision {
+    /// Go on (to the upstream, or to the client).
+    Continue,
+    /// A plugin answered: send this response instead. After `on_request` the
+    /// upstream is skipped.
+    Respond(http::Response<Bytes>),
+    /// A fail-closed plugin failed.
+    Fail(Failure),
+}
+
+/// What the chain decided in a body hook.
+#[derive(Debug)]
+pub enum BodyDecision {
+    /// Go on with this body (the plugins may have replaced it).
+    Continue(Bytes),
+    /// A plugin answered: send this response instead.
+    Respond(http::Response<Bytes>),
+    /// A fail-closed plugin failed.
+    Fail(Failure),
+}
+
+/// Builds the response a plugin asked for, refusing an invalid status or
+/// header and a body over `max_body`.
+pub(crate) fn to_response(init: ResponseInit, max_body: usize) -> Result<http::Response<Bytes>, String> {
+    if init.body.len() > max_body {
+        return Err(format!("a body of {} bytes exceeds max_body_bytes ({max_body})", init.body.len()));
+    }
+    let status = StatusCode::from_u16(init.status).map_err(|_| format!("invalid status {}", init.status))?;
+    let mut response = http::Response::new(Bytes::from(init.body));
+    *response.status_mut() = status;
+    for (name, value) in init.headers {
+        let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))?;
+        let v = HeaderValue::from_str(&value).map_err(|_| format!("invalid value for header {name:?}"))?;
+        response.headers_mut().append(n, v);
+    }
+    Ok(response)
+}

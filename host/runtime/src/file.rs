@@ -1,0 +1,117 @@
+//! The TOML form of a plugin declaration, `[plugins.NAME]`, for the host's
+//! config file: raw serde structs with `deny_unknown_fields`, validated into
+//! [`PluginSpec`].
+
+use crate::config::{FailPolicy, Isolation, PluginSpec};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// One `[plugins.NAME]` table, as written.
+///
+/// ```toml
+/// [plugins.waf]
+/// source = "plugins/waf.wasm"        # required; relative to the config file
+/// config = { block_patterns = ["../"] }
+/// memory_limit_mb = 64
+/// deadline_ms = 50
+/// fail = "closed"                    # or "open"
+/// isolation = "pooled"               # or "exchange"
+/// ```
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FilePluginSpec {
+    /// The component file. Required. A relative path is resolved against the
+    /// directory of the config file.
+    pub source: PathBuf,
+    /// The plugin's own configuration, any TOML value; handed to its
+    /// `configure` hook as JSON. Default: none (`null`).
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+    /// The most linear memory one instance may use, in MiB. Default 64.
+    #[serde(default = "defaults::memory_limit_mb")]
+    pub memory_limit_mb: u64,
+    /// The longest one hook may run, in milliseconds (outbound calls
+    /// excluded). Default 50.
+    #[serde(default = "defaults::deadline_ms")]
+    pub deadline_ms: u64,
+    /// `"closed"` (a failing plugin answers 502/503 without detail) or
+    /// `"open"` (a failing plugin is skipped). Default `"closed"`.
+    #[serde(default)]
+    pub fail: FailPolicy,
+    /// `"pooled"` (warm recycled instances) or `"exchange"` (a fresh
+    /// instance per request). Default `"pooled"`.
+    #[serde(default)]
+    pub isolation: Isolation,
+    /// Run the plugin's `on-request-body` hook with the buffered body.
+    /// Default false.
+    #[serde(default)]
+    pub request_body: bool,
+    /// Run the plugin's `on-response-body` hook with the buffered body.
+    /// Default false.
+    #[serde(default)]
+    pub response_body: bool,
+    /// The largest body the body hooks receive and the largest body of a
+    /// response the plugin makes, in KiB. Default 1024. A larger request body
+    /// is refused with 413; a larger response body applies the `fail` policy.
+    #[serde(default = "defaults::max_body_kb")]
+    pub max_body_kb: u64,
+    /// Upstream cluster names the plugin may call through outbound HTTP.
+    /// Default none.
+    #[serde(default)]
+    pub allowed_upstreams: Vec<String>,
+    /// A pooled instance is discarded after this many exchanges. Default 10000.
+    #[serde(default = "defaults::recycle_after")]
+    pub recycle_after: u32,
+    /// A pooled instance whose memory grew past this many MiB is discarded
+    /// after its exchange. Default 16.
+    #[serde(default = "defaults::recycle_memory_mb")]
+    pub recycle_memory_mb: u64,
+}
+
+mod defaults {
+    pub fn memory_limit_mb() -> u64 {
+        64
+    }
+    pub fn deadline_ms() -> u64 {
+        50
+    }
+    pub fn max_body_kb() -> u64 {
+        1024
+    }
+    pub fn recycle_after() -> u32 {
+        10_000
+    }
+    pub fn recycle_memory_mb() -> u64 {
+        16
+    }
+}
+
+impl FilePluginSpec {
+    /// The validated spec for plugin `name`, with `source` resolved against
+    /// `base_dir` (the config file's directory). Limits are checked again
+    /// against the runtime when the plugin is loaded.
+    pub fn into_spec(self, name: &str, base_dir: &Path) -> Result<PluginSpec, String> {
+        let source = if self.source.is_absolute() { self.source } else { base_dir.join(self.source) };
+        let max_body_bytes = usize::try_from(self.max_body_kb.saturating_mul(1024))
+            .map_err(|_| format!("plugins.{name}.max_body_kb is too large"))?;
+        let spec = PluginSpec {
+            name: name.to_string(),
+            source,
+            config: self.config.unwrap_or(serde_json::Value::Null),
+            memory_limit: self.memory_limit_mb.saturating_mul(1 << 20),
+            deadline: Duration::from_millis(self.deadline_ms),
+            fail: self.fail,
+            isolation: self.isolation,
+            request_body: self.request_body,
+            response_body: self.response_body,
+            max_body_bytes,
+            allowed_upstreams: self.allowed_upstreams,
+            recycle_after: self.recycle_after,
+            recycle_memory_bytes: self.recycle_memory_mb.saturating_mul(1 << 20),
+        };
+        spec.validate(&crate::RuntimeConfig::default())
+            .map_err(|reason| format!("plugins.{name}: {reason}"))?;
+        Ok(spec)
+    }
+}

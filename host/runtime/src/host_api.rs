@@ -1,0 +1,85 @@
+//! The small imports: `log` into tracing, `kv` over the shared store,
+//! `metrics`, `clock` and `random`.
+
+use crate::bindings::ravelin::plugin::{clock, kv, log, metrics, random};
+use crate::ctx::StoreCtx;
+use log::Level;
+use rand::RngCore;
+
+type Res<T> = wasmtime::Result<T>;
+
+/// The most bytes of one log message that reach the log.
+const MAX_MESSAGE: usize = 4096;
+
+/// The most random bytes one call returns.
+const MAX_RANDOM: u32 = 65536;
+
+fn clip(message: &str) -> &str {
+    let mut end = message.len().min(MAX_MESSAGE);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    &message[..end]
+}
+
+impl log::Host for StoreCtx {
+    fn log(&mut self, level: Level, message: String) -> Res<()> {
+        let plugin = &*self.env.name;
+        let request_id = self.info.request_id.as_str();
+        let message = clip(&message);
+        match level {
+            Level::Trace => tracing::trace!(plugin, request_id, "{message}"),
+            Level::Debug => tracing::debug!(plugin, request_id, "{message}"),
+            Level::Info => tracing::info!(plugin, request_id, "{message}"),
+            Level::Warn => tracing::warn!(plugin, request_id, "{message}"),
+            Level::Error => tracing::error!(plugin, request_id, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+impl kv::Host for StoreCtx {
+    fn get(&mut self, key: String) -> Res<Option<Vec<u8>>> {
+        Ok(self.env.kv.get(&self.env.name, key))
+    }
+    fn set(&mut self, key: String, value: Vec<u8>, ttl_ms: Option<u64>) -> Res<Result<(), String>> {
+        Ok(self.env.kv.set(&self.env.name, key, value, ttl_ms).map(|evicted| {
+            self.env.metrics.kv_evictions.inc_by(evicted as u64);
+        }))
+    }
+    fn delete(&mut self, key: String) -> Res<bool> {
+        Ok(self.env.kv.delete(&self.env.name, key))
+    }
+    fn increment(&mut self, key: String, delta: i64, ttl_ms: Option<u64>) -> Res<Result<i64, String>> {
+        Ok(self.env.kv.increment(&self.env.name, key, delta, ttl_ms))
+    }
+}
+
+impl metrics::Host for StoreCtx {
+    fn counter_add(&mut self, name: String, value: u64) -> Res<()> {
+        self.env.metrics.guest_counter(&self.env.name, name, value);
+        Ok(())
+    }
+    fn histogram_observe(&mut self, name: String, value: f64) -> Res<()> {
+        self.env.metrics.guest_observe(&self.env.name, name, value);
+        Ok(())
+    }
+}
+
+impl clock::Host for StoreCtx {
+    fn now_ms(&mut self) -> Res<u64> {
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Ok(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+impl random::Host for StoreCtx {
+    fn fill_bytes(&mut self, len: u32) -> Res<Vec<u8>> {
+        let mut bytes = vec![0u8; len.min(MAX_RANDOM) as usize];
+        rand::rng().fill_bytes(&mut bytes);
+        Ok(bytes)
+    }
+    fn next_u64(&mut self) -> Res<u64> {
+        Ok(rand::rng().next_u64())
+    }
+}

@@ -1,0 +1,289 @@
+//! Configuration: the TOML file is parsed into raw `File*` structs
+//! (`file.rs`), then validated into the typed [`Config`] below
+//! (`validate.rs`), collecting every problem at once, each with its key path
+//! and line. Everything here is a pure function of the text, so it tests
+//! without files.
+
+mod file;
+pub mod locate;
+mod units;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, Method};
+use ipnet::IpNet;
+
+pub use file::FileConfig;
+pub use locate::Step;
+
+/// A validated configuration: every name resolves, every address parses.
+#[derive(Debug)]
+pub struct Config {
+    pub server: Server,
+    pub admin: Option<SocketAddr>,
+    pub listeners: Vec<Listener>,
+    pub timeouts: Timeouts,
+    pub limits: Limits,
+    pub compression: Compression,
+    pub upstreams: BTreeMap<String, Upstream>,
+    pub routes: Vec<Route>,
+    /// The directory relative paths (certificates, plugins) are resolved against.
+    pub base_dir: PathBuf,
+}
+
+#[derive(Debug)]
+pub struct Server {
+    pub worker_threads: usize,
+    pub access_log: AccessLog,
+    pub log_level: String,
+    pub trusted_proxies: Vec<IpNet>,
+    pub graceful_shutdown: Duration,
+    pub via: Option<HeaderValue>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessLog {
+    Text,
+    Json,
+    Off,
+}
+
+#[derive(Debug)]
+pub struct Listener {
+    pub name: String,
+    pub addr: SocketAddr,
+    pub tls: Option<Vec<Certificate>>,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Certificate {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub server_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub client_header: Duration,
+    pub upstream_response: Duration,
+    pub idle_keepalive: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_request_header_bytes: usize,
+    pub max_request_body_bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Compression {
+    pub enabled: bool,
+    /// In the server's order of preference, used to break q-value ties.
+    pub algorithms: Vec<Encoding>,
+    pub min_size_bytes: u64,
+    pub content_types: Vec<String>,
+    pub level: async_compression::Level,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Zstd,
+    Brotli,
+    Gzip,
+}
+
+impl Encoding {
+    pub fn token(self) -> &'static str {
+        match self {
+            Encoding::Zstd => "zstd",
+            Encoding::Brotli => "br",
+            Encoding::Gzip => "gzip",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Upstream {
+    pub name: String,
+    pub endpoints: Vec<Endpoint>,
+    pub balancer: BalancerKind,
+    pub protocol: UpstreamProtocol,
+    pub tls: Option<UpstreamTls>,
+    pub health_check: Option<HealthCheck>,
+    pub passive: Passive,
+    pub pool: Pool,
+    pub retries: Retries,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `host:port`, as written.
+    pub address: String,
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BalancerKind {
+    RoundRobin,
+    Weighted,
+    LeastConnections,
+    IpHash,
+    RandomTwoChoices,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamProtocol {
+    Http1,
+    Http2,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpstreamTls {
+    pub ca: Option<PathBuf>,
+    pub server_name: Option<String>,
+    pub client_identity: Option<(PathBuf, PathBuf)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HealthCheck {
+    pub path: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub healthy_threshold: u32,
+    pub unhealthy_threshold: u32,
+    /// Empty means any 2xx or 3xx.
+    pub expected_statuses: Vec<u16>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Passive {
+    /// 0 disables passive ejection.
+    pub consecutive_failures: u32,
+    pub cooldown: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Pool {
+    pub max_idle_per_endpoint: usize,
+    pub idle_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Retries {
+    pub attempts: u32,
+    pub buffer_bytes: usize,
+}
+
+#[derive(Debug)]
+pub struct Route {
+    pub name: String,
+    pub hosts: Vec<HostMatch>,
+    pub path: PathMatch,
+    pub methods: Vec<Method>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub upstream: String,
+    pub strip_prefix: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostMatch {
+    Exact(String),
+    /// `*.example.com`, stored as `.example.com`.
+    Suffix(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathMatch {
+    Exact(String),
+    Prefix(String),
+}
+
+/// One problem in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// Why a configuration was refused: every problem found, in file order.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub file: String,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match (p.line, p.key.is_empty()) {
+                (Some(line), false) => write!(f, "{}:{line}: `{}`: {}", self.file, p.key, p.message)?,
+                (Some(line), true) => write!(f, "{}:{line}: {}", self.file, p.message)?,
+                (None, false) => write!(f, "{}: `{}`: {}", self.file, p.key, p.message)?,
+                (None, true) => write!(f, "{}: {}", self.file, p.message)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            problems: vec![Problem { key: String::new(), line: None, message: format!("cannot read the file: {e}") }],
+        })?;
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Config::parse(&text, &path.display().to_string(), &base_dir)
+    }
+
+    /// Parses and validates configuration text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+        let error = |problems| ConfigError { file: file.to_string(), problems };
+        let raw: FileConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|span| locate::line_at(text, span.start));
+            error(vec![Problem { key: String::new(), line, message: e.message().trim().to_string() }])
+        })?;
+        validate::validate(raw, base_dir).map_err(|mut problems| {
+            for problem in &mut problems {
+                problem.line = locate::line_of(text, &key_path(&problem.key));
+            }
+            problems.sort_by_key(|p| p.line);
+            error(problems)
+        })
+    }
+
+    /// Resolves a path from the file against the file's directory.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        self.base_dir.join(path)
+    }
+}
+
+/// Splits `routes[2].upstream` into steps.
+fn key_path(key: &str) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for part in key.split('.') {
+        let (name, index) = match part.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse().ok()),
+            None => (part, None),
+        };
+        steps.push(Step::Key(name.to_string()));
+        steps.extend(index.map(Step::Index));
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,4 @@
+//! Ravelin: a reverse proxy whose request logic is programmable with
+//! sandboxed WebAssembly components.
+
+pub mod config;
