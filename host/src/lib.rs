@@ -2,3 +2,5 @@
 //! sandboxed WebAssembly components.
 
 pub mod config;
+pub mod hygiene;
+pub mod router;

@@ -1,0 +1,201 @@
+//! Request and response hygiene at the proxy boundary: refusing ambiguous
+//! requests, normalising the path, removing hop-by-hop headers, and writing
+//! the forwarding headers (`X-Forwarded-*`, RFC 7239 `Forwarded`, `Via`).
+
+use std::net::IpAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Version, request};
+use ipnet::IpNet;
+
+mod path;
+
+pub use path::normalize_path;
+
+/// Why a request was refused before routing; each maps to a 4xx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("HTTP/1.1 request without a Host header")]
+    MissingHost,
+    #[error("more than one Host header")]
+    DuplicateHost,
+    #[error("the Host header is not a valid host[:port]")]
+    InvalidHost,
+    #[error("the request target is not a valid path")]
+    InvalidPath,
+    #[error("CONNECT is not served by a reverse proxy")]
+    Connect,
+}
+
+impl Refusal {
+    pub fn status(self) -> http::StatusCode {
+        match self {
+            Refusal::Connect => http::StatusCode::METHOD_NOT_ALLOWED,
+            _ => http::StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// The host a request is for: the authority of an absolute-form or HTTP/2
+/// target, else the single Host header; lowercase, without port.
+pub fn request_host(parts: &request::Parts) -> Result<String, Refusal> {
+    let hosts = parts.headers.get_all(header::HOST);
+    let mut iter = hosts.iter();
+    let first = iter.next();
+    if iter.next().is_some() {
+        return Err(Refusal::DuplicateHost);
+    }
+    if parts.method == Method::CONNECT {
+        return Err(Refusal::Connect);
+    }
+    let authority = match (parts.uri.authority(), first) {
+        (Some(authority), _) => authority.clone(),
+        (None, Some(value)) => {
+            let text = value.to_str().map_err(|_| Refusal::InvalidHost)?;
+            text.parse::<http::uri::Authority>().map_err(|_| Refusal::InvalidHost)?
+        }
+        (None, None) if parts.version == Version::HTTP_11 => return Err(Refusal::MissingHost),
+        (None, None) => return Ok(String::new()),
+    };
+    if authority.as_str().contains('@') || authority.host().is_empty() {
+        return Err(Refusal::InvalidHost);
+    }
+    Ok(authority.host().trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// Whether the request asks to switch protocols (WebSocket and the like).
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::UPGRADE) && connection_tokens(headers).any(|t| t.eq_ignore_ascii_case("upgrade"))
+}
+
+fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// Removes hop-by-hop headers and every header `Connection` names. An
+/// upgrade keeps `Upgrade` and `Connection: upgrade`; `TE: trailers` (which
+/// gRPC needs) is kept; `Host` can never be removed this way.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let upgrade = is_upgrade(headers).then(|| headers.get(header::UPGRADE).cloned()).flatten();
+    let named: Vec<HeaderName> = connection_tokens(headers)
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
+        .filter(|name| *name != header::HOST)
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    let te_trailers = headers.get(header::TE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
+    for name in [
+        &header::CONNECTION,
+        &KEEP_ALIVE,
+        &PROXY_CONNECTION,
+        &header::PROXY_AUTHENTICATE,
+        &header::PROXY_AUTHORIZATION,
+        &header::TE,
+        &header::TRAILER,
+        &header::TRANSFER_ENCODING,
+        &header::UPGRADE,
+    ] {
+        headers.remove(name);
+    }
+    if te_trailers {
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    }
+    if let Some(protocol) = upgrade {
+        headers.insert(header::UPGRADE, protocol);
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+}
+
+/// Who sent the request and how, for the forwarding headers.
+pub struct Forwarding<'a> {
+    pub peer: IpAddr,
+    pub tls: bool,
+    pub host: &'a str,
+    pub trusted_proxies: &'a [IpNet],
+}
+
+/// Writes `X-Forwarded-For/-Proto/-Host` and `Forwarded`. A trusted peer's
+/// headers are extended; anyone else's are replaced, so a client cannot
+/// choose the address an origin sees.
+pub fn set_forwarding(headers: &mut HeaderMap, f: &Forwarding<'_>) {
+    let trusted = f.trusted_proxies.iter().any(|net| net.contains(&f.peer));
+    let proto = if f.tls { "https" } else { "http" };
+    if !trusted {
+        for name in [&X_FORWARDED_FOR, &X_FORWARDED_PROTO, &X_FORWARDED_HOST, &header::FORWARDED, &X_REAL_IP] {
+            headers.remove(name);
+        }
+    }
+    let xff = match joined(headers, &X_FORWARDED_FOR) {
+        Some(previous) => format!("{previous}, {}", f.peer),
+        None => f.peer.to_string(),
+    };
+    set(headers, &X_FORWARDED_FOR, &xff);
+    if !headers.contains_key(&X_FORWARDED_PROTO) {
+        set(headers, &X_FORWARDED_PROTO, proto);
+    }
+    if !headers.contains_key(&X_FORWARDED_HOST) && !f.host.is_empty() {
+        set(headers, &X_FORWARDED_HOST, f.host);
+    }
+    let node = match f.peer {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("\"[{v6}]\""),
+    };
+    let mut element = format!("for={node};proto={proto}");
+    if !f.host.is_empty() && f.host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)) {
+        element.push_str(&format!(";host=\"{}\"", f.host));
+    }
+    let forwarded = match joined(headers, &header::FORWARDED) {
+        Some(previous) => format!("{previous}, {element}"),
+        None => element,
+    };
+    set(headers, &header::FORWARDED, &forwarded);
+}
+
+/// Adds this proxy to `Via` (`1.1 ravelin`, or `2 ravelin` for HTTP/2).
+pub fn add_via(headers: &mut HeaderMap, version: Version, pseudonym: &HeaderValue) {
+    let version = match version {
+        Version::HTTP_2 => "2",
+        Version::HTTP_10 => "1.0",
+        _ => "1.1",
+    };
+    let entry = format!("{version} {}", pseudonym.to_str().unwrap_or("ravelin"));
+    let via = match joined(headers, &header::VIA) {
+        Some(previous) => format!("{previous}, {entry}"),
+        None => entry,
+    };
+    set(headers, &header::VIA, &via);
+}
+
+/// Cleans an origin's response headers before they reach the client.
+pub fn sanitize_response(headers: &mut HeaderMap) {
+    strip_hop_by_hop(headers);
+    headers.remove(header::SERVER);
+}
+
+fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+    let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+    (!values.is_empty()).then(|| values.join(", "))
+}
+
+fn set(headers: &mut HeaderMap, name: &HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(name.clone(), value);
+    }
+}
+
+#[cfg(test)]
+mod tests;
