@@ -72,14 +72,15 @@ def _parse_wrk(out: str, cpu: float) -> Load:
 def _parse_h2load(out: str, seconds: float, cpu: float) -> Load:
     m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
                   r"(\d+) failed, (\d+) errored", out)
-    status = re.search(r"status codes: (\d+) 2xx", out)
+    status = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
     if not m:
         raise RuntimeError(f"cannot parse h2load output: {out[-300:]}")
     ok = int(status.group(1)) if status else int(m.group(4))
     load = Load(ok, seconds, loadgen_cpu_s=cpu)
-    load.errors = int(m.group(3)) - ok
+    non2xx = sum(map(int, status.groups()[1:])) if status else 0
+    load.errors = int(m.group(5)) + int(m.group(6)) + non2xx
     if load.errors:
-        load.notes.append("h2load: " + m.group(0))
+        load.notes.append("h2load: " + m.group(0) + (f"; {status.group(0)}" if status else ""))
     return load
 
 

@@ -27,7 +27,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     a.add_argument("--basis", choices=("nginx", "absolute"), default="nginx",
                    help="compare figures normalised to nginx's (default) or raw")
     a.add_argument("--from-results", metavar="JSON", type=Path,
-                   help="do not measure: report/compare an existing results file")
+                   help="do not measure: rewrite the report and chart of an existing "
+                        "results file (beside it) and compare it")
     a.add_argument("--origin", choices=("demo", "nginx"), default="demo",
                    help="the origin: ravelin-demo-origin (default; measured cheaper per request "
                         "here) or nginx serving static files")
@@ -48,6 +49,8 @@ def main(argv: list[str]) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.from_results:
         results = json.loads(args.from_results.read_text())
+        if args.from_results.name == "results.json":  # a harness output folder
+            write_outputs(results, args.from_results.parent)
     else:
         procs.install_signal_handlers()
         try:

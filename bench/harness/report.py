@@ -13,7 +13,7 @@ COLORS = {"direct": "#9e9e9e", "nginx": "#2e7d32", "haproxy": "#1565c0",
 
 
 def _targets(results: dict) -> list[str]:
-    present = {t["name"] for t in results["targets"]}
+    present = {t["name"] for t in results["targets"] if not t.get("skipped")}
     return [t for t in ORDER if t in present]
 
 
@@ -116,9 +116,12 @@ def _notes(results) -> list[str]:
                 notes.append(f"- {cell} {t}: the load core was saturated ({f['load_core_util']:.2f}) "
                              f"while the proxy used {f['proxy_core_util']:.2f} of its core: "
                              "req/s is a floor, compare CPU per request")
-            if f["foreign_cores_max"] > 0.15:
-                notes.append(f"- {cell} {t}: other processes used up to "
-                             f"{f['foreign_cores_max']:.2f} cores during a sample")
+    foreign = sorted(s["foreign_cores"] for s in results["samples"] if "foreign_cores" in s)
+    if foreign and foreign[-1] > 0.15:
+        notes.append(f"- Other processes ran during the samples: median {foreign[len(foreign) // 2]:.2f}, "
+                     f"max {foreign[-1]:.2f} cores busy besides the proxy, origin and load "
+                     "generator (`foreign_cores` per sample in the JSON). Throughput is then "
+                     "lower than on a quiet machine; CPU per request is the steadier figure.")
     errors = [s for s in results["samples"] if "error" in s]
     notes += [f"- round {s['round']} {s['cell']} {s['target']}: failed: {s['error'][:200]}"
               for s in errors]
