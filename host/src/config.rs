@@ -228,7 +228,9 @@ impl fmt::Display for ConfigError {
                 writeln!(f)?;
             }
             match (p.line, p.key.is_empty()) {
-                (Some(line), false) => write!(f, "{}:{line}: `{}`: {}", self.file, p.key, p.message)?,
+                (Some(line), false) => {
+                    write!(f, "{}:{line}: `{}`: {}", self.file, p.key, p.message)?
+                }
                 (Some(line), true) => write!(f, "{}:{line}: {}", self.file, p.message)?,
                 (None, false) => write!(f, "{}: `{}`: {}", self.file, p.key, p.message)?,
                 (None, true) => write!(f, "{}: {}", self.file, p.message)?,
@@ -238,31 +240,57 @@ impl fmt::Display for ConfigError {
     }
 }
 
+impl ConfigError {
+    /// Fills in the line of each problem from the configuration text.
+    pub fn with_lines(mut self, text: &str) -> Self {
+        for problem in &mut self.problems {
+            if problem.line.is_none() {
+                problem.line = locate::line_of(text, &key_path(&problem.key));
+            }
+        }
+        self.problems.sort_by_key(|p| p.line);
+        self
+    }
+
+    fn unreadable(file: &Path, error: std::io::Error) -> Self {
+        let message = format!("cannot read the file: {error}");
+        ConfigError {
+            file: file.display().to_string(),
+            problems: vec![Problem {
+                key: String::new(),
+                line: None,
+                message,
+            }],
+        }
+    }
+}
+
 impl Config {
     /// Reads and validates the file at `path`.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: path.display().to_string(),
-            problems: vec![Problem { key: String::new(), line: None, message: format!("cannot read the file: {e}") }],
-        })?;
+    pub fn load(path: &Path) -> Result<(Config, String), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::unreadable(path, e))?;
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Config::parse(&text, &path.display().to_string(), &base_dir)
+        Ok((
+            Config::parse(&text, &path.display().to_string(), &base_dir)?,
+            text,
+        ))
     }
 
     /// Parses and validates configuration text; `file` names it in errors.
     pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Config, ConfigError> {
-        let error = |problems| ConfigError { file: file.to_string(), problems };
+        let error = |problems| ConfigError {
+            file: file.to_string(),
+            problems,
+        };
         let raw: FileConfig = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|span| locate::line_at(text, span.start));
-            error(vec![Problem { key: String::new(), line, message: e.message().trim().to_string() }])
+            error(vec![Problem {
+                key: String::new(),
+                line,
+                message: e.message().trim().to_string(),
+            }])
         })?;
-        validate::validate(raw, base_dir).map_err(|mut problems| {
-            for problem in &mut problems {
-                problem.line = locate::line_of(text, &key_path(&problem.key));
-            }
-            problems.sort_by_key(|p| p.line);
-            error(problems)
-        })
+        validate::validate(raw, base_dir).map_err(|problems| error(problems).with_lines(text))
     }
 
     /// Resolves a path from the file against the file's directory.

@@ -59,7 +59,8 @@ pub fn request_host(parts: &request::Parts) -> Result<String, Refusal> {
         (Some(authority), _) => authority.clone(),
         (None, Some(value)) => {
             let text = value.to_str().map_err(|_| Refusal::InvalidHost)?;
-            text.parse::<http::uri::Authority>().map_err(|_| Refusal::InvalidHost)?
+            text.parse::<http::uri::Authority>()
+                .map_err(|_| Refusal::InvalidHost)?
         }
         (None, None) if parts.version == Version::HTTP_11 => return Err(Refusal::MissingHost),
         (None, None) => return Ok(String::new()),
@@ -72,7 +73,8 @@ pub fn request_host(parts: &request::Parts) -> Result<String, Refusal> {
 
 /// Whether the request asks to switch protocols (WebSocket and the like).
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::UPGRADE) && connection_tokens(headers).any(|t| t.eq_ignore_ascii_case("upgrade"))
+    headers.contains_key(header::UPGRADE)
+        && connection_tokens(headers).any(|t| t.eq_ignore_ascii_case("upgrade"))
 }
 
 fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
@@ -89,7 +91,9 @@ fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 /// upgrade keeps `Upgrade` and `Connection: upgrade`; `TE: trailers` (which
 /// gRPC needs) is kept; `Host` can never be removed this way.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let upgrade = is_upgrade(headers).then(|| headers.get(header::UPGRADE).cloned()).flatten();
+    let upgrade = is_upgrade(headers)
+        .then(|| headers.get(header::UPGRADE).cloned())
+        .flatten();
     let named: Vec<HeaderName> = connection_tokens(headers)
         .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
         .filter(|name| *name != header::HOST)
@@ -97,7 +101,9 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    let te_trailers = headers.get(header::TE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
+    let te_trailers = headers
+        .get(header::TE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
     for name in [
         &header::CONNECTION,
         &KEEP_ALIVE,
@@ -135,7 +141,13 @@ pub fn set_forwarding(headers: &mut HeaderMap, f: &Forwarding<'_>) {
     let trusted = f.trusted_proxies.iter().any(|net| net.contains(&f.peer));
     let proto = if f.tls { "https" } else { "http" };
     if !trusted {
-        for name in [&X_FORWARDED_FOR, &X_FORWARDED_PROTO, &X_FORWARDED_HOST, &header::FORWARDED, &X_REAL_IP] {
+        for name in [
+            &X_FORWARDED_FOR,
+            &X_FORWARDED_PROTO,
+            &X_FORWARDED_HOST,
+            &header::FORWARDED,
+            &X_REAL_IP,
+        ] {
             headers.remove(name);
         }
     }
@@ -155,7 +167,11 @@ pub fn set_forwarding(headers: &mut HeaderMap, f: &Forwarding<'_>) {
         IpAddr::V6(v6) => format!("\"[{v6}]\""),
     };
     let mut element = format!("for={node};proto={proto}");
-    if !f.host.is_empty() && f.host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)) {
+    if !f.host.is_empty()
+        && f.host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+    {
         element.push_str(&format!(";host=\"{}\"", f.host));
     }
     let forwarded = match joined(headers, &header::FORWARDED) {
@@ -187,7 +203,11 @@ pub fn sanitize_response(headers: &mut HeaderMap) {
 }
 
 fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
-    let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+    let values: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
     (!values.is_empty()).then(|| values.join(", "))
 }
 

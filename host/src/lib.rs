@@ -1,6 +1,26 @@
 //! Ravelin: a reverse proxy whose request logic is programmable with
 //! sandboxed WebAssembly components.
+//!
+//! The request path (see `pipeline`): `server` accepts and terminates TLS
+//! (`tls`), `pipeline` loads one `snapshot`, routes (`router`), cleans the
+//! request (`hygiene`), sends it to an `upstream` cluster (balancer, pool,
+//! health, retries), cleans and compresses the response (`compress`), and
+//! logs it (`access_log`, `metrics`). `config` parses and validates the
+//! TOML file; `reload` swaps snapshots; `admin` serves health and metrics;
+//! `app` ties start-up and shutdown together.
 
+pub mod access_log;
+pub mod admin;
+pub mod app;
+pub mod compress;
 pub mod config;
+pub mod error;
 pub mod hygiene;
+pub mod metrics;
+pub mod pipeline;
+pub mod reload;
 pub mod router;
+pub mod server;
+pub mod snapshot;
+pub mod tls;
+pub mod upstream;

@@ -33,10 +33,18 @@ impl Router {
 
     /// The best route for a request, by index into [`Self::routes`].
     /// `host` is lowercase without port; `path` is normalised.
-    pub fn find(&self, host: &str, path: &str, method: &Method, headers: &HeaderMap) -> Option<usize> {
+    pub fn find(
+        &self,
+        host: &str,
+        path: &str,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Option<usize> {
         let mut best: Option<(Rank, usize)> = None;
         for (index, route) in self.routes.iter().enumerate() {
-            let Some(rank) = rank(route, host, path, method, headers) else { continue };
+            let Some(rank) = rank(route, host, path, method, headers) else {
+                continue;
+            };
             if best.as_ref().is_none_or(|(top, _)| rank > *top) {
                 best = Some((rank, index));
             }
@@ -45,20 +53,37 @@ impl Router {
     }
 }
 
-fn rank(route: &Route, host: &str, path: &str, method: &Method, headers: &HeaderMap) -> Option<Rank> {
+fn rank(
+    route: &Route,
+    host: &str,
+    path: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Option<Rank> {
     let host = host_rank(&route.hosts, host)?;
     let (exact_path, path_len) = match &route.path {
         PathMatch::Exact(exact) => (exact == path).then_some((true, exact.len()))?,
-        PathMatch::Prefix(prefix) => prefix_matches(prefix, path).then_some((false, prefix.len()))?,
+        PathMatch::Prefix(prefix) => {
+            prefix_matches(prefix, path).then_some((false, prefix.len()))?
+        }
     };
     if !route.methods.is_empty() && !route.methods.contains(method) {
         return None;
     }
-    if !route.headers.iter().all(|(name, value)| headers.get_all(name).iter().any(|v| v == value)) {
+    if !route
+        .headers
+        .iter()
+        .all(|(name, value)| headers.get_all(name).iter().any(|v| v == value))
+    {
         return None;
     }
     let constraints = usize::from(!route.methods.is_empty()) + route.headers.len();
-    Some(Rank { host, exact_path, path_len, constraints })
+    Some(Rank {
+        host,
+        exact_path,
+        path_len,
+        constraints,
+    })
 }
 
 /// 0 for a route without hosts; an exact match outranks every wildcard; a
@@ -71,7 +96,9 @@ fn host_rank(hosts: &[HostMatch], host: &str) -> Option<usize> {
         .iter()
         .filter_map(|m| match m {
             HostMatch::Exact(exact) => (exact == host).then_some(usize::MAX),
-            HostMatch::Suffix(suffix) => host.ends_with(suffix.as_str()).then_some(1 + suffix.len()),
+            HostMatch::Suffix(suffix) => {
+                host.ends_with(suffix.as_str()).then_some(1 + suffix.len())
+            }
         })
         .max()
 }
@@ -98,12 +125,23 @@ mod tests {
         Router::new(config.routes)
     }
 
-    fn name(router: &Router, host: &str, path: &str, method: Method, headers: &[(&str, &str)]) -> Option<String> {
+    fn name(
+        router: &Router,
+        host: &str,
+        path: &str,
+        method: Method,
+        headers: &[(&str, &str)],
+    ) -> Option<String> {
         let mut map = HeaderMap::new();
         for (k, v) in headers {
-            map.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            map.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
-        router.find(host, path, &method, &map).map(|i| router.routes()[i].name.clone())
+        router
+            .find(host, path, &method, &map)
+            .map(|i| router.routes()[i].name.clone())
     }
 
     const ROUTES: &str = r#"
@@ -149,28 +187,78 @@ upstream = "u"
     #[test]
     fn host_precedence_exact_then_longest_wildcard_then_any() {
         let r = router(ROUTES);
-        assert_eq!(name(&r, "www.example.com", "/", Method::GET, &[]).as_deref(), Some("exact-host"));
-        assert_eq!(name(&r, "v1.api.example.com", "/", Method::GET, &[]).as_deref(), Some("deep-wild"));
-        assert_eq!(name(&r, "shop.example.com", "/", Method::GET, &[]).as_deref(), Some("wild"));
-        assert_eq!(name(&r, "example.com", "/", Method::GET, &[]).as_deref(), Some("any"));
-        assert_eq!(name(&r, "other.org", "/x", Method::GET, &[]).as_deref(), Some("any"));
+        assert_eq!(
+            name(&r, "www.example.com", "/", Method::GET, &[]).as_deref(),
+            Some("exact-host")
+        );
+        assert_eq!(
+            name(&r, "v1.api.example.com", "/", Method::GET, &[]).as_deref(),
+            Some("deep-wild")
+        );
+        assert_eq!(
+            name(&r, "shop.example.com", "/", Method::GET, &[]).as_deref(),
+            Some("wild")
+        );
+        assert_eq!(
+            name(&r, "example.com", "/", Method::GET, &[]).as_deref(),
+            Some("any")
+        );
+        assert_eq!(
+            name(&r, "other.org", "/x", Method::GET, &[]).as_deref(),
+            Some("any")
+        );
     }
 
     #[test]
     fn path_precedence_exact_then_longest_prefix_by_segment() {
         let r = router(ROUTES);
-        assert_eq!(name(&r, "www.example.com", "/api/login", Method::GET, &[]).as_deref(), Some("api-exact"));
-        assert_eq!(name(&r, "www.example.com", "/api/users", Method::GET, &[]).as_deref(), Some("api-prefix"));
-        assert_eq!(name(&r, "www.example.com", "/api", Method::GET, &[]).as_deref(), Some("api-prefix"));
-        assert_eq!(name(&r, "www.example.com", "/apix", Method::GET, &[]).as_deref(), Some("exact-host"));
+        assert_eq!(
+            name(&r, "www.example.com", "/api/login", Method::GET, &[]).as_deref(),
+            Some("api-exact")
+        );
+        assert_eq!(
+            name(&r, "www.example.com", "/api/users", Method::GET, &[]).as_deref(),
+            Some("api-prefix")
+        );
+        assert_eq!(
+            name(&r, "www.example.com", "/api", Method::GET, &[]).as_deref(),
+            Some("api-prefix")
+        );
+        assert_eq!(
+            name(&r, "www.example.com", "/apix", Method::GET, &[]).as_deref(),
+            Some("exact-host")
+        );
     }
 
     #[test]
     fn method_and_header_constraints_refine_a_tie() {
         let r = router(ROUTES);
-        assert_eq!(name(&r, "www.example.com", "/api/x", Method::POST, &[]).as_deref(), Some("api-post"));
-        assert_eq!(name(&r, "www.example.com", "/api/x", Method::GET, &[("x-canary", "1")]).as_deref(), Some("canary"));
-        assert_eq!(name(&r, "www.example.com", "/api/x", Method::GET, &[("x-canary", "0")]).as_deref(), Some("api-prefix"));
+        assert_eq!(
+            name(&r, "www.example.com", "/api/x", Method::POST, &[]).as_deref(),
+            Some("api-post")
+        );
+        assert_eq!(
+            name(
+                &r,
+                "www.example.com",
+                "/api/x",
+                Method::GET,
+                &[("x-canary", "1")]
+            )
+            .as_deref(),
+            Some("canary")
+        );
+        assert_eq!(
+            name(
+                &r,
+                "www.example.com",
+                "/api/x",
+                Method::GET,
+                &[("x-canary", "0")]
+            )
+            .as_deref(),
+            Some("api-prefix")
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::any::Any;
 use std::cell::RefCell;
 
 pub use crate::bindings;
-pub use crate::bindings::Guest;
 pub use crate::bindings::__export_filter as export_filter;
+pub use crate::bindings::Guest;
 pub use wit::{BodyDecision as RawBodyDecision, Decision as RawDecision};
 pub use wit::{Request as RawRequest, Response as RawResponse};
 
@@ -35,7 +35,9 @@ fn with_plugin<P: Plugin, R>(f: impl FnOnce(&P) -> R) -> R {
 
 /// Runs [`Plugin::new`] and keeps the plugin for the hooks.
 pub fn configure<P: Plugin>(config: String) -> Result<(), String> {
-    std::panic::set_hook(Box::new(|info| crate::log::error(&format!("plugin panicked: {info}"))));
+    std::panic::set_hook(Box::new(|info| {
+        crate::log::error(&format!("plugin panicked: {info}"))
+    }));
     CONFIG.with(|c| *c.borrow_mut() = config.clone());
     let plugin = P::new(Config::new(config))?;
     PLUGIN.with(|slot| *slot.borrow_mut() = Some(Box::new(plugin)));
@@ -58,6 +60,13 @@ pub fn on_response<P: Plugin>(req: &RawRequest, resp: &RawResponse) -> RawDecisi
 }
 
 /// Calls [`Plugin::on_response_body`].
-pub fn on_response_body<P: Plugin>(req: &RawRequest, resp: &RawResponse, body: Vec<u8>) -> RawBodyDecision {
-    with_plugin::<P, _>(|p| p.on_response_body(&Request(req), &Response(resp), body).into_wit())
+pub fn on_response_body<P: Plugin>(
+    req: &RawRequest,
+    resp: &RawResponse,
+    body: Vec<u8>,
+) -> RawBodyDecision {
+    with_plugin::<P, _>(|p| {
+        p.on_response_body(&Request(req), &Response(resp), body)
+            .into_wit()
+    })
 }

@@ -78,7 +78,11 @@ pub mod outbound {
     pub use wout::{OutboundRequest as HttpRequest, OutboundResponse as HttpResponse};
 
     /// Sends `request` to `cluster`, waiting at most `timeout`.
-    pub fn send(cluster: &str, request: &HttpRequest, timeout: Duration) -> Result<HttpResponse, String> {
+    pub fn send(
+        cluster: &str,
+        request: &HttpRequest,
+        timeout: Duration,
+    ) -> Result<HttpResponse, String> {
         let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
         wout::send(cluster, request, ms)
     }
@@ -93,7 +97,10 @@ pub mod outbound {
         let request = HttpRequest {
             method: "GET".into(),
             path_with_query: path.into(),
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
             body: Vec::new(),
         };
         send(cluster, &request, timeout)

@@ -133,7 +133,11 @@ pub struct Reply {
 impl Reply {
     /// An empty response with `status`.
     pub fn new(status: u16) -> Self {
-        Reply { status, headers: Vec::new(), body: Vec::new() }
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
     /// A `text/plain` response with `status` and `body`.
     pub fn text(status: u16, body: impl Into<String>) -> Self {
@@ -152,7 +156,11 @@ impl Reply {
         self
     }
     fn into_wit(self) -> wit::ResponseInit {
-        wit::ResponseInit { status: self.status, headers: self.headers, body: self.body }
+        wit::ResponseInit {
+            status: self.status,
+            headers: self.headers,
+            body: self.body,
+        }
     }
 }
 

@@ -13,7 +13,9 @@ const WASI_GUESTS: &[&str] = &["sandbox"];
 fn members(plugins: &Path) -> Result<Vec<PathBuf>> {
     let mut dirs = Vec::new();
     for group in [plugins.to_path_buf(), plugins.join("testing")] {
-        for entry in std::fs::read_dir(&group).with_context(|| format!("reading {}", group.display()))? {
+        for entry in
+            std::fs::read_dir(&group).with_context(|| format!("reading {}", group.display()))?
+        {
             let path = entry?.path();
             if path.join("Cargo.toml").is_file() && path.join("src").is_dir() {
                 dirs.push(path);
@@ -31,7 +33,13 @@ fn cargo(plugins: &Path, target_dir: &Path, target: &str, args: &[&str]) -> Resu
         .args(["build", "--release", "--target", target, "--target-dir"])
         .arg(target_dir)
         .args(args);
-    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET"] {
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+    ] {
         cmd.env_remove(var);
     }
     let status = cmd.status().context("running cargo for the guests")?;
@@ -47,13 +55,22 @@ fn main() -> Result<()> {
     let plugins = root.join("plugins");
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     let target_dir = plugins.join("target");
-    for path in ["plugins/Cargo.toml", "plugins/Cargo.lock", "sdk/src", "sdk/Cargo.toml", "wit"] {
+    for path in [
+        "plugins/Cargo.toml",
+        "plugins/Cargo.lock",
+        "sdk/src",
+        "sdk/Cargo.toml",
+        "wit",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
     let dirs = members(&plugins)?;
     for dir in &dirs {
         println!("cargo:rerun-if-changed={}", dir.join("src").display());
-        println!("cargo:rerun-if-changed={}", dir.join("Cargo.toml").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            dir.join("Cargo.toml").display()
+        );
     }
     let mut core_args = vec!["--workspace"];
     for g in WASI_GUESTS {
@@ -65,13 +82,20 @@ fn main() -> Result<()> {
 
     let mut constants = String::new();
     for dir in &dirs {
-        let crate_name = dir.file_name().and_then(|n| n.to_str()).context("guest dir name")?;
+        let crate_name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("guest dir name")?;
         let file = format!("{}.wasm", crate_name.replace('-', "_"));
         let path = if WASI_GUESTS.contains(&crate_name) {
             target_dir.join("wasm32-wasip2/release").join(&file)
         } else {
-            let module = std::fs::read(target_dir.join("wasm32-unknown-unknown/release").join(&file))
-                .with_context(|| format!("reading the {crate_name} module"))?;
+            let module = std::fs::read(
+                target_dir
+                    .join("wasm32-unknown-unknown/release")
+                    .join(&file),
+            )
+            .with_context(|| format!("reading the {crate_name} module"))?;
             let component = wit_component::ComponentEncoder::default()
                 .module(&module)?
                 .validate(true)
@@ -82,7 +106,10 @@ fn main() -> Result<()> {
             path
         };
         let constant = crate_name.to_uppercase().replace('-', "_");
-        constants += &format!("/// The `{crate_name}` guest component.\npub const {constant}: &str = {:?};\n", path.display().to_string());
+        constants += &format!(
+            "/// The `{crate_name}` guest component.\npub const {constant}: &str = {:?};\n",
+            path.display().to_string()
+        );
     }
     std::fs::write(out.join("guests.rs"), constants)?;
     Ok(())

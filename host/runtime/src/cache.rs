@@ -31,7 +31,12 @@ fn artifact(dir: &Path, digest: &str, engine_key: &str) -> PathBuf {
 
 /// Compiles `bytes`, or loads the cached artifact from `dir`. A cache that
 /// cannot be read or written is skipped with a log line, never fatal.
-pub(crate) fn compile(engine: &Engine, bytes: &[u8], digest: &str, dir: Option<&Path>) -> Result<Component, String> {
+pub(crate) fn compile(
+    engine: &Engine,
+    bytes: &[u8],
+    digest: &str,
+    dir: Option<&Path>,
+) -> Result<Component, String> {
     let Some(dir) = dir else {
         return Component::new(engine, bytes).map_err(|e| format!("{e:#}"));
     };
@@ -43,7 +48,9 @@ pub(crate) fn compile(engine: &Engine, bytes: &[u8], digest: &str, dir: Option<&
         // wasmtime still checks the header and refuses a mismatched engine.
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(component) => return Ok(component),
-            Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable cached component: {e:#}"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "ignoring unusable cached component: {e:#}")
+            }
         }
     }
     let component = Component::new(engine, bytes).map_err(|e| format!("{e:#}"))?;

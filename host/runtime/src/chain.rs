@@ -1,9 +1,9 @@
 //! `Chain`: the ordered plugins of one route. A chain is immutable; the host
 //! builds one per route when it builds a config snapshot.
 
+use crate::RequestInfo;
 use crate::exchange::Exchange;
 use crate::handle::PluginHandle;
-use crate::RequestInfo;
 use std::sync::Arc;
 
 /// The plugins of a route, in route order. Cheap to clone.
@@ -14,7 +14,9 @@ pub struct Chain {
 
 impl Chain {
     pub(crate) fn new(handles: Vec<Arc<PluginHandle>>) -> Self {
-        Chain { handles: handles.into() }
+        Chain {
+            handles: handles.into(),
+        }
     }
 
     /// Starts a request exchange: each plugin's current version is taken

@@ -98,15 +98,25 @@ impl PluginSpec {
             ));
         }
         if self.deadline.is_zero() || self.deadline > Duration::from_secs(60) {
-            problems.push(format!("deadline {:?} is outside 1 ms..=60 s", self.deadline));
+            problems.push(format!(
+                "deadline {:?} is outside 1 ms..=60 s",
+                self.deadline
+            ));
         }
         if self.max_body_bytes > 64 << 20 {
-            problems.push(format!("max_body_bytes {} is over 64 MiB", self.max_body_bytes));
+            problems.push(format!(
+                "max_body_bytes {} is over 64 MiB",
+                self.max_body_bytes
+            ));
         }
         if self.recycle_after == 0 {
             problems.push("recycle_after must be at least 1".to_string());
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
     }
 }
 

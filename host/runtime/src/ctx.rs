@@ -46,7 +46,12 @@ pub(crate) struct MemoryLimiter {
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let desired = u64::try_from(desired).unwrap_or(u64::MAX);
         if desired > self.limit {
             self.hit = true;
@@ -56,7 +61,12 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -85,15 +95,27 @@ impl StoreCtx {
             request: None,
             response: None,
             info: Arc::default(),
-            limiter: MemoryLimiter { limit, peak: 0, hit: false },
-            clock: HookClock { started: Instant::now(), outbound_wait: Duration::ZERO, expired: false },
+            limiter: MemoryLimiter {
+                limit,
+                peak: 0,
+                hit: false,
+            },
+            clock: HookClock {
+                started: Instant::now(),
+                outbound_wait: Duration::ZERO,
+                expired: false,
+            },
             wasi: None,
         }
     }
 
     /// Starts the clock for a hook call.
     pub(crate) fn start_hook(&mut self) {
-        self.clock = HookClock { started: Instant::now(), outbound_wait: Duration::ZERO, expired: false };
+        self.clock = HookClock {
+            started: Instant::now(),
+            outbound_wait: Duration::ZERO,
+            expired: false,
+        };
         self.limiter.hit = false;
     }
 }
@@ -106,6 +128,9 @@ impl WasiView for StoreCtx {
             ctx: crate::wasi::locked_down(&name),
             table: ResourceTable::new(),
         });
-        WasiCtxView { ctx: &mut state.ctx, table: &mut state.table }
+        WasiCtxView {
+            ctx: &mut state.ctx,
+            table: &mut state.table,
+        }
     }
 }

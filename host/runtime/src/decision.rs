@@ -79,16 +79,25 @@ pub enum BodyDecision {
 
 /// Builds the response a plugin asked for, refusing an invalid status or
 /// header and a body over `max_body`.
-pub(crate) fn to_response(init: ResponseInit, max_body: usize) -> Result<http::Response<Bytes>, String> {
+pub(crate) fn to_response(
+    init: ResponseInit,
+    max_body: usize,
+) -> Result<http::Response<Bytes>, String> {
     if init.body.len() > max_body {
-        return Err(format!("a body of {} bytes exceeds max_body_bytes ({max_body})", init.body.len()));
+        return Err(format!(
+            "a body of {} bytes exceeds max_body_bytes ({max_body})",
+            init.body.len()
+        ));
     }
-    let status = StatusCode::from_u16(init.status).map_err(|_| format!("invalid status {}", init.status))?;
+    let status =
+        StatusCode::from_u16(init.status).map_err(|_| format!("invalid status {}", init.status))?;
     let mut response = http::Response::new(Bytes::from(init.body));
     *response.status_mut() = status;
     for (name, value) in init.headers {
-        let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))?;
-        let v = HeaderValue::from_str(&value).map_err(|_| format!("invalid value for header {name:?}"))?;
+        let n = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("invalid header name {name:?}"))?;
+        let v = HeaderValue::from_str(&value)
+            .map_err(|_| format!("invalid value for header {name:?}"))?;
         response.headers_mut().append(n, v);
     }
     Ok(response)

@@ -36,14 +36,20 @@ impl Slot {
         if self.instance.is_none() {
             self.instance = Some(self.version.checkout().await?);
         }
-        self.instance.as_mut().ok_or_else(|| PluginError::Instantiate {
-            plugin: self.handle.name().to_string(),
-            reason: "no instance".into(),
-        })
+        self.instance
+            .as_mut()
+            .ok_or_else(|| PluginError::Instantiate {
+                plugin: self.handle.name().to_string(),
+                reason: "no instance".into(),
+            })
     }
 
     fn guest_error(&self, hook: Hook, reason: String) -> PluginError {
-        PluginError::Guest { plugin: self.handle.name().to_string(), hook: hook.name(), reason }
+        PluginError::Guest {
+            plugin: self.handle.name().to_string(),
+            hook: hook.name(),
+            reason,
+        }
     }
 
     /// Converts a hook's raw answer, checking sizes against the spec.
@@ -51,20 +57,30 @@ impl Slot {
         let max = self.version.spec.max_body_bytes;
         match decision {
             wit::BodyDecision::Continue => Ok(Outcome::Continue),
-            wit::BodyDecision::Replace(body) if body.len() > max => {
-                Err(self.guest_error(hook, format!("a body of {} bytes exceeds max_body_bytes ({max})", body.len())))
-            }
+            wit::BodyDecision::Replace(body) if body.len() > max => Err(self.guest_error(
+                hook,
+                format!(
+                    "a body of {} bytes exceeds max_body_bytes ({max})",
+                    body.len()
+                ),
+            )),
             wit::BodyDecision::Replace(body) => Ok(Outcome::Replace(Bytes::from(body))),
-            wit::BodyDecision::Respond(init) => {
-                to_response(init, max).map(Outcome::Respond).map_err(|reason| self.guest_error(hook, reason))
-            }
+            wit::BodyDecision::Respond(init) => to_response(init, max)
+                .map(Outcome::Respond)
+                .map_err(|reason| self.guest_error(hook, reason)),
         }
     }
 
     /// Records the call; on failure discards the instance and applies the
     /// policy: `None` means "skip this plugin and go on".
-    fn settle(&mut self, hook: Hook, started: Instant, result: Result<Outcome, PluginError>) -> Result<Outcome, Option<Failure>> {
-        self.handle.record(hook, started.elapsed(), result.as_ref().err());
+    fn settle(
+        &mut self,
+        hook: Hook,
+        started: Instant,
+        result: Result<Outcome, PluginError>,
+    ) -> Result<Outcome, Option<Failure>> {
+        self.handle
+            .record(hook, started.elapsed(), result.as_ref().err());
         result.map_err(|error| {
             self.instance = None;
             match self.version.spec.fail {
@@ -118,9 +134,19 @@ impl Exchange {
     pub(crate) fn new(handles: &[Arc<PluginHandle>], info: RequestInfo) -> Self {
         let slots = handles
             .iter()
-            .map(|h| Slot { handle: h.clone(), version: h.current(), instance: None, skipped: false })
+            .map(|h| Slot {
+                handle: h.clone(),
+                version: h.current(),
+                instance: None,
+                skipped: false,
+            })
             .collect();
-        Exchange { slots, info: Arc::new(info), request: None, ran: 0 }
+        Exchange {
+            slots,
+            info: Arc::new(info),
+            request: None,
+            ran: 0,
+        }
     }
 
     /// Runs `on-request` in route order. Plugins may change `parts`. A
@@ -140,7 +166,9 @@ impl Exchange {
             };
             let result = result.and_then(|d| slot.outcome(Hook::OnRequest, body_decision(d)));
             match slot.settle(Hook::OnRequest, started, result) {
-                Ok(Outcome::Respond(response)) => return self.stop_at(i, parts, Decision::Respond(response)),
+                Ok(Outcome::Respond(response)) => {
+                    return self.stop_at(i, parts, Decision::Respond(response));
+                }
                 Err(Some(failure)) => return self.stop_at(i, parts, Decision::Fail(failure)),
                 Ok(_) | Err(None) => {}
             }
@@ -148,7 +176,12 @@ impl Exchange {
         self.stop_at(self.slots.len(), parts, Decision::Continue)
     }
 
-    fn stop_at(&mut self, ran: usize, parts: &http::request::Parts, decision: Decision) -> Decision {
+    fn stop_at(
+        &mut self,
+        ran: usize,
+        parts: &http::request::Parts,
+        decision: Decision,
+    ) -> Decision {
         self.ran = ran;
         self.request = Some(snapshot(parts));
         decision
@@ -157,21 +190,29 @@ impl Exchange {
     /// The largest request body the body hooks accept, or `None` when no
     /// plugin of this exchange wants the request body (do not buffer it).
     pub fn request_body_limit(&self) -> Option<usize> {
-        let wanting = self.slots[..self.ran].iter().filter(|s| s.version.spec.request_body && !s.skipped);
+        let wanting = self.slots[..self.ran]
+            .iter()
+            .filter(|s| s.version.spec.request_body && !s.skipped);
         wanting.map(|s| s.version.spec.max_body_bytes).min()
     }
 
     /// The largest response body the body hooks accept, or `None` when no
     /// plugin of this exchange wants the response body.
     pub fn response_body_limit(&self) -> Option<usize> {
-        let wanting = self.slots[..self.ran].iter().filter(|s| s.version.spec.response_body && !s.skipped);
+        let wanting = self.slots[..self.ran]
+            .iter()
+            .filter(|s| s.version.spec.response_body && !s.skipped);
         wanting.map(|s| s.version.spec.max_body_bytes).min()
     }
 
     /// Runs `on-request-body` in route order for the plugins that want it,
     /// each seeing the body the previous one left. A body over a plugin's
     /// limit is answered with 413.
-    pub async fn on_request_body(&mut self, parts: &mut http::request::Parts, mut body: Bytes) -> BodyDecision {
+    pub async fn on_request_body(
+        &mut self,
+        parts: &mut http::request::Parts,
+        mut body: Bytes,
+    ) -> BodyDecision {
         let info = self.info.clone();
         for slot in self.slots[..self.ran].iter_mut() {
             if slot.skipped || !slot.version.spec.request_body {
@@ -201,7 +242,10 @@ impl Exchange {
     /// response and skips the remaining response hooks.
     pub async fn on_response(&mut self, parts: &mut http::response::Parts) -> Decision {
         let info = self.info.clone();
-        let mut request = self.request.take().unwrap_or_else(|| http::Request::new(()).into_parts().0);
+        let mut request = self
+            .request
+            .take()
+            .unwrap_or_else(|| http::Request::new(()).into_parts().0);
         let mut decision = Decision::Continue;
         for slot in self.slots[..self.ran].iter_mut().rev() {
             if slot.skipped {
@@ -226,9 +270,16 @@ impl Exchange {
 
     /// Runs `on-response-body` in reverse route order for the plugins that
     /// want it.
-    pub async fn on_response_body(&mut self, parts: &mut http::response::Parts, mut body: Bytes) -> BodyDecision {
+    pub async fn on_response_body(
+        &mut self,
+        parts: &mut http::response::Parts,
+        mut body: Bytes,
+    ) -> BodyDecision {
         let info = self.info.clone();
-        let mut request = self.request.take().unwrap_or_else(|| http::Request::new(()).into_parts().0);
+        let mut request = self
+            .request
+            .take()
+            .unwrap_or_else(|| http::Request::new(()).into_parts().0);
         let mut decision = None;
         for slot in self.slots[..self.ran].iter_mut().rev() {
             if slot.skipped || !slot.version.spec.response_body {
@@ -243,7 +294,11 @@ impl Exchange {
             }
             let started = Instant::now();
             let result = match slot.instance().await {
-                Ok(instance) => instance.on_response_body(&mut request, parts, &info, &body).await,
+                Ok(instance) => {
+                    instance
+                        .on_response_body(&mut request, parts, &info, &body)
+                        .await
+                }
                 Err(e) => Err(e),
             };
             let result = result.and_then(|d| slot.outcome(Hook::OnResponseBody, d));
@@ -262,7 +317,10 @@ impl Exchange {
     /// A response body over a plugin's limit: fail-closed plugins fail the
     /// exchange, fail-open ones are skipped.
     fn overflow(slot: &mut Slot) -> Option<BodyDecision> {
-        let reason = format!("the response body exceeds max_body_bytes ({})", slot.version.spec.max_body_bytes);
+        let reason = format!(
+            "the response body exceeds max_body_bytes ({})",
+            slot.version.spec.max_body_bytes
+        );
         let error = slot.guest_error(Hook::OnResponseBody, reason);
         match slot.settle(Hook::OnResponseBody, Instant::now(), Err(error)) {
             Err(Some(failure)) => Some(BodyDecision::Fail(failure)),

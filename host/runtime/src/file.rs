@@ -92,7 +92,11 @@ impl FilePluginSpec {
     /// `base_dir` (the config file's directory). Limits are checked again
     /// against the runtime when the plugin is loaded.
     pub fn into_spec(self, name: &str, base_dir: &Path) -> Result<PluginSpec, String> {
-        let source = if self.source.is_absolute() { self.source } else { base_dir.join(self.source) };
+        let source = if self.source.is_absolute() {
+            self.source
+        } else {
+            base_dir.join(self.source)
+        };
         let max_body_bytes = usize::try_from(self.max_body_kb.saturating_mul(1024))
             .map_err(|_| format!("plugins.{name}.max_body_kb is too large"))?;
         let spec = PluginSpec {

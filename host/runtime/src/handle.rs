@@ -23,7 +23,13 @@ struct HookMetrics {
     latency: Vec<Histogram>,
 }
 
-const HOOKS: [Hook; 5] = [Hook::Configure, Hook::OnRequest, Hook::OnRequestBody, Hook::OnResponse, Hook::OnResponseBody];
+const HOOKS: [Hook; 5] = [
+    Hook::Configure,
+    Hook::OnRequest,
+    Hook::OnRequestBody,
+    Hook::OnResponse,
+    Hook::OnResponseBody,
+];
 
 /// A loaded plugin, shared by every chain that names it.
 pub struct PluginHandle {
@@ -47,17 +53,29 @@ pub enum ReloadOutcome {
 
 impl std::fmt::Debug for PluginHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginHandle").field("name", &self.name).field("digest", &self.digest()).finish()
+        f.debug_struct("PluginHandle")
+            .field("name", &self.name)
+            .field("digest", &self.digest())
+            .finish()
     }
 }
 
 impl PluginHandle {
     pub(crate) fn new(shared: Arc<Shared>, version: Arc<PluginVersion>) -> Self {
         let name = version.spec.name.clone();
-        let label = |hook: Hook| HookLabel { plugin: name.clone(), hook: hook.name() };
+        let label = |hook: Hook| HookLabel {
+            plugin: name.clone(),
+            hook: hook.name(),
+        };
         let hook_metrics = HookMetrics {
-            calls: HOOKS.iter().map(|h| shared.metrics.calls.get_or_create(&label(*h)).clone()).collect(),
-            latency: HOOKS.iter().map(|h| shared.metrics.latency.get_or_create(&label(*h)).clone()).collect(),
+            calls: HOOKS
+                .iter()
+                .map(|h| shared.metrics.calls.get_or_create(&label(*h)).clone())
+                .collect(),
+            latency: HOOKS
+                .iter()
+                .map(|h| shared.metrics.latency.get_or_create(&label(*h)).clone())
+                .collect(),
         };
         PluginHandle {
             name,
@@ -115,7 +133,9 @@ impl PluginHandle {
         if crate::cache::digest(&bytes) == self.current.load().digest {
             return Ok(ReloadOutcome::Unchanged);
         }
-        let version = PluginVersion::build(&self.shared, spec, bytes).await.inspect_err(|e| self.refused(e))?;
+        let version = PluginVersion::build(&self.shared, spec, bytes)
+            .await
+            .inspect_err(|e| self.refused(e))?;
         let digest = version.digest.clone();
         self.install(version);
         Ok(ReloadOutcome::Swapped(digest))
@@ -126,15 +146,29 @@ impl PluginHandle {
         let digest = version.digest.clone();
         let old = self.current.swap(version);
         if old.digest != digest || old.spec != self.current.load().spec {
-            self.counters.swaps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            self.shared.metrics.swaps.get_or_create(&PluginLabel { plugin: self.name.clone() }).inc();
+            self.counters
+                .swaps
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.shared
+                .metrics
+                .swaps
+                .get_or_create(&PluginLabel {
+                    plugin: self.name.clone(),
+                })
+                .inc();
             tracing::info!(plugin = %self.name, digest = %digest, previous = %old.digest, "plugin version swapped in");
         }
     }
 
     /// Logs and counts a refused version.
     pub(crate) fn refused(&self, error: &PluginError) {
-        self.shared.metrics.load_failures.get_or_create(&PluginLabel { plugin: self.name.clone() }).inc();
+        self.shared
+            .metrics
+            .load_failures
+            .get_or_create(&PluginLabel {
+                plugin: self.name.clone(),
+            })
+            .inc();
         tracing::error!(plugin = %self.name, "new plugin version refused, the running one keeps serving: {error}");
     }
 
@@ -149,7 +183,10 @@ impl PluginHandle {
             h.observe(elapsed.as_secs_f64());
         }
         if let Some(e) = error {
-            let label = FaultLabel { plugin: self.name.clone(), kind: e.kind() };
+            let label = FaultLabel {
+                plugin: self.name.clone(),
+                kind: e.kind(),
+            };
             self.shared.metrics.faults.get_or_create(&label).inc();
             self.burst.fault(e);
         }

@@ -43,14 +43,23 @@ impl kv::Host for StoreCtx {
         Ok(self.env.kv.get(&self.env.name, key))
     }
     fn set(&mut self, key: String, value: Vec<u8>, ttl_ms: Option<u64>) -> Res<Result<(), String>> {
-        Ok(self.env.kv.set(&self.env.name, key, value, ttl_ms).map(|evicted| {
-            self.env.metrics.kv_evictions.inc_by(evicted as u64);
-        }))
+        Ok(self
+            .env
+            .kv
+            .set(&self.env.name, key, value, ttl_ms)
+            .map(|evicted| {
+                self.env.metrics.kv_evictions.inc_by(evicted as u64);
+            }))
     }
     fn delete(&mut self, key: String) -> Res<bool> {
         Ok(self.env.kv.delete(&self.env.name, key))
     }
-    fn increment(&mut self, key: String, delta: i64, ttl_ms: Option<u64>) -> Res<Result<i64, String>> {
+    fn increment(
+        &mut self,
+        key: String,
+        delta: i64,
+        ttl_ms: Option<u64>,
+    ) -> Res<Result<i64, String>> {
         Ok(self.env.kv.increment(&self.env.name, key, delta, ttl_ms))
     }
 }
@@ -68,7 +77,9 @@ impl metrics::Host for StoreCtx {
 
 impl clock::Host for StoreCtx {
     fn now_ms(&mut self) -> Res<u64> {
-        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         Ok(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
     }
 }

@@ -12,11 +12,15 @@ type Res<T> = wasmtime::Result<T>;
 
 impl StoreCtx {
     fn req(&mut self) -> Res<&mut http::request::Parts> {
-        self.request.as_mut().ok_or_else(|| wasmtime::format_err!("no request is being handled"))
+        self.request
+            .as_mut()
+            .ok_or_else(|| wasmtime::format_err!("no request is being handled"))
     }
 
     fn resp(&mut self) -> Res<&mut http::response::Parts> {
-        self.response.as_mut().ok_or_else(|| wasmtime::format_err!("no response is being handled"))
+        self.response
+            .as_mut()
+            .ok_or_else(|| wasmtime::format_err!("no response is being handled"))
     }
 }
 
@@ -26,7 +30,11 @@ fn with_path(uri: &Uri, value: &str) -> Result<Uri, String> {
         return Err(format!("{value:?} does not start with /"));
     }
     let mut parts = uri.clone().into_parts();
-    parts.path_and_query = Some(value.parse().map_err(|_| format!("{value:?} is not a valid path and query"))?);
+    parts.path_and_query = Some(
+        value
+            .parse()
+            .map_err(|_| format!("{value:?} is not a valid path and query"))?,
+    );
     Uri::from_parts(parts).map_err(|e| e.to_string())
 }
 
@@ -37,9 +45,18 @@ impl HostRequest for StoreCtx {
         Ok(self.req()?.method.as_str().to_string())
     }
     fn path_with_query(&mut self, _: Resource<RequestHandle>) -> Res<String> {
-        Ok(self.req()?.uri.path_and_query().map_or("/", |p| p.as_str()).to_string())
+        Ok(self
+            .req()?
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string())
     }
-    fn set_path_with_query(&mut self, _: Resource<RequestHandle>, value: String) -> Res<Result<(), String>> {
+    fn set_path_with_query(
+        &mut self,
+        _: Resource<RequestHandle>,
+        value: String,
+    ) -> Res<Result<(), String>> {
         let req = self.req()?;
         Ok(with_path(&req.uri, &value).map(|uri| req.uri = uri))
     }
@@ -57,10 +74,20 @@ impl HostRequest for StoreCtx {
     fn header_names(&mut self, _: Resource<RequestHandle>) -> Res<Vec<String>> {
         Ok(headers::names(&self.req()?.headers))
     }
-    fn set_header(&mut self, _: Resource<RequestHandle>, name: String, value: String) -> Res<Result<(), String>> {
+    fn set_header(
+        &mut self,
+        _: Resource<RequestHandle>,
+        name: String,
+        value: String,
+    ) -> Res<Result<(), String>> {
         Ok(headers::set(&mut self.req()?.headers, &name, &value))
     }
-    fn add_header(&mut self, _: Resource<RequestHandle>, name: String, value: String) -> Res<Result<(), String>> {
+    fn add_header(
+        &mut self,
+        _: Resource<RequestHandle>,
+        name: String,
+        value: String,
+    ) -> Res<Result<(), String>> {
         Ok(headers::add(&mut self.req()?.headers, &name, &value))
     }
     fn remove_header(&mut self, _: Resource<RequestHandle>, name: String) -> Res<()> {
@@ -71,7 +98,11 @@ impl HostRequest for StoreCtx {
         Ok(self.info.client_addr.map(|a| a.to_string()))
     }
     fn tls(&mut self, _: Resource<RequestHandle>) -> Res<Option<TlsInfo>> {
-        Ok(self.info.tls.as_ref().map(|t| TlsInfo { sni: t.sni.clone(), alpn: t.alpn.clone(), mtls: t.mtls }))
+        Ok(self.info.tls.as_ref().map(|t| TlsInfo {
+            sni: t.sni.clone(),
+            alpn: t.alpn.clone(),
+            mtls: t.mtls,
+        }))
     }
     fn route(&mut self, _: Resource<RequestHandle>) -> Res<String> {
         Ok(self.info.route.clone())
@@ -90,7 +121,9 @@ impl HostResponse for StoreCtx {
     }
     fn set_status(&mut self, _: Resource<ResponseHandle>, status: u16) -> Res<Result<(), String>> {
         let resp = self.resp()?;
-        Ok(StatusCode::from_u16(status).map(|s| resp.status = s).map_err(|_| format!("invalid status {status}")))
+        Ok(StatusCode::from_u16(status)
+            .map(|s| resp.status = s)
+            .map_err(|_| format!("invalid status {status}")))
     }
     fn header(&mut self, _: Resource<ResponseHandle>, name: String) -> Res<Option<String>> {
         Ok(headers::get(&self.resp()?.headers, &name))
@@ -101,10 +134,20 @@ impl HostResponse for StoreCtx {
     fn header_names(&mut self, _: Resource<ResponseHandle>) -> Res<Vec<String>> {
         Ok(headers::names(&self.resp()?.headers))
     }
-    fn set_header(&mut self, _: Resource<ResponseHandle>, name: String, value: String) -> Res<Result<(), String>> {
+    fn set_header(
+        &mut self,
+        _: Resource<ResponseHandle>,
+        name: String,
+        value: String,
+    ) -> Res<Result<(), String>> {
         Ok(headers::set(&mut self.resp()?.headers, &name, &value))
     }
-    fn add_header(&mut self, _: Resource<ResponseHandle>, name: String, value: String) -> Res<Result<(), String>> {
+    fn add_header(
+        &mut self,
+        _: Resource<ResponseHandle>,
+        name: String,
+        value: String,
+    ) -> Res<Result<(), String>> {
         Ok(headers::add(&mut self.resp()?.headers, &name, &value))
     }
     fn remove_header(&mut self, _: Resource<ResponseHandle>, name: String) -> Res<()> {

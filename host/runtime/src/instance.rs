@@ -82,28 +82,54 @@ pub(crate) struct Instance {
 
 impl Instance {
     /// Creates the store and instance, then runs `configure(config_json)`.
-    pub(crate) async fn start(pre: &FilterPre<StoreCtx>, env: &Arc<PluginEnv>, config_json: &str) -> Result<Self, PluginError> {
+    pub(crate) async fn start(
+        pre: &FilterPre<StoreCtx>,
+        env: &Arc<PluginEnv>,
+        config_json: &str,
+    ) -> Result<Self, PluginError> {
         let mut store = Store::new(pre.engine(), StoreCtx::new(env.clone()));
         store.limiter(|ctx| &mut ctx.limiter);
         store.epoch_deadline_callback(deadline_check);
         store.set_epoch_deadline(1);
         store.data_mut().start_hook();
-        let filter = pre.instantiate_async(&mut store).await.map_err(|e| PluginError::Instantiate {
-            plugin: env.name.to_string(),
-            reason: if store.data().limiter.hit { "memory limit reached".into() } else { reason(&e) },
-        })?;
-        let mut instance = Instance { store, filter, exchanges: 0, in_call: false, faulted: false };
+        let filter =
+            pre.instantiate_async(&mut store)
+                .await
+                .map_err(|e| PluginError::Instantiate {
+                    plugin: env.name.to_string(),
+                    reason: if store.data().limiter.hit {
+                        "memory limit reached".into()
+                    } else {
+                        reason(&e)
+                    },
+                })?;
+        let mut instance = Instance {
+            store,
+            filter,
+            exchanges: 0,
+            in_call: false,
+            faulted: false,
+        };
         instance.begin();
-        let result = instance.filter.call_configure(&mut instance.store, config_json).await;
+        let result = instance
+            .filter
+            .call_configure(&mut instance.store, config_json)
+            .await;
         match instance.finish(Hook::Configure, result)? {
             Ok(()) => Ok(instance),
-            Err(message) => Err(PluginError::Config { plugin: env.name.to_string(), reason: message }),
+            Err(message) => Err(PluginError::Config {
+                plugin: env.name.to_string(),
+                reason: message,
+            }),
         }
     }
 
     /// Whether this instance may serve another exchange.
     pub(crate) fn reusable(&self, recycle_after: u32, recycle_memory: u64) -> bool {
-        !self.faulted && !self.in_call && self.exchanges < recycle_after && self.store.data().limiter.peak <= recycle_memory
+        !self.faulted
+            && !self.in_call
+            && self.exchanges < recycle_after
+            && self.store.data().limiter.peak <= recycle_memory
     }
 
     /// Forgets the last exchange's facts before the instance goes idle.
@@ -129,11 +155,23 @@ impl Instance {
         let plugin = data.env.name.to_string();
         let hook = hook.name();
         Err(if data.clock.expired {
-            PluginError::Deadline { plugin, hook, limit: data.env.deadline }
+            PluginError::Deadline {
+                plugin,
+                hook,
+                limit: data.env.deadline,
+            }
         } else if data.limiter.hit {
-            PluginError::OutOfMemory { plugin, hook, limit: data.env.memory_limit }
+            PluginError::OutOfMemory {
+                plugin,
+                hook,
+                limit: data.env.memory_limit,
+            }
         } else {
-            PluginError::Trap { plugin, hook, reason: reason(&error) }
+            PluginError::Trap {
+                plugin,
+                hook,
+                reason: reason(&error),
+            }
         })
     }
 
@@ -147,7 +185,10 @@ impl Instance {
         data.request = Some(std::mem::replace(parts, empty_request()));
         data.info = info.clone();
         self.begin();
-        let result = self.filter.call_on_request(&mut self.store, Resource::<RequestHandle>::new_borrow(0)).await;
+        let result = self
+            .filter
+            .call_on_request(&mut self.store, Resource::<RequestHandle>::new_borrow(0))
+            .await;
         if let Some(p) = self.store.data_mut().request.take() {
             *parts = p;
         }
@@ -166,14 +207,22 @@ impl Instance {
         data.info = info.clone();
         self.begin();
         let req = Resource::<RequestHandle>::new_borrow(0);
-        let result = self.filter.call_on_request_body(&mut self.store, req, body).await;
+        let result = self
+            .filter
+            .call_on_request_body(&mut self.store, req, body)
+            .await;
         if let Some(p) = self.store.data_mut().request.take() {
             *parts = p;
         }
         self.finish(Hook::OnRequestBody, result)
     }
 
-    fn lend(&mut self, req: &mut http::request::Parts, resp: &mut http::response::Parts, info: &Arc<RequestInfo>) {
+    fn lend(
+        &mut self,
+        req: &mut http::request::Parts,
+        resp: &mut http::response::Parts,
+        info: &Arc<RequestInfo>,
+    ) {
         let data = self.store.data_mut();
         data.request = Some(std::mem::replace(req, empty_request()));
         data.response = Some(std::mem::replace(resp, empty_response()));
@@ -199,7 +248,10 @@ impl Instance {
     ) -> Result<Decision, PluginError> {
         self.lend(req, resp, info);
         self.begin();
-        let (rq, rs) = (Resource::<RequestHandle>::new_borrow(0), Resource::<ResponseHandle>::new_borrow(0));
+        let (rq, rs) = (
+            Resource::<RequestHandle>::new_borrow(0),
+            Resource::<ResponseHandle>::new_borrow(0),
+        );
         let result = self.filter.call_on_response(&mut self.store, rq, rs).await;
         self.give_back(req, resp);
         self.finish(Hook::OnResponse, result)
@@ -215,8 +267,14 @@ impl Instance {
     ) -> Result<BodyDecision, PluginError> {
         self.lend(req, resp, info);
         self.begin();
-        let (rq, rs) = (Resource::<RequestHandle>::new_borrow(0), Resource::<ResponseHandle>::new_borrow(0));
-        let result = self.filter.call_on_response_body(&mut self.store, rq, rs, body).await;
+        let (rq, rs) = (
+            Resource::<RequestHandle>::new_borrow(0),
+            Resource::<ResponseHandle>::new_borrow(0),
+        );
+        let result = self
+            .filter
+            .call_on_response_body(&mut self.store, rq, rs, body)
+            .await;
         self.give_back(req, resp);
         self.finish(Hook::OnResponseBody, result)
     }

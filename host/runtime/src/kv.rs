@@ -59,12 +59,20 @@ impl Inner {
         Some(entry)
     }
 
-    fn insert(&mut self, key: Key, value: Vec<u8>, expires: Option<Instant>, capacity: usize) -> usize {
+    fn insert(
+        &mut self,
+        key: Key,
+        value: Vec<u8>,
+        expires: Option<Instant>,
+        capacity: usize,
+    ) -> usize {
         self.remove(&key);
         let needed = size(&key, &value);
         let mut evicted = 0;
         while self.bytes + needed > capacity {
-            let Some((_, oldest)) = self.lru.pop_first() else { break };
+            let Some((_, oldest)) = self.lru.pop_first() else {
+                break;
+            };
             if let Some(e) = self.entries.remove(&oldest) {
                 self.bytes -= size(&oldest, &e.value);
                 evicted += 1;
@@ -73,7 +81,14 @@ impl Inner {
         self.next_tick += 1;
         self.lru.insert(self.next_tick, key.clone());
         self.bytes += needed;
-        self.entries.insert(key, Entry { value, expires, tick: self.next_tick });
+        self.entries.insert(
+            key,
+            Entry {
+                value,
+                expires,
+                tick: self.next_tick,
+            },
+        );
         evicted
     }
 }
@@ -85,28 +100,46 @@ fn deadline(ttl_ms: Option<u64>, now: Instant) -> Option<Instant> {
 impl KvStore {
     /// A store holding at most `capacity` bytes (keys, values and overhead).
     pub(crate) fn new(capacity: usize) -> Self {
-        KvStore { inner: Arc::default(), capacity }
+        KvStore {
+            inner: Arc::default(),
+            capacity,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves the map consistent enough to
         // keep serving: every mutation completes before it can panic.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The value under `key` in namespace `ns`.
     pub(crate) fn get(&self, ns: &Arc<str>, key: String) -> Option<Vec<u8>> {
-        self.lock().live(&(ns.clone(), key), Instant::now()).map(|e| e.value.clone())
+        self.lock()
+            .live(&(ns.clone(), key), Instant::now())
+            .map(|e| e.value.clone())
     }
 
     /// Stores `value`; returns how many entries were evicted to make room.
-    pub(crate) fn set(&self, ns: &Arc<str>, key: String, value: Vec<u8>, ttl_ms: Option<u64>) -> Result<usize, String> {
+    pub(crate) fn set(
+        &self,
+        ns: &Arc<str>,
+        key: String,
+        value: Vec<u8>,
+        ttl_ms: Option<u64>,
+    ) -> Result<usize, String> {
         let key = (ns.clone(), key);
         if size(&key, &value) > self.capacity {
-            return Err(format!("value of {} bytes exceeds the store's capacity", value.len()));
+            return Err(format!(
+                "value of {} bytes exceeds the store's capacity",
+                value.len()
+            ));
         }
         let now = Instant::now();
-        Ok(self.lock().insert(key, value, deadline(ttl_ms, now), self.capacity))
+        Ok(self
+            .lock()
+            .insert(key, value, deadline(ttl_ms, now), self.capacity))
     }
 
     /// Removes `key`; whether a live entry was there.
@@ -119,19 +152,30 @@ impl KvStore {
     }
 
     /// Adds `delta` to the decimal counter under `key`, atomically.
-    pub(crate) fn increment(&self, ns: &Arc<str>, key: String, delta: i64, ttl_ms: Option<u64>) -> Result<i64, String> {
+    pub(crate) fn increment(
+        &self,
+        ns: &Arc<str>,
+        key: String,
+        delta: i64,
+        ttl_ms: Option<u64>,
+    ) -> Result<i64, String> {
         let key = (ns.clone(), key);
         let now = Instant::now();
         let mut inner = self.lock();
         let (current, expires) = match inner.live(&key, now) {
             Some(e) => {
-                let text = std::str::from_utf8(&e.value).map_err(|_| "the value is not a counter".to_string())?;
-                let n = text.parse::<i64>().map_err(|_| "the value is not a counter".to_string())?;
+                let text = std::str::from_utf8(&e.value)
+                    .map_err(|_| "the value is not a counter".to_string())?;
+                let n = text
+                    .parse::<i64>()
+                    .map_err(|_| "the value is not a counter".to_string())?;
                 (n, e.expires)
             }
             None => (0, deadline(ttl_ms, now)),
         };
-        let next = current.checked_add(delta).ok_or_else(|| "the counter would overflow".to_string())?;
+        let next = current
+            .checked_add(delta)
+            .ok_or_else(|| "the counter would overflow".to_string())?;
         inner.insert(key, next.to_string().into_bytes(), expires, self.capacity);
         Ok(next)
     }
@@ -187,7 +231,13 @@ mod tests {
         assert_eq!(kv.increment(&ns("p"), "n".into(), -5, None), Ok(-3));
         kv.set(&ns("p"), "s".into(), b"text".to_vec(), None).ok();
         assert!(kv.increment(&ns("p"), "s".into(), 1, None).is_err());
-        kv.set(&ns("p"), "m".into(), i64::MAX.to_string().into_bytes(), None).ok();
+        kv.set(
+            &ns("p"),
+            "m".into(),
+            i64::MAX.to_string().into_bytes(),
+            None,
+        )
+        .ok();
         assert!(kv.increment(&ns("p"), "m".into(), 1, None).is_err());
     }
 

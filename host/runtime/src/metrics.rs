@@ -80,14 +80,42 @@ impl Metrics {
     pub(crate) fn register(&self, registry: &mut Registry) {
         let r = registry.sub_registry_with_prefix("ravelin_plugin");
         r.register("hook_calls", "Plugin hook calls", self.calls.clone());
-        r.register("hook_duration_seconds", "Plugin hook duration", self.latency.clone());
-        r.register("faults", "Plugin traps, deadlines, out-of-memory and invalid answers", self.faults.clone());
-        r.register("load_failures", "Plugin versions refused at load", self.load_failures.clone());
+        r.register(
+            "hook_duration_seconds",
+            "Plugin hook duration",
+            self.latency.clone(),
+        );
+        r.register(
+            "faults",
+            "Plugin traps, deadlines, out-of-memory and invalid answers",
+            self.faults.clone(),
+        );
+        r.register(
+            "load_failures",
+            "Plugin versions refused at load",
+            self.load_failures.clone(),
+        );
         r.register("swaps", "Plugin versions swapped in", self.swaps.clone());
-        r.register("instantiations", "Plugin instances created", self.instantiations.clone());
-        r.register("kv_evictions", "Key-value entries evicted to stay in capacity", self.kv_evictions.clone());
-        r.register("guest", "Counters defined by plugins", self.guest_counters.clone());
-        r.register("guest_observations", "Histograms defined by plugins", self.guest_histograms.clone());
+        r.register(
+            "instantiations",
+            "Plugin instances created",
+            self.instantiations.clone(),
+        );
+        r.register(
+            "kv_evictions",
+            "Key-value entries evicted to stay in capacity",
+            self.kv_evictions.clone(),
+        );
+        r.register(
+            "guest",
+            "Counters defined by plugins",
+            self.guest_counters.clone(),
+        );
+        r.register(
+            "guest_observations",
+            "Histograms defined by plugins",
+            self.guest_histograms.clone(),
+        );
     }
 
     /// Whether `name` may be used as a guest metric name for `plugin`.
@@ -106,7 +134,10 @@ impl Metrics {
     /// `counter-add` from a guest; invalid names are ignored (and logged).
     pub(crate) fn guest_counter(&self, plugin: &str, name: String, value: u64) {
         if self.admit(plugin, &name) {
-            let label = GuestLabel { plugin: plugin.to_string(), name };
+            let label = GuestLabel {
+                plugin: plugin.to_string(),
+                name,
+            };
             self.guest_counters.get_or_create(&label).inc_by(value);
         } else {
             tracing::debug!(plugin, metric = %name, "plugin metric refused: invalid name or too many series");
@@ -116,7 +147,10 @@ impl Metrics {
     /// `histogram-observe` from a guest.
     pub(crate) fn guest_observe(&self, plugin: &str, name: String, value: f64) {
         if self.admit(plugin, &name) && value.is_finite() {
-            let label = GuestLabel { plugin: plugin.to_string(), name };
+            let label = GuestLabel {
+                plugin: plugin.to_string(),
+                name,
+            };
             self.guest_histograms.get_or_create(&label).observe(value);
         } else {
             tracing::debug!(plugin, metric = %name, "plugin observation refused");

@@ -22,7 +22,12 @@ pub type OutboundFuture =
 /// dropped (for example because the client went away).
 pub trait Outbound: Send + Sync + 'static {
     /// Sends `request` (its URI is the path and query) to `cluster`.
-    fn send(&self, cluster: &str, request: http::Request<Bytes>, timeout: Duration) -> OutboundFuture;
+    fn send(
+        &self,
+        cluster: &str,
+        request: http::Request<Bytes>,
+        timeout: Duration,
+    ) -> OutboundFuture;
 }
 
 /// An [`Outbound`] with no clusters: every call fails. For tools and tests.
@@ -30,7 +35,12 @@ pub trait Outbound: Send + Sync + 'static {
 pub struct NoOutbound;
 
 impl Outbound for NoOutbound {
-    fn send(&self, cluster: &str, _request: http::Request<Bytes>, _timeout: Duration) -> OutboundFuture {
+    fn send(
+        &self,
+        cluster: &str,
+        _request: http::Request<Bytes>,
+        _timeout: Duration,
+    ) -> OutboundFuture {
         let message = format!("no upstream cluster {cluster:?} is available here");
         Box::pin(async move { Err(message) })
     }
@@ -44,7 +54,9 @@ fn to_http(request: OutboundRequest) -> Result<http::Request<Bytes>, String> {
     for (name, value) in &request.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
-    builder.body(Bytes::from(request.body)).map_err(|e| format!("invalid outbound request: {e}"))
+    builder
+        .body(Bytes::from(request.body))
+        .map_err(|e| format!("invalid outbound request: {e}"))
 }
 
 /// Copies the upstream's response into the guest's record.
@@ -53,9 +65,18 @@ fn from_http(response: http::Response<Bytes>) -> OutboundResponse {
     let headers = parts
         .headers
         .iter()
-        .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
-    OutboundResponse { status: parts.status.as_u16(), headers, body: body.to_vec() }
+    OutboundResponse {
+        status: parts.status.as_u16(),
+        headers,
+        body: body.to_vec(),
+    }
 }
 
 impl Host for StoreCtx {
@@ -66,7 +87,9 @@ impl Host for StoreCtx {
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<OutboundResponse, String>> {
         if !self.env.allowed_upstreams.iter().any(|c| *c == cluster) {
-            return Ok(Err(format!("upstream cluster {cluster:?} is not in allowed_upstreams")));
+            return Ok(Err(format!(
+                "upstream cluster {cluster:?} is not in allowed_upstreams"
+            )));
         }
         let request = match to_http(request) {
             Ok(r) => r,
@@ -78,7 +101,9 @@ impl Host for StoreCtx {
         let result = match tokio::time::timeout(timeout, call).await {
             Ok(Ok(response)) => Ok(from_http(response)),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(format!("upstream cluster {cluster:?} did not answer within {timeout:?}")),
+            Err(_) => Err(format!(
+                "upstream cluster {cluster:?} did not answer within {timeout:?}"
+            )),
         };
         self.clock.outbound_wait += started.elapsed();
         Ok(result)

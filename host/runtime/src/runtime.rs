@@ -55,7 +55,10 @@ pub struct ApplyReport {
 }
 
 fn spec_error(plugin: &str, reason: impl Into<String>) -> PluginError {
-    PluginError::Spec { plugin: plugin.to_string(), reason: reason.into() }
+    PluginError::Spec {
+        plugin: plugin.to_string(),
+        reason: reason.into(),
+    }
 }
 
 impl Runtime {
@@ -78,8 +81,14 @@ impl Runtime {
             config,
             _ticker: ticker,
         };
-        let inner = Inner { shared: Arc::new(shared), plugins: RwLock::default(), watcher: Mutex::default() };
-        Ok(Runtime { inner: Arc::new(inner) })
+        let inner = Inner {
+            shared: Arc::new(shared),
+            plugins: RwLock::default(),
+            watcher: Mutex::default(),
+        };
+        Ok(Runtime {
+            inner: Arc::new(inner),
+        })
     }
 
     fn plugins(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<PluginHandle>>> {
@@ -91,15 +100,24 @@ impl Runtime {
     pub async fn load(&self, spec: PluginSpec) -> Result<Arc<PluginHandle>, PluginError> {
         let name = spec.name.clone();
         if let Some(version) = self.prepare(spec).await? {
-            let mut plugins = self.inner.plugins.write().unwrap_or_else(|p| p.into_inner());
+            let mut plugins = self
+                .inner
+                .plugins
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
             self.insert(&mut plugins, version);
         }
         self.rewatch();
-        self.plugin(&name).ok_or_else(|| spec_error(&name, "vanished while loading"))
+        self.plugin(&name)
+            .ok_or_else(|| spec_error(&name, "vanished while loading"))
     }
 
     /// Installs `version` in its handle, or a new handle; true if new.
-    fn insert(&self, plugins: &mut HashMap<String, Arc<PluginHandle>>, version: Arc<PluginVersion>) -> bool {
+    fn insert(
+        &self,
+        plugins: &mut HashMap<String, Arc<PluginHandle>>,
+        version: Arc<PluginVersion>,
+    ) -> bool {
         match plugins.get(&version.spec.name) {
             Some(handle) => {
                 handle.install(version);
@@ -107,7 +125,10 @@ impl Runtime {
             }
             None => {
                 let name = version.spec.name.clone();
-                plugins.insert(name, Arc::new(PluginHandle::new(self.inner.shared.clone(), version)));
+                plugins.insert(
+                    name,
+                    Arc::new(PluginHandle::new(self.inner.shared.clone(), version)),
+                );
                 true
             }
         }
@@ -140,9 +161,21 @@ impl Runtime {
             }
             return Err(errors);
         }
-        let mut plugins = self.inner.plugins.write().unwrap_or_else(|p| p.into_inner());
-        report.unchanged = plugins.keys().filter(|n| seen.contains(*n)).cloned().collect();
-        report.removed = plugins.keys().filter(|n| !seen.contains(*n)).cloned().collect();
+        let mut plugins = self
+            .inner
+            .plugins
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        report.unchanged = plugins
+            .keys()
+            .filter(|n| seen.contains(*n))
+            .cloned()
+            .collect();
+        report.removed = plugins
+            .keys()
+            .filter(|n| !seen.contains(*n))
+            .cloned()
+            .collect();
         plugins.retain(|n, _| seen.contains(n));
         for (name, version) in built {
             report.unchanged.retain(|n| *n != name);
@@ -190,7 +223,10 @@ impl Runtime {
             .iter()
             .map(|n| {
                 let n = n.as_ref();
-                plugins.get(n).cloned().ok_or_else(|| spec_error(n, "no plugin of that name is declared"))
+                plugins
+                    .get(n)
+                    .cloned()
+                    .ok_or_else(|| spec_error(n, "no plugin of that name is declared"))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Chain::new(handles))

@@ -49,7 +49,12 @@ impl Counters {
         let calls = self.calls.load(Ordering::Relaxed);
         let nanos = self.nanos.load(Ordering::Relaxed);
         let mean = Duration::from_nanos(nanos.checked_div(calls).unwrap_or(0));
-        (calls, self.errors.load(Ordering::Relaxed), mean, self.swaps.load(Ordering::Relaxed))
+        (
+            calls,
+            self.errors.load(Ordering::Relaxed),
+            mean,
+            self.swaps.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -74,6 +79,11 @@ impl BurstLog {
         }
         *start = Some(now);
         let suppressed = self.suppressed.swap(0, Ordering::Relaxed);
-        tracing::warn!(plugin = error.plugin(), kind = error.kind(), suppressed, "{error}");
+        tracing::warn!(
+            plugin = error.plugin(),
+            kind = error.kind(),
+            suppressed,
+            "{error}"
+        );
     }
 }

@@ -26,7 +26,10 @@ pub(crate) struct PluginVersion {
 }
 
 fn load_error(spec: &PluginSpec, reason: String) -> PluginError {
-    PluginError::Load { plugin: spec.name.clone(), reason }
+    PluginError::Load {
+        plugin: spec.name.clone(),
+        reason,
+    }
 }
 
 /// Reads the plugin's source file.
@@ -37,26 +40,45 @@ pub(crate) async fn read_source(spec: &PluginSpec) -> Result<Vec<u8>, PluginErro
 }
 
 fn check_spec(spec: &PluginSpec, config: &RuntimeConfig) -> Result<(), PluginError> {
-    spec.validate(config).map_err(|reason| PluginError::Spec { plugin: spec.name.clone(), reason })
+    spec.validate(config).map_err(|reason| PluginError::Spec {
+        plugin: spec.name.clone(),
+        reason,
+    })
 }
 
 impl PluginVersion {
     /// Compiles `bytes` (off the async threads), links it against the host
     /// API, and runs its `configure` hook in a first instance, which is kept
     /// warm. Any failure refuses the version.
-    pub(crate) async fn build(shared: &Arc<Shared>, spec: PluginSpec, bytes: Vec<u8>) -> Result<Arc<Self>, PluginError> {
+    pub(crate) async fn build(
+        shared: &Arc<Shared>,
+        spec: PluginSpec,
+        bytes: Vec<u8>,
+    ) -> Result<Arc<Self>, PluginError> {
         check_spec(&spec, &shared.config)?;
         let digest = cache::digest(&bytes);
-        let (engine, dir, d) = (shared.engine.clone(), shared.config.cache_dir.clone(), digest.clone());
-        let compiled = tokio::task::spawn_blocking(move || cache::compile(&engine, &bytes, &d, dir.as_deref()))
-            .await
-            .map_err(|e| load_error(&spec, format!("compilation task failed: {e}")))?;
-        let component = compiled.map_err(|e| load_error(&spec, format!("not a valid component: {e}")))?;
+        let (engine, dir, d) = (
+            shared.engine.clone(),
+            shared.config.cache_dir.clone(),
+            digest.clone(),
+        );
+        let compiled = tokio::task::spawn_blocking(move || {
+            cache::compile(&engine, &bytes, &d, dir.as_deref())
+        })
+        .await
+        .map_err(|e| load_error(&spec, format!("compilation task failed: {e}")))?;
+        let component =
+            compiled.map_err(|e| load_error(&spec, format!("not a valid component: {e}")))?;
         let pre = shared
             .linker
             .instantiate_pre(&component)
             .and_then(FilterPre::new)
-            .map_err(|e| load_error(&spec, format!("does not fit the ravelin:plugin/filter world: {e:#}")))?;
+            .map_err(|e| {
+                load_error(
+                    &spec,
+                    format!("does not fit the ravelin:plugin/filter world: {e:#}"),
+                )
+            })?;
         let config_json = serde_json::to_string(&spec.config).map_err(|e| PluginError::Config {
             plugin: spec.name.clone(),
             reason: e.to_string(),
@@ -87,7 +109,9 @@ impl PluginVersion {
     }
 
     async fn instantiate(&self) -> Result<Instance, PluginError> {
-        let label = crate::metrics::PluginLabel { plugin: self.spec.name.clone() };
+        let label = crate::metrics::PluginLabel {
+            plugin: self.spec.name.clone(),
+        };
         self.env.metrics.instantiations.get_or_create(&label).inc();
         Instance::start(&self.pre, &self.env, &self.config_json).await
     }

@@ -16,8 +16,14 @@ const MAX_LINE: usize = 4096;
 /// A WASI context that grants nothing but the clocks and randomness.
 pub(crate) fn locked_down(plugin: &Arc<str>) -> WasiCtx {
     WasiCtxBuilder::new()
-        .stdout(LogStream { plugin: plugin.clone(), stream: "stdout" })
-        .stderr(LogStream { plugin: plugin.clone(), stream: "stderr" })
+        .stdout(LogStream {
+            plugin: plugin.clone(),
+            stream: "stdout",
+        })
+        .stderr(LogStream {
+            plugin: plugin.clone(),
+            stream: "stderr",
+        })
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)
@@ -44,9 +50,16 @@ impl StdoutStream for LogStream {
 }
 
 impl AsyncWrite for LogStream {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let shown = &buf[..buf.len().min(MAX_LINE)];
-        for line in String::from_utf8_lossy(shown).lines().filter(|l| !l.trim().is_empty()) {
+        for line in String::from_utf8_lossy(shown)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
             tracing::info!(plugin = &*self.plugin, stream = self.stream, "{line}");
         }
         Poll::Ready(Ok(buf.len()))

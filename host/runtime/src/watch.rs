@@ -1,8 +1,8 @@
 //! Watching plugin source files: when one changes, its plugin reloads
 //! (compiled and configured off the request path, swapped in if sound).
 
-use crate::runtime::{Inner, Runtime};
 use crate::PluginError;
+use crate::runtime::{Inner, Runtime};
 use notify::{EventKind, RecursiveMode, Watcher};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -21,11 +21,18 @@ pub(crate) struct SourceWatcher {
 /// `path` with its directory made absolute and canonical (the file itself
 /// may be replaced, so only its directory is resolved).
 fn canonical(path: &Path) -> Option<PathBuf> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     Some(dir.canonicalize().ok()?.join(path.file_name()?))
 }
 
-fn on_event(inner: &Weak<Inner>, tokio: &tokio::runtime::Handle, event: notify::Result<notify::Event>) {
+fn on_event(
+    inner: &Weak<Inner>,
+    tokio: &tokio::runtime::Handle,
+    event: notify::Result<notify::Event>,
+) {
     let Ok(event) = event else { return };
     if !matches!(event.kind, EventKind::Create(_) | EventKind::Modify(_)) {
         return;
@@ -51,13 +58,18 @@ impl Runtime {
     /// a changed file reloads its plugin. Must be called inside a tokio
     /// runtime, which runs the reloads.
     pub fn watch(&self) -> Result<(), PluginError> {
-        let fail = |reason: String| PluginError::Spec { plugin: "(watcher)".into(), reason };
+        let fail = |reason: String| PluginError::Spec {
+            plugin: "(watcher)".into(),
+            reason,
+        };
         let tokio = tokio::runtime::Handle::try_current().map_err(|e| fail(e.to_string()))?;
         let weak = Arc::downgrade(&self.inner);
         let watcher = notify::recommended_watcher(move |event| on_event(&weak, &tokio, event))
             .map_err(|e| fail(format!("cannot watch plugin sources: {e}")))?;
-        *self.inner.watcher.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(SourceWatcher { watcher, dirs: HashSet::new() });
+        *self.inner.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(SourceWatcher {
+            watcher,
+            dirs: HashSet::new(),
+        });
         self.rewatch();
         Ok(())
     }
@@ -68,7 +80,9 @@ impl Runtime {
         let Some(watch) = guard.as_mut() else { return };
         let plugins = self.inner.plugins.read().unwrap_or_else(|p| p.into_inner());
         for handle in plugins.values() {
-            let Some(dir) = canonical(&handle.spec().source).and_then(|p| p.parent().map(Path::to_path_buf)) else {
+            let Some(dir) =
+                canonical(&handle.spec().source).and_then(|p| p.parent().map(Path::to_path_buf))
+            else {
                 continue;
             };
             if !watch.dirs.contains(&dir) {
@@ -76,7 +90,9 @@ impl Runtime {
                     Ok(()) => {
                         watch.dirs.insert(dir);
                     }
-                    Err(e) => tracing::warn!(dir = %dir.display(), "cannot watch plugin directory: {e}"),
+                    Err(e) => {
+                        tracing::warn!(dir = %dir.display(), "cannot watch plugin directory: {e}")
+                    }
                 }
             }
         }

@@ -63,7 +63,9 @@ pub struct FileAdmin {
 
 impl Default for FileAdmin {
     fn default() -> Self {
-        Self { listen: Some("127.0.0.1:9901".into()) }
+        Self {
+            listen: Some("127.0.0.1:9901".into()),
+        }
     }
 }
 
@@ -242,7 +244,10 @@ pub struct FilePassive {
 
 impl Default for FilePassive {
     fn default() -> Self {
-        Self { consecutive_failures: 5, cooldown: Duration::secs(30) }
+        Self {
+            consecutive_failures: 5,
+            cooldown: Duration::secs(30),
+        }
     }
 }
 
@@ -255,7 +260,10 @@ pub struct FilePool {
 
 impl Default for FilePool {
     fn default() -> Self {
-        Self { max_idle_per_endpoint: 64, idle_timeout: Duration::secs(90) }
+        Self {
+            max_idle_per_endpoint: 64,
+            idle_timeout: Duration::secs(90),
+        }
     }
 }
 
@@ -268,7 +276,10 @@ pub struct FileRetries {
 
 impl Default for FileRetries {
     fn default() -> Self {
-        Self { attempts: 2, buffer_bytes: 64 * 1024 }
+        Self {
+            attempts: 2,
+            buffer_bytes: 64 * 1024,
+        }
     }
 }
 

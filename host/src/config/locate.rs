@@ -21,7 +21,7 @@ pub fn line_of(text: &str, path: &[Step]) -> Option<usize> {
     for step in path {
         let next = match (step, table, value) {
             (Step::Key(key), Some(table), _) => table.get(key.as_str()),
-            (Step::Index(index), None, Some(DeValue::Array(array))) => array.iter().nth(*index),
+            (Step::Index(index), None, Some(DeValue::Array(array))) => array.get(*index),
             _ => None,
         };
         let Some(next) = next else { break };
@@ -37,7 +37,11 @@ pub fn line_of(text: &str, path: &[Step]) -> Option<usize> {
 
 /// The 1-based line holding byte `offset`.
 pub fn line_at(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
@@ -52,12 +56,18 @@ mod tests {
     fn finds_nested_keys_and_array_entries() {
         let text = "[server]\nvia = \"x\"\n\n[[routes]]\nupstream = \"a\"\n\n[[routes]]\nupstream = \"b\"\n";
         assert_eq!(line_of(text, &[key("server"), key("via")]), Some(2));
-        assert_eq!(line_of(text, &[key("routes"), Step::Index(1), key("upstream")]), Some(8));
+        assert_eq!(
+            line_of(text, &[key("routes"), Step::Index(1), key("upstream")]),
+            Some(8)
+        );
     }
 
     #[test]
     fn falls_back_to_the_deepest_existing_key() {
         let text = "[upstreams.api]\nendpoints = []\n";
-        assert_eq!(line_of(text, &[key("upstreams"), key("api"), key("missing")]), Some(1));
+        assert_eq!(
+            line_of(text, &[key("upstreams"), key("api"), key("missing")]),
+            Some(1)
+        );
     }
 }

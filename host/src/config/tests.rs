@@ -52,7 +52,11 @@ balancer = "fastest"
 upstream = "nope"
 "#;
     let error = parse(text).unwrap_err();
-    let lines: Vec<_> = error.problems.iter().map(|p| (p.line, p.key.as_str())).collect();
+    let lines: Vec<_> = error
+        .problems
+        .iter()
+        .map(|p| (p.line, p.key.as_str()))
+        .collect();
     assert_eq!(
         lines,
         vec![
@@ -63,7 +67,10 @@ upstream = "nope"
         ]
     );
     let text = error.to_string();
-    assert!(text.contains("test.toml:7: `upstreams.app.balancer`: unknown balancer `fastest`"), "{text}");
+    assert!(
+        text.contains("test.toml:7: `upstreams.app.balancer`: unknown balancer `fastest`"),
+        "{text}"
+    );
     assert!(text.contains("no upstream is named `nope`"), "{text}");
 }
 
@@ -88,7 +95,13 @@ upstream = "app"
 "#;
     let config = parse(text).unwrap();
     let route = &config.routes[0];
-    assert_eq!(route.hosts, vec![HostMatch::Exact("example.com".into()), HostMatch::Suffix(".example.org".into())]);
+    assert_eq!(
+        route.hosts,
+        vec![
+            HostMatch::Exact("example.com".into()),
+            HostMatch::Suffix(".example.org".into())
+        ]
+    );
     assert_eq!(route.path, PathMatch::Exact("/exact".into()));
     assert_eq!(route.methods, vec![Method::GET, Method::POST]);
     assert_eq!(config.timeouts.connect, Duration::from_millis(250));

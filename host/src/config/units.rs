@@ -21,7 +21,9 @@ impl FromStr for Duration {
 
     fn from_str(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
         let number: u64 = number
             .parse()
@@ -31,7 +33,11 @@ impl FromStr for Duration {
             "s" => number * 1_000,
             "m" => number * 60_000,
             "h" => number * 3_600_000,
-            other => return Err(format!("`{other}` is not a duration unit in `{text}`: use ms, s, m or h")),
+            other => {
+                return Err(format!(
+                    "`{other}` is not a duration unit in `{text}`: use ms, s, m or h"
+                ));
+            }
         };
         Ok(Self(std::time::Duration::from_millis(millis)))
     }

@@ -18,7 +18,11 @@ struct Problems(Vec<Problem>);
 
 impl Problems {
     fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Problem { key: key.into(), line: None, message: message.into() });
+        self.0.push(Problem {
+            key: key.into(),
+            line: None,
+            message: message.into(),
+        });
     }
 
     /// Keeps `Ok` values; records `Err` messages under `key`.
@@ -30,7 +34,10 @@ impl Problems {
 pub fn validate(raw: FileConfig, base_dir: &Path) -> Result<Config, Vec<Problem>> {
     let mut p = Problems::default();
     let server = server(raw.server, &mut p);
-    let admin = raw.admin.listen.and_then(|a| p.check("admin.listen", socket_addr(&a)));
+    let admin = raw
+        .admin
+        .listen
+        .and_then(|a| p.check("admin.listen", socket_addr(&a)));
     let listeners = listeners(raw.listeners, &raw.limits, &mut p);
     let upstreams = upstreams(raw.upstreams, &mut p);
     let routes = routes(raw.routes, &upstreams, &mut p);
@@ -47,7 +54,10 @@ pub fn validate(raw: FileConfig, base_dir: &Path) -> Result<Config, Vec<Problem>
         max_request_body_bytes: raw.limits.max_request_body_bytes,
     };
     if limits.max_request_header_bytes < 1024 {
-        p.add("limits.max_request_header_bytes", "must be at least 1024 bytes");
+        p.add(
+            "limits.max_request_header_bytes",
+            "must be at least 1024 bytes",
+        );
     }
     if !p.0.is_empty() {
         return Err(p.0);
@@ -71,7 +81,10 @@ fn server(raw: FileServer, p: &mut Problems) -> Server {
         "json" => AccessLog::Json,
         "off" => AccessLog::Off,
         other => {
-            p.add("server.access_log", format!("unknown format `{other}`: use \"text\", \"json\" or \"off\""));
+            p.add(
+                "server.access_log",
+                format!("unknown format `{other}`: use \"text\", \"json\" or \"off\""),
+            );
             AccessLog::Off
         }
     };
@@ -85,7 +98,13 @@ fn server(raw: FileServer, p: &mut Problems) -> Server {
         pseudonym => p.check("server.via", header_value(pseudonym)),
     };
     if tracing_subscriber::EnvFilter::try_new(&raw.log_level).is_err() {
-        p.add("server.log_level", format!("`{}` is not a log filter (try \"info\" or \"ravelin=debug\")", raw.log_level));
+        p.add(
+            "server.log_level",
+            format!(
+                "`{}` is not a log filter (try \"info\" or \"ravelin=debug\")",
+                raw.log_level
+            ),
+        );
     }
     Server {
         worker_threads: raw.worker_threads,
@@ -107,16 +126,28 @@ fn listeners(raw: Vec<FileListener>, limits: &FileLimits, p: &mut Problems) -> V
         let key = format!("listeners[{i}]");
         let name = l.name.unwrap_or_else(|| format!("listener{i}"));
         if !seen.insert(name.clone()) {
-            p.add(format!("{key}.name"), format!("the name `{name}` is used twice"));
+            p.add(
+                format!("{key}.name"),
+                format!("the name `{name}` is used twice"),
+            );
         }
-        let Some(addr) = p.check(format!("{key}.listen"), socket_addr(&l.listen)) else { continue };
+        let Some(addr) = p.check(format!("{key}.listen"), socket_addr(&l.listen)) else {
+            continue;
+        };
         let tls = l.tls.map(|tls| {
             if tls.certificates.is_empty() {
-                p.add(format!("{key}.tls.certificates"), "a TLS listener needs at least one certificate");
+                p.add(
+                    format!("{key}.tls.certificates"),
+                    "a TLS listener needs at least one certificate",
+                );
             }
             tls.certificates
                 .into_iter()
-                .map(|c| Certificate { cert: c.cert, key: c.key, server_names: c.server_names })
+                .map(|c| Certificate {
+                    cert: c.cert,
+                    key: c.key,
+                    server_names: c.server_names,
+                })
                 .collect()
         });
         listeners.push(Listener {
@@ -124,7 +155,9 @@ fn listeners(raw: Vec<FileListener>, limits: &FileLimits, p: &mut Problems) -> V
             addr,
             tls,
             max_connections: l.max_connections.unwrap_or(limits.max_connections),
-            max_connections_per_ip: l.max_connections_per_ip.unwrap_or(limits.max_connections_per_ip),
+            max_connections_per_ip: l
+                .max_connections_per_ip
+                .unwrap_or(limits.max_connections_per_ip),
         });
     }
     listeners
@@ -139,7 +172,9 @@ fn compression(raw: FileCompression, p: &mut Problems) -> Compression {
                 "zstd" => Ok(Encoding::Zstd),
                 "br" => Ok(Encoding::Brotli),
                 "gzip" => Ok(Encoding::Gzip),
-                other => Err(format!("unknown algorithm `{other}`: use \"zstd\", \"br\" or \"gzip\"")),
+                other => Err(format!(
+                    "unknown algorithm `{other}`: use \"zstd\", \"br\" or \"gzip\""
+                )),
             };
             p.check("compression.algorithms", encoding)
         })
@@ -149,7 +184,10 @@ fn compression(raw: FileCompression, p: &mut Problems) -> Compression {
         "default" => async_compression::Level::Default,
         "best" => async_compression::Level::Best,
         other => {
-            p.add("compression.level", format!("unknown level `{other}`: use \"fast\", \"default\" or \"best\""));
+            p.add(
+                "compression.level",
+                format!("unknown level `{other}`: use \"fast\", \"default\" or \"best\""),
+            );
             async_compression::Level::Fastest
         }
     };
@@ -157,7 +195,11 @@ fn compression(raw: FileCompression, p: &mut Problems) -> Compression {
         enabled: raw.enabled,
         algorithms,
         min_size_bytes: raw.min_size_bytes,
-        content_types: raw.content_types.iter().map(|t| t.to_ascii_lowercase()).collect(),
+        content_types: raw
+            .content_types
+            .iter()
+            .map(|t| t.to_ascii_lowercase())
+            .collect(),
         level,
     }
 }
@@ -167,7 +209,10 @@ fn upstreams(raw: BTreeMap<String, FileUpstream>, p: &mut Problems) -> BTreeMap<
     for (name, u) in raw {
         let key = format!("upstreams.{name}");
         if !is_name(&name) {
-            p.add(&key, "upstream names may hold only letters, digits, `-` and `_`");
+            p.add(
+                &key,
+                "upstream names may hold only letters, digits, `-` and `_`",
+            );
         }
         if let Some(upstream) = upstream(&key, name.clone(), u, p) {
             upstreams.insert(name, upstream);
@@ -178,18 +223,30 @@ fn upstreams(raw: BTreeMap<String, FileUpstream>, p: &mut Problems) -> BTreeMap<
 
 fn upstream(key: &str, name: String, u: FileUpstream, p: &mut Problems) -> Option<Upstream> {
     if u.endpoints.is_empty() {
-        p.add(format!("{key}.endpoints"), "an upstream needs at least one endpoint");
+        p.add(
+            format!("{key}.endpoints"),
+            "an upstream needs at least one endpoint",
+        );
     }
     let endpoints = u
         .endpoints
         .into_iter()
         .enumerate()
         .filter_map(|(i, e)| {
-            let address = p.check(format!("{key}.endpoints[{i}].address"), host_port(&e.address))?;
+            let address = p.check(
+                format!("{key}.endpoints[{i}].address"),
+                host_port(&e.address),
+            )?;
             if e.weight == 0 {
-                p.add(format!("{key}.endpoints[{i}].weight"), "weight must be at least 1");
+                p.add(
+                    format!("{key}.endpoints[{i}].weight"),
+                    "weight must be at least 1",
+                );
             }
-            Some(Endpoint { address, weight: e.weight })
+            Some(Endpoint {
+                address,
+                weight: e.weight,
+            })
         })
         .collect();
     let balancer = match u.balancer.as_str() {
@@ -210,7 +267,10 @@ fn upstream(key: &str, name: String, u: FileUpstream, p: &mut Problems) -> Optio
         "http1" => UpstreamProtocol::Http1,
         "http2" => UpstreamProtocol::Http2,
         other => {
-            p.add(format!("{key}.protocol"), format!("unknown protocol `{other}`: use \"http1\" or \"http2\""));
+            p.add(
+                format!("{key}.protocol"),
+                format!("unknown protocol `{other}`: use \"http1\" or \"http2\""),
+            );
             return None;
         }
     };
@@ -219,13 +279,22 @@ fn upstream(key: &str, name: String, u: FileUpstream, p: &mut Problems) -> Optio
             (Some(cert), Some(key)) => Some((cert, key)),
             (None, None) => None,
             _ => {
-                p.add(format!("{key}.tls"), "client_cert and client_key go together: set both or neither");
+                p.add(
+                    format!("{key}.tls"),
+                    "client_cert and client_key go together: set both or neither",
+                );
                 None
             }
         };
-        UpstreamTls { ca: t.ca, server_name: t.server_name, client_identity }
+        UpstreamTls {
+            ca: t.ca,
+            server_name: t.server_name,
+            client_identity,
+        }
     });
-    let health_check = u.health_check.map(|h| health_check(&format!("{key}.health_check"), h, p));
+    let health_check = u
+        .health_check
+        .map(|h| health_check(&format!("{key}.health_check"), h, p));
     Some(Upstream {
         name,
         endpoints,
@@ -233,25 +302,43 @@ fn upstream(key: &str, name: String, u: FileUpstream, p: &mut Problems) -> Optio
         protocol,
         tls,
         health_check,
-        passive: Passive { consecutive_failures: u.passive.consecutive_failures, cooldown: u.passive.cooldown.0 },
-        pool: Pool { max_idle_per_endpoint: u.pool.max_idle_per_endpoint, idle_timeout: u.pool.idle_timeout.0 },
-        retries: Retries { attempts: u.retries.attempts, buffer_bytes: u.retries.buffer_bytes },
+        passive: Passive {
+            consecutive_failures: u.passive.consecutive_failures,
+            cooldown: u.passive.cooldown.0,
+        },
+        pool: Pool {
+            max_idle_per_endpoint: u.pool.max_idle_per_endpoint,
+            idle_timeout: u.pool.idle_timeout.0,
+        },
+        retries: Retries {
+            attempts: u.retries.attempts,
+            buffer_bytes: u.retries.buffer_bytes,
+        },
     })
 }
 
 fn health_check(key: &str, h: FileHealthCheck, p: &mut Problems) -> HealthCheck {
     if !h.path.starts_with('/') {
-        p.add(format!("{key}.path"), "the health-check path must start with `/`");
+        p.add(
+            format!("{key}.path"),
+            "the health-check path must start with `/`",
+        );
     }
     if h.healthy_threshold == 0 || h.unhealthy_threshold == 0 {
-        p.add(key, "healthy_threshold and unhealthy_threshold must be at least 1");
+        p.add(
+            key,
+            "healthy_threshold and unhealthy_threshold must be at least 1",
+        );
     }
     if h.interval.0.is_zero() || h.timeout.0.is_zero() {
         p.add(key, "interval and timeout must be longer than zero");
     }
     for status in &h.expected_statuses {
         if !(100..=599).contains(status) {
-            p.add(format!("{key}.expected_statuses"), format!("{status} is not an HTTP status"));
+            p.add(
+                format!("{key}.expected_statuses"),
+                format!("{status} is not an HTTP status"),
+            );
         }
     }
     HealthCheck {
@@ -264,12 +351,19 @@ fn health_check(key: &str, h: FileHealthCheck, p: &mut Problems) -> HealthCheck 
     }
 }
 
-fn routes(raw: Vec<FileRoute>, upstreams: &BTreeMap<String, Upstream>, p: &mut Problems) -> Vec<Route> {
+fn routes(
+    raw: Vec<FileRoute>,
+    upstreams: &BTreeMap<String, Upstream>,
+    p: &mut Problems,
+) -> Vec<Route> {
     let mut routes = Vec::new();
     for (i, r) in raw.into_iter().enumerate() {
         let key = format!("routes[{i}]");
         if !upstreams.contains_key(&r.upstream) {
-            p.add(format!("{key}.upstream"), format!("no upstream is named `{}`", r.upstream));
+            p.add(
+                format!("{key}.upstream"),
+                format!("no upstream is named `{}`", r.upstream),
+            );
         }
         let path = match (r.path, r.path_prefix) {
             (Some(_), Some(_)) => {
@@ -285,19 +379,32 @@ fn routes(raw: Vec<FileRoute>, upstreams: &BTreeMap<String, Upstream>, p: &mut P
         {
             p.add(&key, format!("the path `{path}` must start with `/`"));
         }
-        let hosts = r.hosts.iter().filter_map(|h| p.check(format!("{key}.hosts"), host_match(h))).collect();
+        let hosts = r
+            .hosts
+            .iter()
+            .filter_map(|h| p.check(format!("{key}.hosts"), host_match(h)))
+            .collect();
         let methods = r
             .methods
             .iter()
-            .filter_map(|m| p.check(format!("{key}.methods"), Method::from_str(m).map_err(|_| format!("`{m}` is not a method"))))
+            .filter_map(|m| {
+                p.check(
+                    format!("{key}.methods"),
+                    Method::from_str(m).map_err(|_| format!("`{m}` is not a method")),
+                )
+            })
             .collect();
         let headers = r
             .headers
             .iter()
             .filter_map(|(name, value)| {
-                let name = HeaderName::from_str(name).map_err(|_| format!("`{name}` is not a header name"));
+                let name = HeaderName::from_str(name)
+                    .map_err(|_| format!("`{name}` is not a header name"));
                 let name = p.check(format!("{key}.headers"), name)?;
-                Some((name, p.check(format!("{key}.headers"), header_value(value))?))
+                Some((
+                    name,
+                    p.check(format!("{key}.headers"), header_value(value))?,
+                ))
             })
             .collect();
         routes.push(Route {
@@ -314,18 +421,28 @@ fn routes(raw: Vec<FileRoute>, upstreams: &BTreeMap<String, Upstream>, p: &mut P
 }
 
 fn is_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn socket_addr(text: &str) -> Result<SocketAddr, String> {
-    text.parse().map_err(|_| format!("`{text}` is not an address: write IP:PORT, like \"127.0.0.1:8080\" or \"[::]:443\""))
+    text.parse().map_err(|_| {
+        format!(
+            "`{text}` is not an address: write IP:PORT, like \"127.0.0.1:8080\" or \"[::]:443\""
+        )
+    })
 }
 
 fn host_port(text: &str) -> Result<String, String> {
-    let authority: http::uri::Authority =
-        text.parse().map_err(|_| format!("`{text}` is not an endpoint: write HOST:PORT, like \"10.0.0.5:8080\""))?;
+    let authority: http::uri::Authority = text.parse().map_err(|_| {
+        format!("`{text}` is not an endpoint: write HOST:PORT, like \"10.0.0.5:8080\"")
+    })?;
     if authority.port_u16().is_none() || authority.as_str().contains('@') {
-        return Err(format!("`{text}` is not an endpoint: write HOST:PORT, like \"10.0.0.5:8080\""));
+        return Err(format!(
+            "`{text}` is not an endpoint: write HOST:PORT, like \"10.0.0.5:8080\""
+        ));
     }
     Ok(authority.as_str().to_string())
 }
@@ -344,12 +461,16 @@ fn host_match(text: &str) -> Result<HostMatch, String> {
     let lower = text.to_ascii_lowercase();
     if let Some(suffix) = lower.strip_prefix("*.") {
         if suffix.is_empty() || suffix.contains('*') {
-            return Err(format!("`{text}` is not a wildcard host: write `*.example.com`"));
+            return Err(format!(
+                "`{text}` is not a wildcard host: write `*.example.com`"
+            ));
         }
         return Ok(HostMatch::Suffix(format!(".{suffix}")));
     }
     if lower.is_empty() || lower.contains('*') || lower.contains('/') {
-        return Err(format!("`{text}` is not a host: write `example.com` or `*.example.com`"));
+        return Err(format!(
+            "`{text}` is not a host: write `example.com` or `*.example.com`"
+        ));
     }
     Ok(HostMatch::Exact(lower))
 }

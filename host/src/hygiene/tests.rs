@@ -5,7 +5,10 @@ use super::*;
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut map = HeaderMap::new();
     for (k, v) in pairs {
-        map.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        map.append(
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
     }
     map
 }
@@ -28,7 +31,11 @@ fn hop_by_hop_and_connection_named_headers_are_removed() {
 
 #[test]
 fn te_trailers_and_upgrades_survive() {
-    let mut h = headers(&[("te", "trailers"), ("connection", "Upgrade"), ("upgrade", "websocket")]);
+    let mut h = headers(&[
+        ("te", "trailers"),
+        ("connection", "Upgrade"),
+        ("upgrade", "websocket"),
+    ]);
     strip_hop_by_hop(&mut h);
     assert_eq!(h["te"], "trailers");
     assert_eq!(h["upgrade"], "websocket");
@@ -36,7 +43,12 @@ fn te_trailers_and_upgrades_survive() {
 }
 
 fn forward(h: &mut HeaderMap, peer: &str, trusted: &[IpNet]) {
-    let f = Forwarding { peer: peer.parse().unwrap(), tls: true, host: "app.example", trusted_proxies: trusted };
+    let f = Forwarding {
+        peer: peer.parse().unwrap(),
+        tls: true,
+        host: "app.example",
+        trusted_proxies: trusted,
+    };
     set_forwarding(h, &f);
 }
 
@@ -53,24 +65,37 @@ fn untrusted_peer_forwarding_headers_are_replaced() {
     assert_eq!(h["x-forwarded-for"], "192.0.2.7");
     assert_eq!(h["x-forwarded-proto"], "https");
     assert_eq!(h["x-forwarded-host"], "app.example");
-    assert_eq!(h["forwarded"], "for=192.0.2.7;proto=https;host=\"app.example\"");
+    assert_eq!(
+        h["forwarded"],
+        "for=192.0.2.7;proto=https;host=\"app.example\""
+    );
     assert!(!h.contains_key("x-real-ip"));
 }
 
 #[test]
 fn trusted_peer_forwarding_headers_are_extended() {
-    let mut h = headers(&[("x-forwarded-for", "203.0.113.9"), ("x-forwarded-proto", "http"), ("forwarded", "for=203.0.113.9")]);
+    let mut h = headers(&[
+        ("x-forwarded-for", "203.0.113.9"),
+        ("x-forwarded-proto", "http"),
+        ("forwarded", "for=203.0.113.9"),
+    ]);
     forward(&mut h, "10.1.2.3", &["10.0.0.0/8".parse().unwrap()]);
     assert_eq!(h["x-forwarded-for"], "203.0.113.9, 10.1.2.3");
     assert_eq!(h["x-forwarded-proto"], "http");
-    assert_eq!(h["forwarded"], "for=203.0.113.9, for=10.1.2.3;proto=https;host=\"app.example\"");
+    assert_eq!(
+        h["forwarded"],
+        "for=203.0.113.9, for=10.1.2.3;proto=https;host=\"app.example\""
+    );
 }
 
 #[test]
 fn ipv6_peers_are_quoted_in_forwarded() {
     let mut h = HeaderMap::new();
     forward(&mut h, "::1", &[]);
-    assert_eq!(h["forwarded"], "for=\"[::1]\";proto=https;host=\"app.example\"");
+    assert_eq!(
+        h["forwarded"],
+        "for=\"[::1]\";proto=https;host=\"app.example\""
+    );
 }
 
 fn parts(uri: &str, version: Version, hosts: &[&str]) -> request::Parts {
@@ -83,17 +108,39 @@ fn parts(uri: &str, version: Version, hosts: &[&str]) -> request::Parts {
 
 #[test]
 fn host_rules() {
-    assert_eq!(request_host(&parts("/", Version::HTTP_11, &["Example.COM:8080"])).unwrap(), "example.com");
-    assert_eq!(request_host(&parts("/", Version::HTTP_11, &[])), Err(Refusal::MissingHost));
-    assert_eq!(request_host(&parts("/", Version::HTTP_11, &["a", "b"])), Err(Refusal::DuplicateHost));
-    assert_eq!(request_host(&parts("/", Version::HTTP_11, &["user@a.com"])), Err(Refusal::InvalidHost));
-    assert_eq!(request_host(&parts("http://b.com/x", Version::HTTP_11, &["a.com"])).unwrap(), "b.com");
-    assert_eq!(request_host(&parts("/", Version::HTTP_10, &[])).unwrap(), "");
+    assert_eq!(
+        request_host(&parts("/", Version::HTTP_11, &["Example.COM:8080"])).unwrap(),
+        "example.com"
+    );
+    assert_eq!(
+        request_host(&parts("/", Version::HTTP_11, &[])),
+        Err(Refusal::MissingHost)
+    );
+    assert_eq!(
+        request_host(&parts("/", Version::HTTP_11, &["a", "b"])),
+        Err(Refusal::DuplicateHost)
+    );
+    assert_eq!(
+        request_host(&parts("/", Version::HTTP_11, &["user@a.com"])),
+        Err(Refusal::InvalidHost)
+    );
+    assert_eq!(
+        request_host(&parts("http://b.com/x", Version::HTTP_11, &["a.com"])).unwrap(),
+        "b.com"
+    );
+    assert_eq!(
+        request_host(&parts("/", Version::HTTP_10, &[])).unwrap(),
+        ""
+    );
 }
 
 #[test]
 fn via_is_appended() {
     let mut h = headers(&[("via", "1.1 cdn")]);
-    add_via(&mut h, Version::HTTP_2, &HeaderValue::from_static("ravelin"));
+    add_via(
+        &mut h,
+        Version::HTTP_2,
+        &HeaderValue::from_static("ravelin"),
+    );
     assert_eq!(h["via"], "1.1 cdn, 2 ravelin");
 }

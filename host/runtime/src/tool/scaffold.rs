@@ -52,7 +52,13 @@ panic = "abort"
 fn source(name: &str) -> String {
     let type_name: String = name
         .split(['-', '_'])
-        .map(|w| w.chars().take(1).flat_map(char::to_uppercase).chain(w.chars().skip(1)).collect::<String>())
+        .map(|w| {
+            w.chars()
+                .take(1)
+                .flat_map(char::to_uppercase)
+                .chain(w.chars().skip(1))
+                .collect::<String>()
+        })
         .collect();
     format!(
         r#"//! The `{name}` Ravelin plugin.
@@ -103,7 +109,9 @@ ravelin_sdk::export!({type_name});
 /// `target/wasm32-wasip2/release/NAME.wasm` (dashes as underscores).
 pub fn scaffold(parent: &Path, name: &str, sdk: &SdkDependency) -> Result<PathBuf, String> {
     if !valid_name(name) {
-        return Err(format!("{name:?} is not a valid plugin name: use lower-case letters, digits, - and _"));
+        return Err(format!(
+            "{name:?} is not a valid plugin name: use lower-case letters, digits, - and _"
+        ));
     }
     let dir = parent.join(name);
     if dir.exists() {
@@ -112,13 +120,17 @@ pub fn scaffold(parent: &Path, name: &str, sdk: &SdkDependency) -> Result<PathBu
     let write = |rel: &str, text: String| {
         let path = dir.join(rel);
         if let Some(p) = path.parent() {
-            std::fs::create_dir_all(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?;
+            std::fs::create_dir_all(p)
+                .map_err(|e| format!("cannot create {}: {e}", p.display()))?;
         }
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
     };
     write("Cargo.toml", manifest(name, sdk))?;
     write("src/lib.rs", source(name))?;
-    write(".cargo/config.toml", "[build]\ntarget = \"wasm32-wasip2\"\n".into())?;
+    write(
+        ".cargo/config.toml",
+        "[build]\ntarget = \"wasm32-wasip2\"\n".into(),
+    )?;
     write(".gitignore", "/target\n".into())?;
     Ok(dir)
 }

@@ -1,0 +1,157 @@
+//! Loading: broken components and refused configs give clear errors; the
+//! TOML form of a spec; the offline tool.
+
+use crate::harness::*;
+use ravelin_runtime::{FilePluginSpec, PluginError};
+use ravelin_test_guests::{FAULTS, NOOP, WAF};
+use serde_json::json;
+use std::path::Path;
+
+fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ravelin-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write");
+    path
+}
+
+#[tokio::test]
+async fn a_broken_component_is_refused_with_a_clear_error() {
+    let rt = runtime();
+    let garbage = temp_file("garbage.wasm", b"not wasm at all");
+    let err = rt
+        .load(spec("g", garbage.to_str().expect("path"), json!(null)))
+        .await
+        .expect_err("garbage");
+    assert!(
+        matches!(err, PluginError::Load { .. })
+            && err.to_string().contains("not a valid component"),
+        "{err}"
+    );
+
+    // An empty component: valid, but it exports none of the hooks.
+    let empty = temp_file("empty.wasm", b"\0asm\x0d\0\x01\0");
+    let err = rt
+        .load(spec("e", empty.to_str().expect("path"), json!(null)))
+        .await
+        .expect_err("wrong world");
+    assert!(
+        err.to_string()
+            .contains("does not fit the ravelin:plugin/filter world"),
+        "{err}"
+    );
+
+    let err = rt
+        .load(spec("m", "/nonexistent/x.wasm", json!(null)))
+        .await
+        .expect_err("missing");
+    assert!(
+        err.to_string().contains("cannot read /nonexistent/x.wasm"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_config_and_a_trap_at_load_are_refused() {
+    let rt = runtime();
+    let err = rt
+        .load(spec("r", FAULTS, json!({ "mode": "refuse" })))
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "plugin r: configuration refused: mode \"refuse\": this config is refused"
+    );
+    let err = rt
+        .load(spec("t", FAULTS, json!({ "mode": "trap-at-load" })))
+        .await
+        .expect_err("trap");
+    assert!(
+        matches!(
+            err,
+            PluginError::Trap {
+                hook: "configure",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = rt
+        .load(spec("w", WAF, json!({ "block_patterns": [""] })))
+        .await
+        .expect_err("waf");
+    assert!(
+        err.to_string()
+            .contains("an empty pattern would block everything"),
+        "{err}"
+    );
+    assert!(rt.plugin("r").is_none() && rt.plugin("t").is_none());
+}
+
+#[tokio::test]
+async fn limits_outside_the_runtime_are_refused() {
+    let rt = runtime();
+    let mut s = spec("big", NOOP, json!(null));
+    s.memory_limit = 1 << 40;
+    let err = rt.load(s).await.expect_err("limit");
+    assert!(
+        matches!(err, PluginError::Spec { .. }) && err.to_string().contains("memory limit"),
+        "{err}"
+    );
+}
+
+#[test]
+fn file_spec_parses_toml_with_defaults_and_refuses_unknown_keys() {
+    let text = r#"
+        source = "waf.wasm"
+        config = { block_patterns = ["../"], status = 403 }
+        deadline_ms = 20
+        fail = "open"
+        isolation = "exchange"
+    "#;
+    let file: FilePluginSpec = toml::from_str(text).expect("toml");
+    let spec = file
+        .into_spec("waf", Path::new("/etc/ravelin"))
+        .expect("valid");
+    assert_eq!(spec.source, Path::new("/etc/ravelin/waf.wasm"));
+    assert_eq!(
+        spec.config,
+        json!({ "block_patterns": ["../"], "status": 403 })
+    );
+    assert_eq!(spec.deadline, std::time::Duration::from_millis(20));
+    assert_eq!(spec.memory_limit, 64 << 20);
+    assert_eq!(spec.fail, ravelin_runtime::FailPolicy::Open);
+    assert_eq!(spec.isolation, ravelin_runtime::Isolation::Exchange);
+
+    let err =
+        toml::from_str::<FilePluginSpec>("source = \"x\"\ndeadline = 5").expect_err("unknown key");
+    assert!(
+        err.to_string().contains("unknown field `deadline`"),
+        "{err}"
+    );
+    let file: FilePluginSpec = toml::from_str("source = \"x\"\ndeadline_ms = 0").expect("toml");
+    let err = file
+        .into_spec("x", Path::new("/"))
+        .expect_err("zero deadline");
+    assert!(err.contains("plugins.x: deadline"), "{err}");
+}
+
+#[tokio::test]
+async fn the_offline_tool_reports_the_decision() {
+    let request = ravelin_runtime::tool::parse_request("GET /admin/x?y=1\nHost: example.com\n")
+        .expect("parse");
+    let config = json!({ "block_path_prefixes": ["/admin"] });
+    let report = ravelin_runtime::tool::run_offline(Path::new(WAF), config, request)
+        .await
+        .expect("run");
+    assert_eq!(report.decision, "respond");
+    assert!(report.to_string().contains("403 Forbidden"), "{report}");
+
+    let request =
+        ravelin_runtime::tool::parse_request("GET /ok\nHost: example.com\n").expect("parse");
+    let report = ravelin_runtime::tool::run_offline(Path::new(NOOP), json!(null), request)
+        .await
+        .expect("run");
+    assert_eq!(report.decision, "continue");
+    assert!(report.forwarded.is_some_and(|f| f.contains("GET /ok")));
+}

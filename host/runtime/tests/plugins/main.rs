@@ -1,0 +1,11 @@
+//! The runtime's integration tests: real guest components (built from
+//! `plugins/` by `ravelin-test-guests`), no network.
+
+mod faults;
+mod harness;
+mod hooks;
+mod imports;
+mod isolation;
+mod load;
+mod sandbox;
+mod swap;

@@ -1,0 +1,115 @@
+//! The admin listener (loopback by default): `/healthz` (the process is
+//! up), `/ready` (serving, not draining), `/metrics` (Prometheus text),
+//! `/upstreams` (endpoint health as JSON) and `POST /reload`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use http::{Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::compress::full;
+use crate::reload::Reloader;
+use crate::upstream::ProxyBody;
+
+#[derive(Clone)]
+pub struct Admin {
+    pub reloader: Arc<Reloader>,
+    pub proxy: Arc<crate::pipeline::Proxy>,
+    pub shutdown: CancellationToken,
+}
+
+pub async fn serve(listener: TcpListener, admin: Admin) {
+    loop {
+        let accepted = tokio::select! {
+            _ = admin.shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let admin = admin.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| answer(admin.clone(), req));
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn answer(admin: Admin, req: Request<Incoming>) -> Result<Response<ProxyBody>, Infallible> {
+    let response = match (req.method(), req.uri().path()) {
+        (&Method::GET, "/healthz") => text(StatusCode::OK, "ok\n".into()),
+        (&Method::GET, "/ready") if admin.shutdown.is_cancelled() => {
+            text(StatusCode::SERVICE_UNAVAILABLE, "draining\n".into())
+        }
+        (&Method::GET, "/ready") => text(StatusCode::OK, "ready\n".into()),
+        (&Method::GET, "/metrics") => {
+            let snapshot = admin.proxy.snapshot.load();
+            let mut response = text(StatusCode::OK, admin.proxy.metrics.render(&snapshot));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            response
+        }
+        (&Method::GET, "/upstreams") => json(upstreams(&admin)),
+        (&Method::POST, "/reload") => match admin.reloader.reload().await {
+            Ok(()) => text(StatusCode::OK, "reloaded\n".into()),
+            Err(error) => text(StatusCode::UNPROCESSABLE_ENTITY, format!("{error}\n")),
+        },
+        _ => text(
+            StatusCode::NOT_FOUND,
+            "not found: try /healthz, /ready, /metrics, /upstreams or POST /reload\n".into(),
+        ),
+    };
+    Ok(response)
+}
+
+fn upstreams(admin: &Admin) -> serde_json::Value {
+    let snapshot = admin.proxy.snapshot.load();
+    let clusters: serde_json::Map<String, serde_json::Value> = snapshot
+        .clusters
+        .iter()
+        .map(|(name, cluster)| {
+            let endpoints: Vec<_> = cluster
+                .endpoints
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "address": e.address,
+                        "weight": e.weight,
+                        "healthy": e.is_healthy(),
+                        "ejected": e.is_ejected(),
+                        "in_flight": e.in_flight(),
+                    })
+                })
+                .collect();
+            (name.clone(), serde_json::Value::Array(endpoints))
+        })
+        .collect();
+    serde_json::Value::Object(clusters)
+}
+
+fn text(status: StatusCode, body: String) -> Response<ProxyBody> {
+    let mut response = Response::new(full(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn json(value: serde_json::Value) -> Response<ProxyBody> {
+    let mut response = Response::new(full(serde_json::to_vec_pretty(&value).unwrap_or_default()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}

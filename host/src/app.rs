@@ -1,0 +1,102 @@
+//! Start-up and shutdown: load the config, bind every listener, start the
+//! accept loops, the admin listener and the reload triggers, then wait for
+//! SIGTERM/SIGINT and drain within the graceful-shutdown deadline.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::admin::{self, Admin};
+use crate::metrics::Metrics;
+use crate::pipeline::Proxy;
+use crate::reload::{self, Reloader};
+use crate::server::{self, Shared};
+
+/// Runs the proxy until a shutdown signal; errors are start-up failures.
+pub async fn run(path: PathBuf) -> Result<(), String> {
+    let snapshot = reload::load(&path, None).map_err(|e| e.to_string())?;
+    let proxy = Arc::new(Proxy {
+        snapshot: ArcSwap::from_pointee(snapshot),
+        metrics: Metrics::default(),
+    });
+    let shared = Shared {
+        proxy: proxy.clone(),
+        shutdown: CancellationToken::new(),
+        tracker: TaskTracker::new(),
+    };
+    let snapshot = proxy.snapshot.load_full();
+    let mut accept_loops = Vec::new();
+    for listener in &snapshot.config.listeners {
+        let tcp = server::bind(listener).await?;
+        let scheme = if listener.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        tracing::info!(listener = %listener.name, "listening on {scheme}://{}", tcp.local_addr().map_err(|e| e.to_string())?);
+        let (listener, shared) = (
+            snapshot
+                .config
+                .listeners
+                .iter()
+                .position(|l| l.name == listener.name),
+            shared.clone(),
+        );
+        let snapshot = snapshot.clone();
+        accept_loops.push(tokio::spawn(async move {
+            if let Some(index) = listener {
+                server::accept_loop(tcp, &snapshot.config.listeners[index], shared).await;
+            }
+        }));
+    }
+    let reloader = Reloader::new(path, proxy.clone());
+    reloader.watch()?;
+    reloader.on_sighup()?;
+    if let Some(addr) = snapshot.config.admin {
+        let tcp = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("admin listener cannot bind {addr}: {e}"))?;
+        tracing::info!("admin listening on http://{addr}");
+        let admin = Admin {
+            reloader: reloader.clone(),
+            proxy: proxy.clone(),
+            shutdown: shared.shutdown.clone(),
+        };
+        tokio::spawn(admin::serve(tcp, admin));
+    }
+    drop(snapshot);
+    wait_for_signal().await?;
+    let deadline = proxy.snapshot.load().config.server.graceful_shutdown;
+    tracing::info!("shutting down: no new connections, draining for up to {deadline:?}");
+    shared.shutdown.cancel();
+    for accept_loop in accept_loops {
+        let _ = accept_loop.await;
+    }
+    shared.tracker.close();
+    if tokio::time::timeout(deadline, shared.tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "graceful-shutdown deadline passed with {} connections open: closing them",
+            shared.tracker.len()
+        );
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() -> Result<(), String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term =
+        signal(SignalKind::terminate()).map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+    let mut int =
+        signal(SignalKind::interrupt()).map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,311 @@
+//! The request path, in the order DESIGN.md lists it: snapshot, router,
+//! hygiene, body, upstream (with safe retries), response hygiene and
+//! compression, then the access log and metrics.
+
+mod body;
+mod upgrade;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Version, request};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use crate::access_log;
+use crate::compress;
+use crate::error::{ProxyError, local_response};
+use crate::hygiene::{self, Forwarding};
+use crate::metrics::{Metrics, RequestLabels, RouteLabel};
+use crate::snapshot::Snapshot;
+use crate::upstream::{Cluster, ProxyBody, UpstreamError};
+use body::PreparedBody;
+
+/// What every request shares: the current snapshot and the metrics.
+pub struct Proxy {
+    pub snapshot: ArcSwap<Snapshot>,
+    pub metrics: Metrics,
+}
+
+/// Facts about the client connection a request came on.
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    pub tls: bool,
+    pub listener: Arc<str>,
+}
+
+static X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+/// Answers one client request; never fails (errors become statuses).
+pub async fn handle(
+    proxy: Arc<Proxy>,
+    conn: Arc<ConnInfo>,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, Infallible> {
+    let started = Instant::now();
+    // 1. One snapshot for the whole exchange: a reload never tears a request.
+    let snapshot = proxy.snapshot.load_full();
+    let (mut parts, body) = req.into_parts();
+    let request_id = request_id(&parts);
+    let accept_encoding = parts.headers.get(header::ACCEPT_ENCODING).cloned();
+    let (method, version, target) = (parts.method.clone(), parts.version, parts.uri.to_string());
+    let mut route = None;
+    let result = forward(&snapshot, &conn, &mut parts, body, &request_id, &mut route).await;
+    let route_name = route
+        .map(|i| snapshot.router.routes()[i].name.as_str())
+        .unwrap_or("-");
+    let mut response = match result {
+        Ok(response) => response,
+        Err(error) => {
+            if error.status().is_server_error() {
+                tracing::warn!(route = route_name, request_id = %request_id.to_str().unwrap_or(""), "{error}");
+            } else {
+                tracing::debug!(route = route_name, "{error}");
+            }
+            local_response(error.status())
+        }
+    };
+    // 8. Response hygiene and compression.
+    finish_response(
+        &snapshot,
+        &method,
+        version,
+        accept_encoding.as_ref(),
+        &mut response,
+    );
+    response
+        .headers_mut()
+        .insert(X_REQUEST_ID.clone(), request_id.clone());
+    // 9. Access log and metrics.
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    proxy
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route: route_name.to_string(),
+            status,
+        })
+        .inc();
+    proxy
+        .metrics
+        .latency
+        .get_or_create(&RouteLabel {
+            route: route_name.to_string(),
+        })
+        .observe(elapsed.as_secs_f64());
+    access_log::record(&access_log::Entry {
+        format: snapshot.config.server.access_log,
+        peer: conn.peer,
+        listener: &conn.listener,
+        method: &method,
+        target: &target,
+        version,
+        status,
+        route: route_name,
+        elapsed,
+        request_id: request_id.to_str().unwrap_or(""),
+    });
+    Ok(response)
+}
+
+/// Steps 2–7: route, clean, and send the request upstream.
+async fn forward(
+    snapshot: &Snapshot,
+    conn: &ConnInfo,
+    parts: &mut request::Parts,
+    body: Incoming,
+    request_id: &HeaderValue,
+    route_out: &mut Option<usize>,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    // 2. Router, on the normalised path.
+    let host = hygiene::request_host(parts)?;
+    let path = hygiene::normalize_path(parts.uri.path())?;
+    let index = snapshot
+        .router
+        .find(&host, &path, &parts.method, &parts.headers)
+        .ok_or(ProxyError::NoRoute)?;
+    *route_out = Some(index);
+    let route = &snapshot.router.routes()[index];
+    let cluster = &snapshot.route_clusters[index];
+    // 3. Hygiene: what the origin sees.
+    let original_host = original_authority(parts);
+    hygiene::strip_hop_by_hop(&mut parts.headers);
+    parts.headers.remove(header::EXPECT);
+    let forwarding = Forwarding {
+        peer: conn.peer.ip(),
+        tls: conn.tls,
+        host: &original_host,
+        trusted_proxies: &snapshot.config.server.trusted_proxies,
+    };
+    hygiene::set_forwarding(&mut parts.headers, &forwarding);
+    if let Some(via) = &snapshot.config.server.via {
+        hygiene::add_via(&mut parts.headers, parts.version, via);
+    }
+    parts
+        .headers
+        .insert(X_REQUEST_ID.clone(), request_id.clone());
+    if !parts.headers.contains_key(header::HOST)
+        && let Ok(host) = HeaderValue::from_str(&original_host)
+    {
+        parts.headers.insert(header::HOST, host);
+    }
+    let upstream_path = upstream_path(route, &path, parts.uri.query());
+    let client_upgrade = parts
+        .extensions
+        .remove::<hyper::upgrade::OnUpgrade>()
+        .filter(|_| hygiene::is_upgrade(&parts.headers));
+    // 5. The body: small ones are read whole (validating their framing before
+    // the origin sees a byte, and making them replayable for retries).
+    let limits = &snapshot.config.limits;
+    let body = PreparedBody::prepare(
+        body,
+        &parts.headers,
+        parts.version,
+        cluster.retries.buffer_bytes,
+        limits.max_request_body_bytes,
+    )
+    .await?;
+    // 6. Upstream, with retries where safe.
+    let mut response = send_with_retries(cluster, conn, parts, &upstream_path, body).await?;
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS
+        && let Some(client) = client_upgrade
+    {
+        upgrade::splice(client, &mut response);
+    }
+    Ok(response.map(|b| b.map_err(Into::into).boxed()))
+}
+
+async fn send_with_retries(
+    cluster: &Cluster,
+    conn: &ConnInfo,
+    parts: &request::Parts,
+    path: &str,
+    mut body: PreparedBody,
+) -> Result<Response<Incoming>, ProxyError> {
+    let mut tried = Vec::new();
+    loop {
+        let index = cluster
+            .pick(conn.peer.ip(), &tried)
+            .ok_or_else(|| UpstreamError::NoEndpoint(cluster.name.clone()))?;
+        tried.push(index);
+        let request = upstream_request(parts, path, body.attempt())?;
+        let error = match cluster.send(index, request).await {
+            Ok(response) => return Ok(response),
+            Err(error) => error,
+        };
+        let never_reached = matches!(error, UpstreamError::Connect { .. });
+        let retryable = body.is_replayable() && (never_reached || is_idempotent(&parts.method));
+        if !retryable || tried.len() > cluster.retries.attempts as usize {
+            return Err(body.explain(error));
+        }
+        tracing::debug!(cluster = %cluster.name, "retrying on another endpoint: {error}");
+    }
+}
+
+fn upstream_request(
+    parts: &request::Parts,
+    path: &str,
+    body: ProxyBody,
+) -> Result<Request<ProxyBody>, ProxyError> {
+    let mut request = Request::new(body);
+    *request.method_mut() = parts.method.clone();
+    *request.uri_mut() = path
+        .parse()
+        .map_err(|_| ProxyError::Refused(hygiene::Refusal::InvalidPath))?;
+    *request.headers_mut() = parts.headers.clone();
+    *request.version_mut() = Version::HTTP_11;
+    Ok(request)
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
+    )
+}
+
+/// The path and query sent upstream: normalised, and without the route's
+/// prefix when the route says `strip_prefix`.
+fn upstream_path(route: &crate::config::Route, path: &str, query: Option<&str>) -> String {
+    let mut path = path.to_string();
+    if route.strip_prefix
+        && let crate::config::PathMatch::Prefix(prefix) = &route.path
+    {
+        let rest = path
+            .strip_prefix(prefix.trim_end_matches('/'))
+            .unwrap_or(&path);
+        path = if rest.starts_with('/') {
+            rest.to_string()
+        } else {
+            format!("/{rest}")
+        };
+    }
+    match query {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    }
+}
+
+/// The host:port the client asked for, as it wrote it.
+fn original_authority(parts: &request::Parts) -> String {
+    match (parts.uri.authority(), parts.headers.get(header::HOST)) {
+        (Some(authority), _) => authority.to_string(),
+        (None, Some(host)) => host.to_str().unwrap_or("").to_string(),
+        (None, None) => String::new(),
+    }
+}
+
+fn request_id(parts: &request::Parts) -> HeaderValue {
+    let supplied = parts.headers.get(&X_REQUEST_ID).filter(|v| {
+        let bytes = v.as_bytes();
+        !bytes.is_empty() && bytes.len() <= 128 && bytes.iter().all(|b| b.is_ascii_graphic())
+    });
+    supplied.cloned().unwrap_or_else(|| {
+        let id: u128 = rand::random();
+        HeaderValue::from_str(&format!("{id:032x}")).unwrap_or(HeaderValue::from_static("-"))
+    })
+}
+
+fn finish_response(
+    snapshot: &Snapshot,
+    method: &Method,
+    version: Version,
+    accept_encoding: Option<&HeaderValue>,
+    response: &mut Response<ProxyBody>,
+) {
+    let upgrade = (response.status() == StatusCode::SWITCHING_PROTOCOLS)
+        .then(|| response.headers().get(header::UPGRADE).cloned())
+        .flatten();
+    hygiene::sanitize_response(response.headers_mut());
+    if let Some(protocol) = upgrade {
+        response.headers_mut().insert(header::UPGRADE, protocol);
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+    if let Some(via) = &snapshot.config.server.via {
+        hygiene::add_via(response.headers_mut(), version, via);
+    }
+    let compression = &snapshot.config.compression;
+    let status = response.status();
+    if compress::compressible(compression, status, response.headers()) {
+        compress::add_vary(response.headers_mut());
+        if let Some(encoding) = compress::choose(
+            compression,
+            method,
+            accept_encoding,
+            status,
+            response.headers(),
+        ) {
+            let (mut head, body) =
+                std::mem::replace(response, Response::new(compress::full(""))).into_parts();
+            let body = compress::encode(encoding, compression.level, &mut head.headers, body);
+            *response = Response::from_parts(head, body);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Client-facing listeners: accept loops with connection limits, the TLS
+//! handshake (certificate by SNI, ALPN), one hyper connection task per
+//! client serving HTTP/1.1 and HTTP/2, idle keep-alive timeouts, and
+//! graceful drain on shutdown.
+
+mod idle;
+mod limits;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Listener;
+use crate::metrics::ListenerLabel;
+use crate::pipeline::{self, ConnInfo, Proxy};
+use idle::IdleIo;
+use limits::ConnectionLimits;
+
+/// What the connection tasks share: the proxy, and the drain signal.
+#[derive(Clone)]
+pub struct Shared {
+    pub proxy: Arc<Proxy>,
+    pub shutdown: CancellationToken,
+    pub tracker: TaskTracker,
+}
+
+/// Binds a listener now, so a port in use fails start-up with a clear error.
+pub async fn bind(listener: &Listener) -> Result<TcpListener, String> {
+    let socket = match listener.addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .map_err(|e| format!("listener {}: {e}", listener.name))?;
+    let _ = socket.set_reuseaddr(true);
+    socket.bind(listener.addr).map_err(|e| {
+        format!(
+            "listener {} cannot bind {}: {e}",
+            listener.name, listener.addr
+        )
+    })?;
+    socket.listen(4096).map_err(|e| {
+        format!(
+            "listener {} cannot listen on {}: {e}",
+            listener.name, listener.addr
+        )
+    })
+}
+
+/// Accepts connections until shutdown.
+pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) {
+    let name: Arc<str> = Arc::from(listener.name.as_str());
+    let limits = ConnectionLimits::new(listener.max_connections, listener.max_connections_per_ip);
+    let label = ListenerLabel {
+        listener: listener.name.clone(),
+    };
+    loop {
+        let accepted = tokio::select! {
+            _ = shared.shutdown.cancelled() => return,
+            accepted = tcp.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: back off, keep serving.
+                tracing::warn!(listener = %name, "accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let Some(permit) = limits.admit(peer.ip()) else {
+            shared
+                .proxy
+                .metrics
+                .refused_connections
+                .get_or_create(&label)
+                .inc();
+            tracing::debug!(listener = %name, client = %peer.ip(), "connection refused: limit reached");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = ConnInfo {
+            peer,
+            tls: false,
+            listener: name.clone(),
+        };
+        let shared_for_task = shared.clone();
+        let gauge = shared
+            .proxy
+            .metrics
+            .open_connections
+            .get_or_create(&label)
+            .clone();
+        shared.tracker.spawn(async move {
+            gauge.inc();
+            serve_connection(stream, conn, shared_for_task).await;
+            gauge.dec();
+            drop(permit);
+        });
+    }
+}
+
+async fn serve_connection(stream: TcpStream, mut conn: ConnInfo, shared: Shared) {
+    let snapshot = shared.proxy.snapshot.load_full();
+    let timeouts = snapshot.config.timeouts;
+    let Some(tls) = snapshot.tls.get(&*conn.listener).cloned() else {
+        drop(snapshot);
+        return serve_http(stream, conn, shared).await;
+    };
+    drop(snapshot);
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    match tokio::time::timeout(timeouts.client_header, acceptor.accept(stream)).await {
+        Ok(Ok(tls_stream)) => {
+            conn.tls = true;
+            serve_http(tls_stream, conn, shared).await;
+        }
+        Ok(Err(e)) => tracing::debug!(client = %conn.peer, "TLS handshake failed: {e}"),
+        Err(_) => tracing::debug!(client = %conn.peer, "TLS handshake timed out"),
+    }
+}
+
+async fn serve_http<IO>(io: IO, conn: ConnInfo, shared: Shared)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let snapshot = shared.proxy.snapshot.load_full();
+    let (timeouts, limits) = (snapshot.config.timeouts, snapshot.config.limits);
+    drop(snapshot);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.client_header)
+        .max_buf_size(limits.max_request_header_bytes.max(8192))
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_request_header_bytes).unwrap_or(u32::MAX))
+        .max_concurrent_streams(256)
+        .max_pending_accept_reset_streams(Some(64))
+        .max_local_error_reset_streams(Some(256))
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(10));
+    let (io, last_activity) = IdleIo::new(io);
+    let conn = Arc::new(conn);
+    let proxy = shared.proxy.clone();
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        pipeline::handle(proxy.clone(), conn.clone(), req)
+    });
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let idle_limit = timeouts.idle_keepalive;
+    let mut check = tokio::time::interval(idle_limit / 4 + Duration::from_millis(1));
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!("connection ended: {e}");
+                }
+                return;
+            }
+            _ = shared.shutdown.cancelled(), if !draining => {
+                connection.as_mut().graceful_shutdown();
+                draining = true;
+            }
+            _ = check.tick(), if !draining => {
+                if last_activity.idle_for() >= idle_limit {
+                    connection.as_mut().graceful_shutdown();
+                    draining = true;
+                }
+            }
+        }
+    }
+}

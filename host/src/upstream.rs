@@ -1,0 +1,166 @@
+//! Upstream clusters: endpoints with live state, a balancer, a pooled
+//! client, active health checks, passive ejection, and safe retries.
+
+mod balancer;
+pub mod client;
+mod endpoint;
+mod health;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use http::{Request, Response, Uri};
+use hyper::body::Incoming;
+use tokio_util::sync::CancellationToken;
+
+pub use client::{BoxError, ProxyBody};
+pub use endpoint::EndpointState;
+
+use crate::config::{Passive, Retries, Timeouts, Upstream};
+use balancer::Balancer;
+
+/// One upstream cluster, built from config and kept across reloads while
+/// its config is unchanged (so health state and pools survive).
+pub struct Cluster {
+    pub name: String,
+    pub endpoints: Vec<Arc<EndpointState>>,
+    balancer: Balancer,
+    client: client::HttpClient,
+    scheme: http::uri::Scheme,
+    passive: Passive,
+    pub retries: Retries,
+    response_timeout: std::time::Duration,
+    /// Stops the health-check task when the cluster is dropped.
+    health_stop: CancellationToken,
+    /// The config this cluster was built from, to tell whether a reload changed it.
+    fingerprint: String,
+}
+
+/// Why an attempt to an endpoint failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// Never connected: the request did not reach the endpoint.
+    #[error("cannot connect to endpoint {endpoint}: {source}")]
+    Connect { endpoint: String, source: BoxError },
+    #[error("endpoint {endpoint} failed: {source}")]
+    Exchange { endpoint: String, source: BoxError },
+    #[error("endpoint {endpoint} did not answer within {timeout:?}")]
+    Timeout {
+        endpoint: String,
+        timeout: std::time::Duration,
+    },
+    #[error("no endpoint of cluster {0} is available")]
+    NoEndpoint(String),
+}
+
+impl Cluster {
+    pub fn build(
+        upstream: &Upstream,
+        timeouts: &Timeouts,
+        resolve: impl Fn(&std::path::Path) -> std::path::PathBuf,
+    ) -> Result<Arc<Cluster>, String> {
+        let client = client::build(upstream, timeouts, resolve)?;
+        let endpoints: Vec<_> = upstream
+            .endpoints
+            .iter()
+            .map(|e| Arc::new(EndpointState::new(e.address.clone(), e.weight)))
+            .collect();
+        let weights: Vec<u32> = upstream.endpoints.iter().map(|e| e.weight).collect();
+        let scheme = if upstream.tls.is_some() {
+            http::uri::Scheme::HTTPS
+        } else {
+            http::uri::Scheme::HTTP
+        };
+        let cluster = Arc::new(Cluster {
+            name: upstream.name.clone(),
+            endpoints,
+            balancer: Balancer::new(upstream.balancer, &weights),
+            client,
+            scheme,
+            passive: upstream.passive,
+            retries: upstream.retries,
+            response_timeout: timeouts.upstream_response,
+            health_stop: CancellationToken::new(),
+            fingerprint: fingerprint(upstream, timeouts),
+        });
+        if let Some(check) = &upstream.health_check {
+            health::spawn(
+                Arc::downgrade(&cluster),
+                check.clone(),
+                cluster.health_stop.clone(),
+            );
+        }
+        Ok(cluster)
+    }
+
+    /// Whether this cluster was built from exactly this config.
+    pub fn same_config(&self, upstream: &Upstream, timeouts: &Timeouts) -> bool {
+        self.fingerprint == fingerprint(upstream, timeouts)
+    }
+
+    /// The endpoint for the next attempt, skipping those already tried.
+    pub fn pick(&self, client: IpAddr, tried: &[usize]) -> Option<usize> {
+        self.balancer.pick(&self.endpoints, client, tried)
+    }
+
+    /// Sends one attempt to endpoint `index`, recording the outcome for
+    /// passive ejection (connect failures and 5xx count as failures).
+    pub async fn send(
+        &self,
+        index: usize,
+        mut req: Request<ProxyBody>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        let endpoint = &self.endpoints[index];
+        let _in_flight = endpoint.start_request();
+        *req.uri_mut() = self.endpoint_uri(endpoint, req.uri());
+        let address = endpoint.address.clone();
+        let result = tokio::time::timeout(self.response_timeout, self.client.request(req)).await;
+        let outcome = match result {
+            Err(_) => Err(UpstreamError::Timeout {
+                endpoint: address,
+                timeout: self.response_timeout,
+            }),
+            Ok(Err(e)) if e.is_connect() => Err(UpstreamError::Connect {
+                endpoint: address,
+                source: e.into(),
+            }),
+            Ok(Err(e)) => Err(UpstreamError::Exchange {
+                endpoint: address,
+                source: e.into(),
+            }),
+            Ok(Ok(response)) => Ok(response),
+        };
+        let failed = match &outcome {
+            Ok(response) => response.status().is_server_error(),
+            Err(_) => true,
+        };
+        if failed {
+            if endpoint.record_failure(self.passive.consecutive_failures, self.passive.cooldown) {
+                tracing::warn!(cluster = %self.name, endpoint = %endpoint.address, "endpoint ejected after consecutive failures");
+            }
+        } else {
+            endpoint.record_success();
+        }
+        outcome
+    }
+
+    fn endpoint_uri(&self, endpoint: &EndpointState, original: &Uri) -> Uri {
+        let path = original.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(endpoint.address.as_str())
+            .path_and_query(path)
+            .build()
+            .unwrap_or_else(|_| original.clone())
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.health_stop.cancel();
+    }
+}
+
+fn fingerprint(upstream: &Upstream, timeouts: &Timeouts) -> String {
+    format!("{upstream:?}{timeouts:?}")
+}
