@@ -23,6 +23,8 @@ pub enum Refusal {
     InvalidHost,
     #[error("the request target is not a valid path")]
     InvalidPath,
+    #[error("both Content-Length and Transfer-Encoding")]
+    AmbiguousFraming,
     #[error("CONNECT is not served by a reverse proxy")]
     Connect,
 }

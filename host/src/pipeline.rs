@@ -36,6 +36,8 @@ pub struct ConnInfo {
     pub peer: SocketAddr,
     pub tls: bool,
     pub listener: Arc<str>,
+    /// HTTP/1 framing verdicts of this connection's requests, in order.
+    pub framing: Option<Arc<crate::server::Verdicts>>,
 }
 
 static X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
@@ -122,7 +124,12 @@ async fn forward(
     request_id: &HeaderValue,
     route_out: &mut Option<usize>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
-    // 2. Router, on the normalised path.
+    // 2. Refuse what could be read two ways; then route on the normalised path.
+    if parts.version < Version::HTTP_2
+        && conn.framing.as_ref().is_some_and(|v| v.next_is_ambiguous())
+    {
+        return Err(ProxyError::Refused(hygiene::Refusal::AmbiguousFraming));
+    }
     let host = hygiene::request_host(parts)?;
     let path = hygiene::normalize_path(parts.uri.path())?;
     let index = snapshot

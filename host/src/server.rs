@@ -3,8 +3,11 @@
 //! client serving HTTP/1.1 and HTTP/2, idle keep-alive timeouts, and
 //! graceful drain on shutdown.
 
+mod framing;
 mod idle;
 mod limits;
+
+pub use framing::Verdicts;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +23,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::Listener;
 use crate::metrics::ListenerLabel;
 use crate::pipeline::{self, ConnInfo, Proxy};
+use framing::FramingGuard;
 use idle::IdleIo;
 use limits::ConnectionLimits;
 
@@ -86,6 +90,7 @@ pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) 
         };
         let _ = stream.set_nodelay(true);
         let conn = ConnInfo {
+            framing: None,
             peer,
             tls: false,
             listener: name.clone(),
@@ -125,7 +130,7 @@ async fn serve_connection(stream: TcpStream, mut conn: ConnInfo, shared: Shared)
     }
 }
 
-async fn serve_http<IO>(io: IO, conn: ConnInfo, shared: Shared)
+async fn serve_http<IO>(io: IO, mut conn: ConnInfo, shared: Shared)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -148,6 +153,8 @@ where
         .max_local_error_reset_streams(Some(256))
         .keep_alive_interval(Some(Duration::from_secs(30)))
         .keep_alive_timeout(Duration::from_secs(10));
+    let (io, verdicts) = FramingGuard::new(io, limits.max_request_header_bytes.max(8192));
+    conn.framing = Some(verdicts);
     let (io, last_activity) = IdleIo::new(io);
     let conn = Arc::new(conn);
     let proxy = shared.proxy.clone();

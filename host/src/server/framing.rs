@@ -1,0 +1,290 @@
+//! The HTTP/1.1 framing guard. hyper resolves a request that carries both
+//! `Content-Length` and `Transfer-Encoding` by ignoring the length (RFC 9112
+//! §6.3 allows it), but that is the classic request-smuggling shape, so
+//! Ravelin refuses it. This wrapper sees the bytes hyper reads, parses each
+//! request head (httparse) just far enough to follow the framing, and
+//! records in order whether each request was ambiguous. When it cannot
+//! follow (an upgrade, HTTP/2, a head hyper will refuse anyway) it stops
+//! looking and records nothing more.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Per-request verdicts, oldest first: `true` means ambiguous framing.
+#[derive(Default)]
+pub struct Verdicts(Mutex<VecDeque<bool>>);
+
+impl Verdicts {
+    /// The verdict of the next request the service handles.
+    pub fn next_is_ambiguous(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+            .unwrap_or(false)
+    }
+
+    fn push(&self, ambiguous: bool) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(ambiguous);
+    }
+}
+
+enum State {
+    Head(Vec<u8>),
+    Body(u64),
+    ChunkSize(Vec<u8>),
+    ChunkData(u64),
+    Trailers(Vec<u8>),
+    Off,
+}
+
+pub struct FramingGuard<T> {
+    inner: T,
+    state: State,
+    max_head: usize,
+    verdicts: Arc<Verdicts>,
+}
+
+impl<T> FramingGuard<T> {
+    pub fn new(inner: T, max_head: usize) -> (Self, Arc<Verdicts>) {
+        let verdicts = Arc::new(Verdicts::default());
+        (
+            Self {
+                inner,
+                state: State::Head(Vec::new()),
+                max_head,
+                verdicts: verdicts.clone(),
+            },
+            verdicts,
+        )
+    }
+
+    fn scan(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let consumed = match &mut self.state {
+                State::Off => return,
+                State::Head(buf) => take_line_block(buf, bytes, self.max_head),
+                State::ChunkSize(buf) => take_line(buf, bytes, 4096),
+                State::Trailers(buf) => take_line_block(buf, bytes, self.max_head),
+                State::Body(left) | State::ChunkData(left) => {
+                    let n = (*left).min(bytes.len() as u64);
+                    *left -= n;
+                    Some(n as usize)
+                }
+            };
+            let Some(consumed) = consumed else {
+                self.state = State::Off;
+                return;
+            };
+            bytes = &bytes[consumed..];
+            self.advance();
+        }
+    }
+
+    /// Moves to the next state when the current one is complete.
+    fn advance(&mut self) {
+        self.state = match std::mem::replace(&mut self.state, State::Off) {
+            State::Head(buf) if ends_block(&buf) => self.head(&buf),
+            State::Body(0) => State::Head(Vec::new()),
+            State::ChunkSize(buf) if buf.ends_with(b"\n") => chunk_size(&buf),
+            State::ChunkData(0) => State::ChunkSize(Vec::new()),
+            State::Trailers(buf) if ends_block(&buf) || buf == b"\r\n" || buf == b"\n" => {
+                State::Head(Vec::new())
+            }
+            State::Head(buf) if buf.len() > self.max_head => State::Off,
+            other => other,
+        };
+    }
+
+    fn head(&self, buf: &[u8]) -> State {
+        if buf == b"\r\n" || buf == b"\n" {
+            return State::Head(Vec::new());
+        }
+        let mut headers = [httparse::EMPTY_HEADER; 128];
+        let mut request = httparse::Request::new(&mut headers);
+        if !matches!(request.parse(buf), Ok(httparse::Status::Complete(_))) {
+            return State::Off;
+        }
+        let values = |name: &str| -> Vec<&[u8]> {
+            request
+                .headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case(name))
+                .map(|h| h.value)
+                .collect()
+        };
+        let lengths = values("content-length");
+        let encodings = values("transfer-encoding");
+        let ambiguous = !lengths.is_empty() && !encodings.is_empty();
+        self.verdicts.push(ambiguous);
+        let upgrade = request.method == Some("CONNECT") || !values("upgrade").is_empty();
+        if ambiguous || upgrade {
+            return State::Off;
+        }
+        if let Some(last) = encodings.last() {
+            let chunked = last
+                .rsplit(|&b| b == b',')
+                .next()
+                .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            return if chunked {
+                State::ChunkSize(Vec::new())
+            } else {
+                State::Off
+            };
+        }
+        match lengths
+            .first()
+            .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok())
+        {
+            Some(0) | None if lengths.is_empty() => State::Head(Vec::new()),
+            Some(0) => State::Head(Vec::new()),
+            Some(n) => State::Body(n),
+            None => State::Off,
+        }
+    }
+}
+
+fn ends_block(buf: &[u8]) -> bool {
+    buf.ends_with(b"\r\n\r\n") || buf.ends_with(b"\n\n")
+}
+
+/// Appends bytes up to and including the end of a header block; returns how
+/// many were taken, or `None` past `max`.
+fn take_line_block(buf: &mut Vec<u8>, bytes: &[u8], max: usize) -> Option<usize> {
+    for (i, &b) in bytes.iter().enumerate() {
+        buf.push(b);
+        if b == b'\n' && (ends_block(buf) || buf == b"\r\n" || buf == b"\n") {
+            return Some(i + 1);
+        }
+        if buf.len() > max {
+            return None;
+        }
+    }
+    Some(bytes.len())
+}
+
+fn take_line(buf: &mut Vec<u8>, bytes: &[u8], max: usize) -> Option<usize> {
+    for (i, &b) in bytes.iter().enumerate() {
+        buf.push(b);
+        if b == b'\n' {
+            return Some(i + 1);
+        }
+        if buf.len() > max {
+            return None;
+        }
+    }
+    Some(bytes.len())
+}
+
+fn chunk_size(line: &[u8]) -> State {
+    let line = std::str::from_utf8(line).unwrap_or("");
+    let size = line.split(';').next().unwrap_or("").trim();
+    if line.trim().is_empty() {
+        // The CRLF that ends a chunk's data.
+        return State::ChunkSize(Vec::new());
+    }
+    match u64::from_str_radix(size, 16) {
+        Ok(0) => State::Trailers(Vec::new()),
+        Ok(n) => State::ChunkData(n),
+        Err(_) => State::Off,
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for FramingGuard<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before && !matches!(self.state, State::Off) {
+            let fresh = buf.filled()[before..].to_vec();
+            self.scan(&fresh);
+        }
+        poll
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for FramingGuard<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdicts(chunks: &[&[u8]]) -> Vec<bool> {
+        let (mut guard, verdicts) = FramingGuard::new((), 8192);
+        for chunk in chunks {
+            guard.scan(chunk);
+        }
+        let mut out = Vec::new();
+        while let Some(v) = verdicts.0.lock().unwrap().pop_front() {
+            out.push(v);
+        }
+        out
+    }
+
+    #[test]
+    fn follows_pipelined_bodies_of_both_framings() {
+        let stream = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello\
+POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n\
+GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert_eq!(verdicts(&[stream]), vec![false, false, true]);
+        // The same bytes, one at a time.
+        let bytes: Vec<&[u8]> = stream.chunks(1).collect();
+        assert_eq!(verdicts(&bytes), vec![false, false, true]);
+    }
+
+    #[test]
+    fn a_body_that_looks_like_a_head_is_not_judged() {
+        let inner = b"GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let mut stream = format!(
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n",
+            inner.len()
+        )
+        .into_bytes();
+        stream.extend_from_slice(inner);
+        assert_eq!(verdicts(&[&stream]), vec![false]);
+    }
+
+    #[test]
+    fn stops_after_an_upgrade() {
+        let stream = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert_eq!(verdicts(&[stream]), vec![false]);
+    }
+}

@@ -1,0 +1,194 @@
+//! The real `ravelin` binary under test: a config written to a temp dir
+//! (with `{http}`, `{https}`, `{admin}` and `{dir}` filled in), the process
+//! started and awaited until ready, its log captured, and helpers to reload,
+//! signal and check configs.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::free_port;
+
+pub struct Proxy {
+    child: Child,
+    pub http: SocketAddr,
+    pub https: SocketAddr,
+    pub admin: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+/// The `ravelin` binary: `$RAVELIN_BIN`, or the one beside the test binary.
+pub fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("RAVELIN_BIN") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("ravelin");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p ravelin` first (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+impl Proxy {
+    /// Starts the proxy with `config` and waits until `/ready` answers.
+    pub fn start(config: &str) -> Proxy {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(dir, config)
+    }
+
+    /// Like [`Proxy::start`], in a directory prepared beforehand (certificates).
+    pub fn start_in(dir: tempfile::TempDir, config: &str) -> Proxy {
+        let (http, https, admin) = (free_addr(), free_addr(), free_addr());
+        let config_path = dir.path().join("ravelin.toml");
+        let mut proxy = Proxy {
+            child: spawn_placeholder(),
+            http,
+            https,
+            admin,
+            dir,
+            config: config_path,
+        };
+        proxy.write_config(config);
+        let log = std::fs::File::create(proxy.dir.path().join("ravelin.log")).expect("log file");
+        proxy.child = Command::new(binary())
+            .args(["run", "-c"])
+            .arg(&proxy.config)
+            .env(
+                "RUST_LOG",
+                std::env::var("RAVELIN_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start ravelin");
+        proxy.wait_ready();
+        proxy
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("ravelin exited with {status}:\n{}", self.log());
+            }
+            if admin_get(self.admin, "/ready").is_some_and(|(status, _)| status == 200) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("ravelin did not become ready:\n{}", self.log());
+    }
+
+    /// Fills placeholders and writes the config file (a reload trigger).
+    pub fn write_config(&self, config: &str) {
+        let text = self.fill(config);
+        let tmp = self.config.with_extension("tmp");
+        std::fs::write(&tmp, text).expect("write config");
+        std::fs::rename(&tmp, &self.config).expect("replace config");
+    }
+
+    pub fn fill(&self, config: &str) -> String {
+        config
+            .replace("{http}", &self.http.to_string())
+            .replace("{https}", &self.https.to_string())
+            .replace("{admin}", &self.admin.to_string())
+            .replace("{dir}", &self.dir.path().display().to_string())
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("ravelin.log")).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -{signal} failed");
+    }
+
+    /// Sends SIGTERM and waits for the exit, at most `limit`.
+    pub fn terminate(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        self.signal("TERM");
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// GET on the admin listener: (status, body).
+    pub fn admin(&self, path: &str) -> (u16, String) {
+        admin_get(self.admin, path).unwrap_or((0, String::new()))
+    }
+
+    /// Waits until the log contains `needle`, at most `limit`.
+    pub fn wait_for_log(&self, needle: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `ravelin check` on `config` written into `dir`.
+pub fn check(dir: &Path, config: &str) -> Output {
+    let path = dir.join("check.toml");
+    std::fs::write(&path, config).expect("write config");
+    Command::new(binary())
+        .args(["check", "-c"])
+        .arg(&path)
+        .output()
+        .expect("run ravelin check")
+}
+
+fn free_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], free_port()))
+}
+
+fn spawn_placeholder() -> Child {
+    Command::new("true")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn true")
+}
+
+/// A blocking HTTP/1.0 GET without dependencies, for readiness and admin calls.
+pub fn admin_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: admin\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
