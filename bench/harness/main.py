@@ -32,7 +32,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     a.add_argument("--origin", choices=("demo", "nginx"), default="demo",
                    help="the origin: ravelin-demo-origin (default; measured cheaper per request "
                         "here) or nginx serving static files")
-    a.add_argument("--rate", type=int, default=5000, help="open-loop rate for latency, req/s")
+    a.add_argument("--rate", type=int, default=2000, help="open-loop rate for latency, req/s")
     a.add_argument("--only", metavar="T,T", help="only these targets (direct,nginx,haproxy,ravelin,ravelin-plugins)")
     a.add_argument("--no-latency", action="store_true", help="skip the open-loop latency runs (no oha)")
     a.add_argument("--no-build", action="store_true", help="use the existing target/release binaries")

@@ -47,7 +47,7 @@ def plan(quick: bool, rate: int) -> Plan:
     cells += [Cell(p, s, 64 if quick else 128) for p in ("h1-tls", "h2-tls") for s in sizes]
     if quick:
         return Plan(tuple(cells), 1, 2, 1, rate, 32, 3, 10000, 5)
-    return Plan(tuple(cells), 3, 5, 1, rate, 32, 8, 10000, 60)
+    return Plan(tuple(cells), 3, 4, 1, rate, 32, 8, 10000, 20)
 
 
 def _log(msg: str) -> None:

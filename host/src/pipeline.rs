@@ -195,10 +195,8 @@ async fn send_with_retries(
     mut body: PreparedBody,
 ) -> Result<Response<Incoming>, ProxyError> {
     let mut tried = Vec::new();
-    loop {
-        let index = cluster
-            .pick(conn.peer.ip(), &tried)
-            .ok_or_else(|| UpstreamError::NoEndpoint(cluster.name.clone()))?;
+    let mut last_error = None;
+    while let Some(index) = cluster.pick(conn.peer.ip(), &tried) {
         tried.push(index);
         let request = upstream_request(parts, path, body.attempt())?;
         let error = match cluster.send(index, request).await {
@@ -211,7 +209,11 @@ async fn send_with_retries(
             return Err(body.explain(error));
         }
         tracing::debug!(cluster = %cluster.name, "retrying on another endpoint: {error}");
+        last_error = Some(error);
     }
+    // Out of endpoints: report the last failure, or that there was none.
+    let error = last_error.unwrap_or_else(|| UpstreamError::NoEndpoint(cluster.name.clone()));
+    Err(body.explain(error))
 }
 
 fn upstream_request(

@@ -29,7 +29,12 @@ impl Reply {
 
     /// The first 300 bytes, escaped, for failure messages.
     pub fn excerpt(&self) -> String {
-        self.raw.iter().take(300).flat_map(|b| std::ascii::escape_default(*b)).map(char::from).collect()
+        self.raw
+            .iter()
+            .take(300)
+            .flat_map(|b| std::ascii::escape_default(*b))
+            .map(char::from)
+            .collect()
     }
 }
 
@@ -60,7 +65,11 @@ pub async fn read_reply(stream: &mut TcpStream, quiet: Duration, deadline: Insta
         if now >= deadline {
             break;
         }
-        let wait = if complete_responses(&raw) > 0 { quiet.min(deadline - now) } else { deadline - now };
+        let wait = if complete_responses(&raw) > 0 {
+            quiet.min(deadline - now)
+        } else {
+            deadline - now
+        };
         match tokio::time::timeout(wait, stream.read(&mut buf)).await {
             Ok(Ok(0)) | Ok(Err(_)) => {
                 closed = true;
@@ -71,19 +80,22 @@ pub async fn read_reply(stream: &mut TcpStream, quiet: Duration, deadline: Insta
         }
     }
     let statuses = statuses(&raw);
-    Reply { raw, statuses, closed }
+    Reply {
+        raw,
+        statuses,
+        closed,
+    }
 }
 
-/// The status codes of the responses in `raw`, in order (`HTTP/1.x NNN` at
-/// the start of the stream or of a line).
+/// The status codes of the responses in `raw`, in order: each `HTTP/1.x NNN `
+/// (the proxy's bodies here never contain one).
 pub fn statuses(raw: &[u8]) -> Vec<u16> {
     let mut out = Vec::new();
     let mut i = 0;
     while let Some(at) = find(&raw[i..], b"HTTP/1.") {
         let start = i + at;
-        let line_start = start == 0 || raw[start - 1] == b'\n';
-        if line_start
-            && let Some(code) = raw.get(start + 9..start + 12)
+        if let Some(code) = raw.get(start + 9..start + 12)
+            && raw.get(start + 8) == Some(&b' ')
             && let Some(code) = std::str::from_utf8(code).ok().and_then(|c| c.parse().ok())
         {
             out.push(code);
@@ -128,33 +140,70 @@ pub fn any(_: &Recorded) -> Result<(), String> {
 /// Checks one case: `seen` is what the origin recorded for it. Returns a
 /// description of the violation, if any.
 pub fn verdict(expect: &Expect, reply: &Reply, seen: &[Recorded]) -> Result<String, String> {
-    let smuggled: Vec<_> = seen.iter().filter(|r| r.uri.path().contains("smuggled")).collect();
+    let smuggled: Vec<_> = seen
+        .iter()
+        .filter(|r| r.uri.path().contains("smuggled"))
+        .collect();
     if !smuggled.is_empty() {
-        return Err(format!("a smuggled request reached the origin: {:?}", smuggled[0].uri));
+        return Err(format!(
+            "a smuggled request reached the origin: {:?}",
+            smuggled[0].uri
+        ));
     }
-    let first = reply.statuses.first().copied();
+    // Interim answers (100 Continue) are not responses of their own.
+    let finals: Vec<u16> = reply
+        .statuses
+        .iter()
+        .copied()
+        .filter(|s| !(100..200).contains(s) || *s == 101)
+        .collect();
+    let first = finals.first().copied();
     let refused = seen.is_empty() && first.is_some_and(|s| (400..500).contains(&s));
     match expect {
         Expect::Refused if refused => Ok(format!("refused {}", first.unwrap_or(0))),
-        Expect::Refused => Err(format!("expected a 4xx and nothing at the origin; got statuses {:?}, {} at the origin", reply.statuses, seen.len())),
+        Expect::Refused => Err(format!(
+            "expected a 4xx and nothing at the origin; got statuses {:?}, {} at the origin",
+            reply.statuses,
+            seen.len()
+        )),
         Expect::RefusedOrOne(_) if refused => Ok(format!("refused {}", first.unwrap_or(0))),
         Expect::RefusedOrOne(check) => match seen {
             [one] => {
                 check(one)?;
-                if first.is_some_and(|s| s >= 400) || reply.statuses.len() > 1 {
-                    return Err(format!("one request at the origin but the client got {:?}", reply.statuses));
+                if first.is_some_and(|s| s >= 400) || finals.len() > 1 {
+                    return Err(format!(
+                        "one request at the origin but the client got {:?}",
+                        reply.statuses
+                    ));
                 }
                 Ok(format!("forwarded once ({:?})", reply.statuses))
             }
-            [] => Err(format!("nothing at the origin and no clean 4xx: statuses {:?}, closed {}", reply.statuses, reply.closed)),
-            many => Err(format!("{} requests at the origin: {:?}", many.len(), many.iter().map(|r| r.uri.to_string()).collect::<Vec<_>>())),
+            [] => Err(format!(
+                "nothing at the origin and no clean 4xx: statuses {:?}, closed {}",
+                reply.statuses, reply.closed
+            )),
+            many => Err(format!(
+                "{} requests at the origin: {:?}",
+                many.len(),
+                many.iter().map(|r| r.uri.to_string()).collect::<Vec<_>>()
+            )),
         },
         Expect::Exactly(n, check) => {
             if seen.len() != *n {
-                return Err(format!("expected {n} requests at the origin, got {}", seen.len()));
+                return Err(format!(
+                    "expected {n} requests at the origin, got {}",
+                    seen.len()
+                ));
             }
             for r in seen {
                 check(r)?;
+            }
+            let ok = finals.iter().filter(|s| (200..300).contains(*s)).count();
+            if ok != *n {
+                return Err(format!(
+                    "{n} at the origin but {ok} successful answers: {:?}",
+                    reply.statuses
+                ));
             }
             Ok(format!("{n} forwarded ({:?})", reply.statuses))
         }

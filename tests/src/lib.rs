@@ -3,6 +3,7 @@
 //! and clients ([`client`]). Everything listens on 127.0.0.1 ports the OS
 //! picks.
 
+pub mod adversary;
 pub mod certs;
 pub mod client;
 pub mod origin;

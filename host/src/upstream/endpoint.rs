@@ -59,8 +59,14 @@ impl EndpointState {
         self.healthy.load(Ordering::Relaxed)
     }
 
+    /// Records the active check's verdict. Coming back up also ends a
+    /// passive ejection: the endpoint has just proven itself.
     pub fn set_healthy(&self, healthy: bool) {
         self.healthy.store(healthy, Ordering::Relaxed);
+        if healthy {
+            self.consecutive_failures.store(0, Ordering::Relaxed);
+            *self.ejected_until.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
     }
 
     pub fn is_ejected(&self) -> bool {
