@@ -48,18 +48,31 @@ fn every_example_config_passes_check() {
         if path.extension().is_some_and(|e| e == "toml") {
             let text = std::fs::read_to_string(&path).unwrap();
             let out = proxy::check(dir.path(), &text);
-            assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
             checked += 1;
         }
     }
-    assert!(checked >= 2, "expected example configs in {}", examples.display());
+    assert!(
+        checked >= 2,
+        "expected example configs in {}",
+        examples.display()
+    );
 }
 
 #[test]
 fn bad_configs_are_refused_with_their_line() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("[[listeners]]\nlisten = \"127.0.0.1:1\"\nmax_conections = 5\n", "check.toml:3:", "unknown field `max_conections`"),
+        (
+            "[[listeners]]\nlisten = \"127.0.0.1:1\"\nmax_conections = 5\n",
+            "check.toml:3:",
+            "unknown field `max_conections`",
+        ),
         (
             "[[listeners]]\nlisten = \"127.0.0.1:1\"\n\n[upstreams.a]\nendpoints = [{ address = \"127.0.0.1:2\" }]\n\n[[routes]]\nupstream = \"b\"\n",
             "check.toml:8:",
@@ -70,13 +83,20 @@ fn bad_configs_are_refused_with_their_line() {
             "check.toml:3:",
             "missing.pem",
         ),
-        ("[timeouts]\nconnect = \"soon\"\n", "check.toml:2:", "not a duration"),
+        (
+            "[timeouts]\nconnect = \"soon\"\n",
+            "check.toml:2:",
+            "not a duration",
+        ),
     ];
     for (text, location, message) in cases {
         let out = proxy::check(dir.path(), text);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "accepted: {text}");
-        assert!(stderr.contains(location) && stderr.contains(message), "{text}\n=> {stderr}");
+        assert!(
+            stderr.contains(location) && stderr.contains(message),
+            "{text}\n=> {stderr}"
+        );
     }
 }
 
@@ -127,10 +147,18 @@ async fn reloads_during_a_request_loop_lose_nothing() {
     stop.store(true, Ordering::Relaxed);
     let (sent, failures) = load.await.unwrap();
     assert!(sent > 100, "only {sent} requests were sent");
-    assert!(failures.is_empty(), "{} of {sent} failed: {:?}", failures.len(), &failures[..failures.len().min(5)]);
+    assert!(
+        failures.is_empty(),
+        "{} of {sent} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
     assert!(a.count() > 0 && b.count() > 0, "both configs served");
     let metrics = proxy.admin("/metrics").1;
-    assert!(metrics.contains("ravelin_config_reloads_total{outcome=\"success\"}"), "{metrics}");
+    assert!(
+        metrics.contains("ravelin_config_reloads_total{outcome=\"success\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -138,14 +166,31 @@ async fn an_invalid_reload_keeps_the_running_config_and_logs_the_line() {
     let a = Origin::start("a").await;
     let proxy = Proxy::start(&config(&a, ""));
     proxy.write_config(&config(&a, "methods = [\"GET\"]\nbogus_key = 1\n"));
-    assert!(proxy.wait_for_log("configuration not reloaded", Duration::from_secs(10)), "{}", proxy.log());
-    assert!(proxy.log().contains("unknown field `bogus_key`"), "{}", proxy.log());
-    assert!(proxy.log().contains("ravelin.toml:17:"), "the line is named: {}", proxy.log());
-    let answer = get(&client::client(None, false), &proxy.url("/")).await.unwrap();
+    assert!(
+        proxy.wait_for_log("configuration not reloaded", Duration::from_secs(10)),
+        "{}",
+        proxy.log()
+    );
+    assert!(
+        proxy.log().contains("unknown field `bogus_key`"),
+        "{}",
+        proxy.log()
+    );
+    assert!(
+        proxy.log().contains("ravelin.toml:17:"),
+        "the line is named: {}",
+        proxy.log()
+    );
+    let answer = get(&client::client(None, false), &proxy.url("/"))
+        .await
+        .unwrap();
     assert_eq!(answer.text(), "a", "still serving the old config");
     let (status, body) = proxy.admin("/metrics");
     assert_eq!(status, 200);
-    assert!(body.contains("ravelin_config_reloads_total{outcome=\"failure\"}"), "{body}");
+    assert!(
+        body.contains("ravelin_config_reloads_total{outcome=\"failure\"}"),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,18 +204,25 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
     let url = proxy.url("/");
     let in_flight = tokio::spawn(async move { get(&client::client(None, false), &url).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let status = proxy.terminate(Duration::from_secs(10)).expect("exited within the deadline");
+    let status = proxy
+        .terminate(Duration::from_secs(10))
+        .expect("exited within the deadline");
     assert!(status.success(), "{status}");
     let answer = in_flight.await.unwrap().unwrap();
     assert_eq!(answer.text(), "done");
-    assert!(tokio::net::TcpStream::connect(proxy.http).await.is_err(), "no longer accepting");
+    assert!(
+        tokio::net::TcpStream::connect(proxy.http).await.is_err(),
+        "no longer accepting"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn admin_endpoints_and_json_access_log() {
     let a = Origin::start("a").await;
     let proxy = Proxy::start(&config(&a, "name = \"main\""));
-    get(&client::client(None, false), &proxy.url("/x")).await.unwrap();
+    get(&client::client(None, false), &proxy.url("/x"))
+        .await
+        .unwrap();
     assert_eq!(proxy.admin("/healthz"), (200, "ok\n".into()));
     assert_eq!(proxy.admin("/ready").0, 200);
     let metrics = proxy.admin("/metrics").1;
@@ -182,8 +234,17 @@ async fn admin_endpoints_and_json_access_log() {
     ] {
         assert!(metrics.contains(needle), "missing {needle}:\n{metrics}");
     }
-    assert!(proxy.wait_for_log("\"target\":\"/x\"", Duration::from_secs(5)), "{}", proxy.log());
-    let line = proxy.log().lines().find(|l| l.contains("\"target\":\"/x\"")).unwrap().to_string();
+    assert!(
+        proxy.wait_for_log("\"target\":\"/x\"", Duration::from_secs(5)),
+        "{}",
+        proxy.log()
+    );
+    let line = proxy
+        .log()
+        .lines()
+        .find(|l| l.contains("\"target\":\"/x\""))
+        .unwrap()
+        .to_string();
     let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(entry["status"], 200);
     assert_eq!(entry["route"], "main");
@@ -191,7 +252,11 @@ async fn admin_endpoints_and_json_access_log() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn routes_by_host_path_method_and_header() {
-    let (api, web, canary) = (Origin::start("api").await, Origin::start("web").await, Origin::start("canary").await);
+    let (api, web, canary) = (
+        Origin::start("api").await,
+        Origin::start("web").await,
+        Origin::start("canary").await,
+    );
     let text = format!(
         r#"
 [admin]
@@ -230,13 +295,46 @@ upstream = "canary"
         r.body(http_body_util::Full::default()).unwrap()
     };
     let send = |r| ravelin_tests::client::send(&c, r);
-    assert_eq!(send(ask("www.example.com", "/v1/x", false)).await.unwrap().text(), "web");
-    assert_eq!(send(ask("api.example.com", "/v1/users", false)).await.unwrap().text(), "api");
+    assert_eq!(
+        send(ask("www.example.com", "/v1/x", false))
+            .await
+            .unwrap()
+            .text(),
+        "web"
+    );
+    assert_eq!(
+        send(ask("api.example.com", "/v1/users", false))
+            .await
+            .unwrap()
+            .text(),
+        "api"
+    );
     assert_eq!(api.received()[0].uri.path(), "/users", "prefix stripped");
-    assert_eq!(send(ask("api.example.com", "/v1/users", true)).await.unwrap().text(), "canary");
-    assert_eq!(send(ask("api.example.com", "/v2", false)).await.unwrap().text(), "web");
-    assert_eq!(send(ask("other.org", "/", false)).await.unwrap().status, 404);
+    assert_eq!(
+        send(ask("api.example.com", "/v1/users", true))
+            .await
+            .unwrap()
+            .text(),
+        "canary"
+    );
+    assert_eq!(
+        send(ask("api.example.com", "/v2", false))
+            .await
+            .unwrap()
+            .text(),
+        "web"
+    );
+    assert_eq!(
+        send(ask("other.org", "/", false)).await.unwrap().status,
+        404
+    );
     // Traversal cannot escape the route: normalised before routing.
-    assert_eq!(send(ask("api.example.com", "/v2/../v1/%2e%2e/v1/z", false)).await.unwrap().text(), "api");
+    assert_eq!(
+        send(ask("api.example.com", "/v2/../v1/%2e%2e/v1/z", false))
+            .await
+            .unwrap()
+            .text(),
+        "api"
+    );
     assert_eq!(api.received()[1].uri.path(), "/z");
 }
