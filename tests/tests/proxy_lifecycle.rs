@@ -338,3 +338,22 @@ upstream = "canary"
     );
     assert_eq!(api.received()[1].uri.path(), "/z");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_keepalive_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let a = Origin::start("a").await;
+    let text = config(&a, "") + "\n[timeouts]\nidle_keepalive = \"500ms\"\n";
+    let proxy = Proxy::start(&text);
+    let mut stream = tokio::net::TcpStream::connect(proxy.http).await.unwrap();
+    let request = format!("GET / HTTP/1.1\r\nHost: {}\r\n\r\n", proxy.http);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Keep-alive: the connection stays open, then closes once idle.
+    let started = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await;
+    assert!(matches!(closed, Ok(Ok(0))), "expected a close, got {closed:?}");
+    assert!(started.elapsed() >= Duration::from_millis(400), "closed too early: {:?}", started.elapsed());
+}
