@@ -5,7 +5,8 @@
 //! (RFC 7541 §6.2.2, no Huffman), which every decoder must accept.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -63,7 +64,12 @@ pub fn literal(out: &mut Vec<u8>, name: &str, value: &[u8]) {
 }
 
 /// The header block of a request: method, scheme http, path, authority, extras.
-pub fn request_block(method: &str, path: &str, authority: &str, extra: &[(&str, &[u8])]) -> Vec<u8> {
+pub fn request_block(
+    method: &str,
+    path: &str,
+    authority: &str,
+    extra: &[(&str, &[u8])],
+) -> Vec<u8> {
     let mut out = Vec::new();
     literal(&mut out, ":method", method.as_bytes());
     literal(&mut out, ":scheme", b"http");
@@ -108,7 +114,8 @@ pub struct Seen {
 /// A connection that has sent the preface and an empty SETTINGS.
 pub struct Conn {
     pub writer: OwnedWriteHalf,
-    reader: tokio::task::JoinHandle<Seen>,
+    seen: Arc<Mutex<Seen>>,
+    reader: tokio::task::JoinHandle<()>,
 }
 
 impl Conn {
@@ -117,54 +124,55 @@ impl Conn {
         let (read, mut writer) = stream.into_split();
         writer.write_all(PREFACE).await?;
         writer.write_all(&settings(&[])).await?;
-        let reader = tokio::spawn(read_frames(read));
-        Ok(Conn { writer, reader })
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let reader = tokio::spawn(read_frames(read, seen.clone()));
+        Ok(Conn {
+            writer,
+            seen,
+            reader,
+        })
     }
 
     /// Writes `bytes`; false once the proxy stops taking them within `wait`.
     pub async fn send(&mut self, bytes: &[u8], wait: Duration) -> bool {
-        matches!(tokio::time::timeout(wait, self.writer.write_all(bytes)).await, Ok(Ok(())))
+        matches!(
+            tokio::time::timeout(wait, self.writer.write_all(bytes)).await,
+            Ok(Ok(()))
+        )
     }
 
-    /// Stops writing and returns what the server sent, waiting at most `wait`
-    /// for it to close the connection.
+    /// What the server has sent so far.
+    pub fn seen(&self) -> Seen {
+        self.seen.lock().expect("lock").clone()
+    }
+
+    /// Waits at most `wait` for the server to close, then returns what it sent.
     pub async fn finish(self, wait: Duration) -> Seen {
-        let Conn { writer, reader } = self;
-        let deadline = Instant::now() + wait;
-        let abort = reader.abort_handle();
-        let seen = tokio::time::timeout_at(deadline.into(), reader).await;
+        let Conn {
+            writer,
+            seen,
+            mut reader,
+        } = self;
+        let _ = tokio::time::timeout(wait, &mut reader).await;
+        reader.abort();
         drop(writer);
-        match seen {
-            Ok(Ok(seen)) => seen,
-            _ => {
-                abort.abort();
-                Seen { closed: false, ..SEEN_UNKNOWN.clone() }
-            }
-        }
-    }
-
-    /// A snapshot-free check: has the server closed or sent GOAWAY yet?
-    pub fn is_finished(&self) -> bool {
-        self.reader.is_finished()
+        seen.lock().expect("lock").clone()
     }
 }
 
-static SEEN_UNKNOWN: Seen = Seen { frames: 0, headers: 0, rst_streams: 0, pings_acked: 0, goaway: None, closed: false };
-
-/// Reads frames until EOF, tallying them. Stops at EOF only (a GOAWAY is
-/// followed by the server closing).
-async fn read_frames(mut read: OwnedReadHalf) -> Seen {
-    let mut seen = Seen::default();
+/// Reads frames until EOF, tallying them.
+async fn read_frames(mut read: OwnedReadHalf, seen: Arc<Mutex<Seen>>) {
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         match read.read(&mut chunk).await {
             Ok(0) | Err(_) => {
-                seen.closed = true;
-                return seen;
+                seen.lock().expect("lock").closed = true;
+                return;
             }
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
+        let mut seen = seen.lock().expect("lock");
         while buf.len() >= 9 {
             let len = u32::from_be_bytes([0, buf[0], buf[1], buf[2]]) as usize;
             if buf.len() < 9 + len {
@@ -178,7 +186,9 @@ async fn read_frames(mut read: OwnedReadHalf) -> Seen {
                 RST_STREAM => seen.rst_streams += 1,
                 PING if flags & ACK != 0 => seen.pings_acked += 1,
                 GOAWAY if payload.len() >= 8 => {
-                    seen.goaway = Some(u32::from_be_bytes([payload[4], payload[5], payload[6], payload[7]]));
+                    seen.goaway = Some(u32::from_be_bytes([
+                        payload[4], payload[5], payload[6], payload[7],
+                    ]));
                 }
                 _ => {}
             }
@@ -198,10 +208,20 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 /// proxy's config path is unique to each test).
 pub fn pid_with_arg(needle: &str) -> Option<u32> {
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
         let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        if args.first().is_some_and(|a| a.ends_with(b"ravelin")) && args.iter().any(|a| *a == needle.as_bytes()) {
+        if args.first().is_some_and(|a| a.ends_with(b"ravelin"))
+            && args.iter().any(|a| *a == needle.as_bytes())
+        {
             return Some(pid);
         }
     }
