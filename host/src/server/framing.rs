@@ -36,18 +36,22 @@ impl Verdicts {
     }
 }
 
+/// Where the scanner is in the request stream. `Head`, `ChunkSize` and
+/// `Trailers` collect their bytes in the guard's reused `buf`.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
-    Head(Vec<u8>),
+    Head,
     Body(u64),
-    ChunkSize(Vec<u8>),
+    ChunkSize,
     ChunkData(u64),
-    Trailers(Vec<u8>),
+    Trailers,
     Off,
 }
 
 pub struct FramingGuard<T> {
     inner: T,
     state: State,
+    buf: Vec<u8>,
     max_head: usize,
     verdicts: Arc<Verdicts>,
 }
@@ -58,7 +62,8 @@ impl<T> FramingGuard<T> {
         (
             Self {
                 inner,
-                state: State::Head(Vec::new()),
+                state: State::Head,
+                buf: Vec::new(),
                 max_head,
                 verdicts: verdicts.clone(),
             },
@@ -70,9 +75,10 @@ impl<T> FramingGuard<T> {
         while !bytes.is_empty() {
             let consumed = match &mut self.state {
                 State::Off => return,
-                State::Head(buf) => take_line_block(buf, bytes, self.max_head),
-                State::ChunkSize(buf) => take_line(buf, bytes, 4096),
-                State::Trailers(buf) => take_line_block(buf, bytes, self.max_head),
+                State::Head | State::Trailers => {
+                    take_line_block(&mut self.buf, bytes, self.max_head)
+                }
+                State::ChunkSize => take_line(&mut self.buf, bytes, 4096),
                 State::Body(left) | State::ChunkData(left) => {
                     let n = (*left).min(bytes.len() as u64);
                     *left -= n;
@@ -90,22 +96,22 @@ impl<T> FramingGuard<T> {
 
     /// Moves to the next state when the current one is complete.
     fn advance(&mut self) {
-        self.state = match std::mem::replace(&mut self.state, State::Off) {
-            State::Head(buf) if ends_block(&buf) => self.head(&buf),
-            State::Body(0) => State::Head(Vec::new()),
-            State::ChunkSize(buf) if buf.ends_with(b"\n") => chunk_size(&buf),
-            State::ChunkData(0) => State::ChunkSize(Vec::new()),
-            State::Trailers(buf) if ends_block(&buf) || buf == b"\r\n" || buf == b"\n" => {
-                State::Head(Vec::new())
-            }
-            State::Head(buf) if buf.len() > self.max_head => State::Off,
-            other => other,
+        let buf = &self.buf;
+        let next = match self.state {
+            State::Head if ends_block(buf) => self.head(buf),
+            State::Body(0) => State::Head,
+            State::ChunkData(0) => State::ChunkSize,
+            State::ChunkSize if buf.ends_with(b"\n") => chunk_size(buf),
+            State::Trailers if ends_block(buf) || is_blank_line(buf) => State::Head,
+            _ => return,
         };
+        self.buf.clear();
+        self.state = next;
     }
 
     fn head(&self, buf: &[u8]) -> State {
-        if buf == b"\r\n" || buf == b"\n" {
-            return State::Head(Vec::new());
+        if is_blank_line(buf) {
+            return State::Head;
         }
         let mut headers = [httparse::EMPTY_HEADER; 128];
         let mut request = httparse::Request::new(&mut headers);
@@ -134,7 +140,7 @@ impl<T> FramingGuard<T> {
                 .next()
                 .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
             return if chunked {
-                State::ChunkSize(Vec::new())
+                State::ChunkSize
             } else {
                 State::Off
             };
@@ -143,12 +149,16 @@ impl<T> FramingGuard<T> {
             .first()
             .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok())
         {
-            Some(0) | None if lengths.is_empty() => State::Head(Vec::new()),
-            Some(0) => State::Head(Vec::new()),
+            Some(0) | None if lengths.is_empty() => State::Head,
+            Some(0) => State::Head,
             Some(n) => State::Body(n),
             None => State::Off,
         }
     }
+}
+
+fn is_blank_line(buf: &[u8]) -> bool {
+    buf == b"\r\n" || buf == b"\n"
 }
 
 fn ends_block(buf: &[u8]) -> bool {
@@ -160,7 +170,7 @@ fn ends_block(buf: &[u8]) -> bool {
 fn take_line_block(buf: &mut Vec<u8>, bytes: &[u8], max: usize) -> Option<usize> {
     for (i, &b) in bytes.iter().enumerate() {
         buf.push(b);
-        if b == b'\n' && (ends_block(buf) || buf == b"\r\n" || buf == b"\n") {
+        if b == b'\n' && (ends_block(buf) || is_blank_line(buf)) {
             return Some(i + 1);
         }
         if buf.len() > max {
@@ -188,10 +198,10 @@ fn chunk_size(line: &[u8]) -> State {
     let size = line.split(';').next().unwrap_or("").trim();
     if line.trim().is_empty() {
         // The CRLF that ends a chunk's data.
-        return State::ChunkSize(Vec::new());
+        return State::ChunkSize;
     }
     match u64::from_str_radix(size, 16) {
-        Ok(0) => State::Trailers(Vec::new()),
+        Ok(0) => State::Trailers,
         Ok(n) => State::ChunkData(n),
         Err(_) => State::Off,
     }
@@ -205,9 +215,8 @@ impl<T: AsyncRead + Unpin> AsyncRead for FramingGuard<T> {
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before && !matches!(self.state, State::Off) {
-            let fresh = buf.filled()[before..].to_vec();
-            self.scan(&fresh);
+        if buf.filled().len() > before && self.state != State::Off {
+            self.scan(&buf.filled()[before..]);
         }
         poll
     }
