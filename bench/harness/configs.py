@@ -105,12 +105,29 @@ backend origin
 """)
 
 
+# The token every load generator sends (to every target, so the requests are
+# the same bytes everywhere); the auth plugin accepts it.
+BEARER_TOKEN = "bench-token-0123456789"
+
+# The 3-plugin chain: a WAF with a few rules that never match the benchmark's
+# path, bearer-token auth, and a rewrite that sets a request header and drops
+# a response header. Each runs its on-request and on-response hooks.
+PLUGIN_CONFIG = {
+    "waf": '{ block_path_prefixes = ["/admin", "/.git"], block_patterns = ["../", "<script", "union select"] }',
+    "auth": f'{{ bearer_tokens = ["{BEARER_TOKEN}"] }}',
+    "rewrite": '{ request = { set = { x-bench = "1" } }, response = { remove = ["x-origin"] } }',
+}
+
+
 def ravelin(tmp: Path, name: str, plain: int, tls: int, admin: int,
-            cert: Path, key: Path, plugins: list[str] | None) -> Path:
-    """Ravelin's TOML (the shape docs/configuration.md documents), one worker."""
-    chain = ""
+            cert: Path, key: Path, plugins: dict[str, Path] | None) -> Path:
+    """Ravelin's TOML (the shape docs/configuration.md documents), one worker;
+    with `plugins` ({name: component}), the route runs them in that order."""
+    chain, decls = "", ""
     if plugins:
         chain = "plugins = [" + ", ".join(f'"{p}"' for p in plugins) + "]\n"
+        decls = "".join(f'\n[plugins.{p}]\nsource = "{path}"\nconfig = {PLUGIN_CONFIG[p]}\n'
+                        for p, path in plugins.items())
     return _write(tmp / f"{name}.toml", f"""
 [server]
 worker_threads = 1
@@ -142,7 +159,7 @@ pool.max_idle_per_endpoint = 512  # as nginx's `keepalive 512`, HAProxy's pool-m
 name = "all"
 path_prefix = "/"
 upstream = "origin"
-{chain}""")
+{chain}{decls}""")
 
 
 def _nginx_temp_paths(tmp: Path, tag: str) -> str:

@@ -12,7 +12,10 @@ import socket
 import struct
 import sys
 
-REQUEST = b"GET /bytes/2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+from .configs import BEARER_TOKEN
+
+REQUEST = (b"GET /bytes/2 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           b"Authorization: Bearer " + BEARER_TOKEN.encode() + b"\r\n\r\n")
 PARALLEL_OPENS = 200
 
 

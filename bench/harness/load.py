@@ -9,7 +9,10 @@ import resource
 import subprocess
 from dataclasses import dataclass, field
 
+from .configs import BEARER_TOKEN
+
 H2_STREAMS = 8  # h2load streams per connection; connections = concurrency / 8
+AUTH = f"Authorization: Bearer {BEARER_TOKEN}"  # sent to every target (the auth plugin wants it)
 
 
 @dataclass
@@ -47,10 +50,10 @@ def throughput(proto: str, port: int, size: int, conc: int, seconds: float, cpus
     target = url(proto, port, size)
     if proto.startswith("h2"):
         conns = max(1, conc // H2_STREAMS)
-        argv = ["h2load", "-t1", f"-c{conns}", f"-m{H2_STREAMS}", "-D", str(max(1, round(seconds))), target]
+        argv = ["h2load", "-t1", f"-c{conns}", f"-m{H2_STREAMS}", "-H", AUTH, "-D", str(max(1, round(seconds))), target]
         out, cpu = _run(["taskset", "-c", cpus, *argv], seconds + 30)
         return _parse_h2load(out, seconds, cpu)
-    argv = ["wrk", "-t1", f"-c{conc}", f"-d{max(1, round(seconds))}s", target]
+    argv = ["wrk", "-t1", "-H", AUTH, f"-c{conc}", f"-d{max(1, round(seconds))}s", target]
     out, cpu = _run(["taskset", "-c", cpus, *argv], seconds + 30)
     return _parse_wrk(out, cpu)
 
@@ -100,7 +103,7 @@ def open_loop(oha: str, port: int, size: int, rate: int, conc: int, seconds: flo
     scheduled start (--latency-correction), so stalls are not hidden."""
     argv = ["taskset", "-c", cpus, oha, "--no-tui", "--output-format", "json",
             "-z", f"{seconds:g}s", "-q", str(rate), "-c", str(conc),
-            "--latency-correction", url("h1", port, size)]
+            "--latency-correction", "-H", AUTH, url("h1", port, size)]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
     if r.returncode != 0:
         raise RuntimeError(f"oha exited {r.returncode}: {r.stderr.strip()[-400:]}")

@@ -94,6 +94,9 @@ def measure(args) -> dict:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     ravelin_error = build(args)
+    plugins, plugins_error = setup.plugin_components(REPO, tmp, not args.no_build)
+    if ravelin_error is None and plugins_error:
+        plugins_error = "the plugin components are not available: " + plugins_error
     cert, key = setup.self_signed_cert(tmp)
     versions = setup.versions(oha)
     plan = dataclasses.replace(runner.plan(args.quick, args.rate), oha=str(oha) if oha else "")
@@ -101,7 +104,8 @@ def measure(args) -> dict:
     q = system.wait_quiet(plan.quiet_wait_s)
     quiet_log = [{"before": "start", **dataclasses.asdict(q)}]
     origin = targets.start_origin(args.origin, REPO, tmp, runner.LOAD_CPU)
-    all_targets = start_targets(args, tmp, cert, key, versions, ravelin_error, origin)
+    all_targets = start_targets(args, tmp, cert, key, versions, ravelin_error, origin,
+                                (plugins, ravelin_error or plugins_error))
     for t in all_targets:
         log(f"target {t.name}: " + (f"not available: {t.skipped}" if t.skipped else f"pid {t.proc.pid}"))
     live = [t for t in all_targets if not t.skipped]
@@ -142,7 +146,7 @@ def build(args) -> str | None:
     return setup.cargo_build(REPO, "ravelin")
 
 
-def start_targets(args, tmp, cert, key, versions, ravelin_error, origin) -> list:
+def start_targets(args, tmp, cert, key, versions, ravelin_error, origin, plugins) -> list:
     only = set(args.only.split(",")) if args.only else None
     binary = REPO / "target/release/ravelin"
     cpu = runner.PROXY_CPU
@@ -154,6 +158,6 @@ def start_targets(args, tmp, cert, key, versions, ravelin_error, origin) -> list
                                           (18083, 18443, 19903), None, ravelin_error),
         "ravelin-plugins": lambda: targets.ravelin(
             "ravelin-plugins", "Ravelin + waf, auth, rewrite", binary, tmp, cert, key, cpu,
-            (18084, 18444, 19904), ["waf", "auth", "rewrite"], ravelin_error),
+            (18084, 18444, 19904), plugins[0], plugins[1]),
     }
     return [make() for name, make in makers.items() if not only or name in only]

@@ -1,6 +1,7 @@
 """Getting the tools and files a run needs: Debian packages, oha, the Rust
 binaries, a self-signed certificate, and the peers' configuration files."""
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -65,6 +66,32 @@ def cargo_build(repo: Path, package: str, timeout_s: int = 1200) -> str | None:
         return None
     errors = [l for l in r.stderr.splitlines() if l.startswith("error")]
     return f"`cargo build --release -p {package}` failed: " + (errors[0] if errors else r.stderr[-300:])
+
+
+PLUGINS = ("waf", "auth", "rewrite")
+
+
+def plugin_components(repo: Path, dest: Path, build: bool) -> tuple[dict, str | None]:
+    """The first-party plugins as components, copied into dest: {name: path},
+    or why not. `ravelin-test-guests` builds plugins/ and wraps each core
+    module into a component; its build script lists the paths in guests.rs."""
+    if build:
+        err = cargo_build(repo, "ravelin-test-guests")
+        if err:
+            return {}, err
+    found = sorted((repo / "target/release/build").glob("ravelin-test-guests-*/out/guests.rs"),
+                   key=lambda p: p.stat().st_mtime)
+    if not found:
+        return {}, "no plugin components: `cargo build --release -p ravelin-test-guests` made no guests.rs"
+    consts = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', found[-1].read_text()))
+    out = {}
+    for name in PLUGINS:
+        src = Path(consts.get(name.upper(), ""))
+        if not src.is_file():
+            return {}, f"no {name} component in {found[-1]}"
+        out[name] = dest / f"{name}.wasm"
+        shutil.copyfile(src, out[name])
+    return out, None
 
 
 def self_signed_cert(dir: Path) -> tuple[Path, Path]:

@@ -35,9 +35,10 @@ def smoke(port: int, tls: bool, size: int = 2) -> str | None:
     """One GET /bytes/N through the target: None if it answers right."""
     scheme = "https" if tls else "http"
     ctx = ssl._create_unverified_context() if tls else None
+    req = urllib.request.Request(f"{scheme}://127.0.0.1:{port}/bytes/{size}",
+                                 headers={"Authorization": f"Bearer {configs.BEARER_TOKEN}"})
     try:
-        with urllib.request.urlopen(f"{scheme}://127.0.0.1:{port}/bytes/{size}",
-                                    timeout=5, context=ctx) as r:
+        with urllib.request.urlopen(req, timeout=5, context=ctx) as r:
             body = r.read()
             if r.status != 200 or len(body) != size:
                 return f"GET /bytes/{size} gave status {r.status} with {len(body)} bytes"
@@ -86,7 +87,7 @@ def haproxy(tmp: Path, cert: Path, key: Path, cpus: str, version: str) -> Target
 
 
 def ravelin(name: str, label: str, binary: Path, tmp: Path, cert: Path, key: Path,
-            cpus: str, ports: tuple[int, int, int], plugins: list[str] | None,
+            cpus: str, ports: tuple[int, int, int], plugins: dict[str, Path] | None,
             build_error: str | None) -> Target:
     plain, tls, admin = ports
     t = Target(name, label, plain, tls)
