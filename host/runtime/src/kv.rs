@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn least_recently_used_is_evicted_first() {
-        let kv = KvStore::new(3 * (ENTRY_OVERHEAD + 2 + 10));
+        let kv = KvStore::new(3 * (ENTRY_OVERHEAD + 1 + 2 + 10));
         for k in ["k1", "k2", "k3"] {
             kv.set(&ns("p"), k.into(), vec![0; 10], None).ok();
         }
@@ -213,7 +213,7 @@ mod tests {
         assert_eq!(kv.set(&ns("p"), "k4".into(), vec![0; 10], None), Ok(1));
         assert!(kv.get(&ns("p"), "k1".into()).is_some());
         assert!(kv.get(&ns("p"), "k2".into()).is_none());
-        assert!(kv.bytes() <= 3 * (ENTRY_OVERHEAD + 2 + 10));
+        assert!(kv.bytes() <= 3 * (ENTRY_OVERHEAD + 1 + 2 + 10));
     }
 
     #[test]

@@ -141,10 +141,4 @@ impl PluginVersion {
             idle.push(instance);
         }
     }
-
-    /// Idle warm instances (for tests).
-    #[cfg(test)]
-    pub(crate) fn idle_count(&self) -> usize {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
 }

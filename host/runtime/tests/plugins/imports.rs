@@ -111,13 +111,14 @@ impl Outbound for FakeUpstream {
         _timeout: Duration,
     ) -> OutboundFuture {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        let (delay, mut flag) = (self.delay, DropFlag(self.dropped.clone(), false));
+        let (delay, flag) = (self.delay, DropFlag(self.dropped.clone(), false));
         let body = format!(
             "{cluster} {} {}",
             request.uri(),
             request.headers().contains_key("x-probe")
         );
         Box::pin(async move {
+            let mut flag = flag;
             tokio::time::sleep(delay).await;
             flag.1 = true;
             Ok(http::Response::new(Bytes::from(body)))
