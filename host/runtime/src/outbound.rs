@@ -86,7 +86,7 @@ impl Host for StoreCtx {
         request: OutboundRequest,
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<OutboundResponse, String>> {
-        if !self.env.allowed_upstreams.iter().any(|c| *c == cluster) {
+        if !self.env.allowed_upstreams.contains(&cluster) {
             return Ok(Err(format!(
                 "upstream cluster {cluster:?} is not in allowed_upstreams"
             )));

@@ -40,7 +40,11 @@ fn default_realm() -> String {
 
 /// Compares without an early exit, so timing does not reveal a prefix.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 struct Auth(Settings);
@@ -71,7 +75,9 @@ impl Plugin for Auth {
         if !self.authorized(req) {
             metrics::counter_add("auth_refused", 1);
             let challenge = format!("Bearer realm=\"{}\"", self.0.realm);
-            return Reply::text(401, "unauthorized\n").header("www-authenticate", challenge).into();
+            return Reply::text(401, "unauthorized\n")
+                .header("www-authenticate", challenge)
+                .into();
         }
         if !self.0.forward_credentials {
             req.remove_header("authorization");

@@ -79,13 +79,23 @@ impl Plugin for Rewrite {
                 let _ = req.set_path_with_query(&target);
             }
         }
-        apply(&s.request, |n, v| req.set_header(n, v), |n, v| req.add_header(n, v), |n| req.remove_header(n));
+        apply(
+            &s.request,
+            |n, v| req.set_header(n, v),
+            |n, v| req.add_header(n, v),
+            |n| req.remove_header(n),
+        );
         Decision::Continue
     }
 
     fn on_response(&self, _req: &Request, resp: &Response) -> Decision {
         let s = &self.0;
-        apply(&s.response, |n, v| resp.set_header(n, v), |n, v| resp.add_header(n, v), |n| resp.remove_header(n));
+        apply(
+            &s.response,
+            |n, v| resp.set_header(n, v),
+            |n, v| resp.add_header(n, v),
+            |n| resp.remove_header(n),
+        );
         Decision::Continue
     }
 }

@@ -41,16 +41,14 @@ fn percent_decode(input: &str) -> String {
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b'+' => out.push(b' '),
             b => out.push(b),
         }
@@ -86,7 +84,10 @@ impl Plugin for Waf {
         match rule {
             Some(rule) => {
                 metrics::counter_add("waf_blocked", 1);
-                log::info(&format!("blocked {} (rule {rule:?})", req.path_with_query()));
+                log::info(&format!(
+                    "blocked {} (rule {rule:?})",
+                    req.path_with_query()
+                ));
                 Reply::text(self.status, "forbidden\n").into()
             }
             None => Decision::Continue,

@@ -47,7 +47,9 @@ impl Plugin for Faults {
         match settings.mode.as_str() {
             "refuse" => Err("mode \"refuse\": this config is refused".into()),
             "trap-at-load" => panic!("trapping at load on purpose"),
-            _ => Ok(Faults { mode: settings.mode }),
+            _ => Ok(Faults {
+                mode: settings.mode,
+            }),
         }
     }
 

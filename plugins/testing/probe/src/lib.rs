@@ -11,7 +11,9 @@ fn reply(body: String) -> Decision {
 }
 
 fn info(req: &Request) -> String {
-    let tls = req.tls().map(|t| format!("{:?}/{:?}/{}", t.sni, t.alpn, t.mtls));
+    let tls = req
+        .tls()
+        .map(|t| format!("{:?}/{:?}/{}", t.sni, t.alpn, t.mtls));
     format!(
         "method={} path={} authority={:?} client={:?} tls={:?} route={} id={} x-a={:?} names={}",
         req.method(),
@@ -33,13 +35,22 @@ fn kv_scenario() -> String {
     let second = kv::increment("n", 5, None);
     let deleted = kv::delete("a");
     let after = kv::get("a");
-    let not_counter = kv::set("s", b"x", None).and_then(|_| kv::increment("s", 1, None)).is_err();
-    format!("set={set} get={got:?} incr={first:?},{second:?} deleted={deleted} after={after:?} bad={not_counter}")
+    let not_counter = kv::set("s", b"x", None)
+        .and_then(|_| kv::increment("s", 1, None))
+        .is_err();
+    format!(
+        "set={set} get={got:?} incr={first:?},{second:?} deleted={deleted} after={after:?} bad={not_counter}"
+    )
 }
 
 fn call_out(req: &Request) -> Decision {
     let cluster = req.query().unwrap_or_default();
-    match outbound::get(&cluster, "/introspect", &[("x-probe", "1")], Duration::from_millis(2000)) {
+    match outbound::get(
+        &cluster,
+        "/introspect",
+        &[("x-probe", "1")],
+        Duration::from_millis(2000),
+    ) {
         Ok(resp) => Reply::text(resp.status, String::from_utf8_lossy(&resp.body)).into(),
         Err(e) => Reply::text(502, format!("outbound error: {e}")).into(),
     }
@@ -75,7 +86,10 @@ impl Plugin for Probe {
             "/clock" => {
                 let bytes = ravelin_sdk::random_bytes(16).len();
                 let distinct = ravelin_sdk::random_u64() != ravelin_sdk::random_u64();
-                reply(format!("now={} bytes={bytes} distinct={distinct}", ravelin_sdk::now_ms()))
+                reply(format!(
+                    "now={} bytes={bytes} distinct={distinct}",
+                    ravelin_sdk::now_ms()
+                ))
             }
             "/outbound" => call_out(req),
             "/log" => {
@@ -107,7 +121,12 @@ impl Plugin for Probe {
         Decision::Continue
     }
 
-    fn on_response_body(&self, _req: &Request, _resp: &Response, mut body: Vec<u8>) -> BodyDecision {
+    fn on_response_body(
+        &self,
+        _req: &Request,
+        _resp: &Response,
+        mut body: Vec<u8>,
+    ) -> BodyDecision {
         body.push(b'!');
         BodyDecision::Replace(body)
     }
