@@ -53,16 +53,14 @@ async fn one(chain: &Chain) {
     let _ = exchange.on_response(&mut resp).await;
 }
 
-fn setup(rt: &tokio::runtime::Runtime, path: &str, isolation: Isolation) -> (Runtime, Chain) {
+fn setup(
+    rt: &tokio::runtime::Runtime,
+    path: &str,
+    isolation: Isolation,
+    config: RuntimeConfig,
+) -> (Runtime, Chain) {
     rt.block_on(async {
-        let runtime = Runtime::new(
-            RuntimeConfig {
-                max_instances: 64,
-                ..RuntimeConfig::default()
-            },
-            Arc::new(NoOutbound),
-        )
-        .expect("runtime");
+        let runtime = Runtime::new(config, Arc::new(NoOutbound)).expect("runtime");
         let mut spec = PluginSpec::new("bench", path);
         spec.isolation = isolation;
         spec.recycle_after = u32::MAX;
@@ -70,6 +68,43 @@ fn setup(rt: &tokio::runtime::Runtime, path: &str, isolation: Isolation) -> (Run
         let chain = runtime.chain(&["bench"]).expect("chain");
         (runtime, chain)
     })
+}
+
+/// (name, guest, isolation, runtime settings) of each measured case.
+fn cases() -> Vec<(String, &'static str, Isolation, RuntimeConfig)> {
+    let tuned = RuntimeConfig {
+        max_instances: 64,
+        ..RuntimeConfig::default()
+    };
+    let mut cases = Vec::new();
+    for (plugin, path) in [("noop", NOOP), ("header-rewrite", HEADER_REWRITE)] {
+        for (mode, isolation) in [
+            ("pooled", Isolation::Pooled),
+            ("exchange", Isolation::Exchange),
+        ] {
+            cases.push((format!("{plugin}/{mode}"), path, isolation, tuned.clone()));
+        }
+    }
+    let untuned = [
+        (
+            "noop/exchange, on-demand allocator",
+            RuntimeConfig {
+                pooling: false,
+                ..tuned.clone()
+            },
+        ),
+        (
+            "noop/exchange, pooling, nothing kept resident",
+            RuntimeConfig {
+                keep_resident_bytes: 0,
+                ..tuned.clone()
+            },
+        ),
+    ];
+    for (name, config) in untuned {
+        cases.push((name.to_string(), NOOP, Isolation::Exchange, config));
+    }
+    cases
 }
 
 fn exchange(c: &mut Criterion) {
@@ -86,24 +121,19 @@ fn exchange(c: &mut Criterion) {
             )
         })
     });
-    for (plugin, path) in [("noop", NOOP), ("header-rewrite", HEADER_REWRITE)] {
-        for (mode, isolation) in [
-            ("pooled", Isolation::Pooled),
-            ("exchange", Isolation::Exchange),
-        ] {
-            let (_runtime, chain) = setup(&rt, path, isolation);
-            group.bench_function(format!("{plugin}/{mode}"), |b| {
-                b.iter_custom(|iters| {
-                    rt.block_on(async {
-                        let start = Instant::now();
-                        for _ in 0..iters {
-                            one(&chain).await;
-                        }
-                        start.elapsed()
-                    })
+    for (name, path, isolation, config) in cases() {
+        let (_runtime, chain) = setup(&rt, path, isolation, config);
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        one(&chain).await;
+                    }
+                    start.elapsed()
                 })
-            });
-        }
+            })
+        });
     }
     group.finish();
 }

@@ -148,7 +148,7 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
             cache_dir: None,
-            max_instances: 256,
+            max_instances: 1000,
             max_memory_bytes: 256 << 20,
             max_wasm_stack: 512 << 10,
             keep_resident_bytes: 128 << 10,

@@ -155,3 +155,40 @@ async fn the_offline_tool_reports_the_decision() {
     assert_eq!(report.decision, "continue");
     assert!(report.forwarded.is_some_and(|f| f.contains("GET /ok")));
 }
+
+#[tokio::test]
+#[ignore = "builds a new crate for wasm32-wasip2 with cargo (a minute or more); run with --ignored"]
+async fn a_scaffolded_plugin_builds_with_one_command_and_runs() {
+    use ravelin_runtime::tool::{SdkDependency, parse_request, run_offline, scaffold};
+    let parent = std::env::temp_dir().join(format!("ravelin-new-{}", std::process::id()));
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../sdk")
+        .canonicalize()
+        .expect("sdk");
+    let dir = scaffold(&parent, "my-filter", &SdkDependency::Path(sdk)).expect("scaffold");
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--release"])
+        .current_dir(&dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .expect("cargo");
+    assert!(status.success());
+    let wasm = dir.join("target/wasm32-wasip2/release/my_filter.wasm");
+    let config = json!({ "deny_prefix": "/admin" });
+    let report = run_offline(
+        &wasm,
+        config.clone(),
+        parse_request("GET /admin").expect("req"),
+    )
+    .await
+    .expect("run");
+    assert_eq!(report.decision, "respond", "{report}");
+    let report = run_offline(&wasm, config, parse_request("GET /ok").expect("req"))
+        .await
+        .expect("run");
+    assert!(
+        report.to_string().contains("x-plugin: my-filter"),
+        "{report}"
+    );
+    let _ = std::fs::remove_dir_all(parent);
+}
