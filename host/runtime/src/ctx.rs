@@ -7,6 +7,7 @@ use crate::kv::KvStore;
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -22,18 +23,34 @@ pub(crate) struct PluginEnv {
     pub deadline: Duration,
 }
 
-/// Tracks how long the current hook has run, excluding outbound calls.
+/// Tracks how long the current hook has run, excluding outbound calls and
+/// the time it spent yielded to the executor (waiting for a thread).
 #[derive(Debug)]
 pub(crate) struct HookClock {
     pub started: Instant,
     pub outbound_wait: Duration,
+    /// Nanoseconds spent yielded; written by the yield future.
+    pub yielded: Arc<AtomicU64>,
     pub expired: bool,
 }
 
 impl HookClock {
+    fn new() -> Self {
+        HookClock {
+            started: Instant::now(),
+            outbound_wait: Duration::ZERO,
+            yielded: Arc::default(),
+            expired: false,
+        }
+    }
+
     /// Time the guest itself has used in this hook.
     pub(crate) fn used(&self) -> Duration {
-        self.started.elapsed().saturating_sub(self.outbound_wait)
+        let yielded = Duration::from_nanos(self.yielded.load(Ordering::Relaxed));
+        self.started
+            .elapsed()
+            .saturating_sub(self.outbound_wait)
+            .saturating_sub(yielded)
     }
 }
 
@@ -100,22 +117,14 @@ impl StoreCtx {
                 peak: 0,
                 hit: false,
             },
-            clock: HookClock {
-                started: Instant::now(),
-                outbound_wait: Duration::ZERO,
-                expired: false,
-            },
+            clock: HookClock::new(),
             wasi: None,
         }
     }
 
     /// Starts the clock for a hook call.
     pub(crate) fn start_hook(&mut self) {
-        self.clock = HookClock {
-            started: Instant::now(),
-            outbound_wait: Duration::ZERO,
-            expired: false,
-        };
+        self.clock = HookClock::new();
         self.limiter.hit = false;
     }
 }

@@ -6,7 +6,8 @@
 //! config = { block_path_prefixes = ["/admin"], block_patterns = ["../", "<script", "union select"] }
 //! ```
 //!
-//! - `block_path_prefixes`: paths starting with one of these are refused.
+//! - `block_path_prefixes`: paths equal to one of these, or below it (`/admin`
+//!   refuses `/admin` and `/admin/x`, not `/administrator`), are refused.
 //! - `block_patterns`: the path and query, percent-decoded and lower-cased, is
 //!   refused when it contains one of these (compared lower-cased).
 //! - `status` (default 403): the status of the refusal.
@@ -57,6 +58,14 @@ fn percent_decode(input: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Whether `path` is `prefix` or below it, at a segment boundary.
+fn under(path: &str, prefix: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/') || prefix.ends_with('/'),
+        None => false,
+    }
+}
+
 impl Plugin for Waf {
     fn new(config: Config) -> Result<Self, String> {
         let s: Settings = config.parse()?;
@@ -79,7 +88,7 @@ impl Plugin for Waf {
         let rule = self
             .prefixes
             .iter()
-            .find(|p| path.starts_with(p.as_str()))
+            .find(|p| under(&path, p))
             .or_else(|| self.patterns.iter().find(|p| target.contains(p.as_str())));
         match rule {
             Some(rule) => {

@@ -192,3 +192,38 @@ async fn a_scaffolded_plugin_builds_with_one_command_and_runs() {
     );
     let _ = std::fs::remove_dir_all(parent);
 }
+
+#[tokio::test]
+async fn compiled_components_are_cached_on_disk_and_reused() {
+    let dir = std::env::temp_dir().join(format!("ravelin-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = ravelin_runtime::RuntimeConfig {
+        cache_dir: Some(dir.clone()),
+        max_instances: 16,
+        ..Default::default()
+    };
+    for _ in 0..2 {
+        let rt = ravelin_runtime::Runtime::new(
+            config.clone(),
+            std::sync::Arc::new(ravelin_runtime::NoOutbound),
+        )
+        .expect("rt");
+        let chain = chain(&rt, vec![spec("noop", NOOP, json!(null))]).await;
+        assert!(matches!(
+            run(&chain, "/").await.1,
+            ravelin_runtime::Decision::Continue
+        ));
+        let artifacts: Vec<_> = std::fs::read_dir(&dir)
+            .expect("cache dir")
+            .flatten()
+            .collect();
+        assert_eq!(artifacts.len(), 1, "one artifact, reused the second time");
+        let name = artifacts[0].file_name().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(&rt.plugin("noop").expect("plugin").digest())
+                && name.ends_with(".cwasm"),
+            "{name}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

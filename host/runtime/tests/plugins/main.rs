@@ -2,6 +2,7 @@
 //! `plugins/` by `ravelin-test-guests`), no network.
 
 mod faults;
+mod first_party;
 mod harness;
 mod hooks;
 mod imports;

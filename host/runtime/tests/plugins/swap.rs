@@ -45,12 +45,12 @@ async fn one_exchange(chain: &ravelin_runtime::Chain) -> Result<String, String> 
     Ok(on_request)
 }
 
+/// Loads the swap guest from `path`, with a deadline generous enough for a
+/// machine busy compiling (this file tests swaps, not deadlines).
 async fn load_swap(rt: &Runtime, path: &Path) -> ravelin_runtime::Chain {
-    chain(
-        rt,
-        vec![spec("swap", path.to_str().expect("path"), json!(null))],
-    )
-    .await
+    let mut s = spec("swap", path.to_str().expect("path"), json!(null));
+    s.deadline = Duration::from_secs(2);
+    chain(rt, vec![s]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
