@@ -232,6 +232,18 @@ impl Runtime {
         Ok(Chain::new(handles))
     }
 
+    /// Re-reads every plugin's source and swaps in those that changed (the
+    /// admin listener's "reload plugins"); one result per plugin, by name.
+    pub async fn reload_all(&self) -> Vec<(String, Result<crate::ReloadOutcome, PluginError>)> {
+        let mut handles: Vec<_> = self.plugins().values().cloned().collect();
+        handles.sort_by(|a, b| a.name().cmp(b.name()));
+        let mut results = Vec::with_capacity(handles.len());
+        for handle in handles {
+            results.push((handle.name().to_string(), handle.reload().await));
+        }
+        results
+    }
+
     /// Every loaded plugin's stats, sorted by name.
     pub fn stats(&self) -> Vec<PluginStats> {
         let mut stats: Vec<_> = self.plugins().values().map(|h| h.stats()).collect();

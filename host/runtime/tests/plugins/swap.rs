@@ -116,6 +116,13 @@ async fn a_broken_version_is_refused_and_the_old_one_serves_on() {
     assert_eq!(one_exchange(&chain).await.as_deref(), Ok("a"));
     install(SWAP_A, &path);
     assert_eq!(handle.reload().await, Ok(ReloadOutcome::Unchanged));
+    install(SWAP_B, &path);
+    let results = rt.reload_all().await;
+    assert!(
+        matches!(results.as_slice(), [(name, Ok(ReloadOutcome::Swapped(_)))] if name == "swap"),
+        "{results:?}"
+    );
+    assert_eq!(one_exchange(&chain).await.as_deref(), Ok("b"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
