@@ -63,10 +63,11 @@ def _parse_wrk(out: str, cpu: float) -> Load:
     if not m:
         raise RuntimeError(f"cannot parse wrk output: {out[-300:]}")
     secs = float(m.group(2)) / (1000 if m.group(3) == "ms" else 1)
-    load = Load(int(m.group(1)), secs, loadgen_cpu_s=cpu)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    load.errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
+    bad = int(non2xx.group(1)) if non2xx else 0
+    load = Load(int(m.group(1)) - bad, secs, loadgen_cpu_s=cpu)  # successful requests only
+    load.errors = bad + (sum(map(int, sock.groups())) if sock else 0)
     if load.errors:
         load.notes.append("wrk: " + (non2xx.group(0) if non2xx else "") + (sock.group(0) if sock else ""))
     return load

@@ -4,6 +4,7 @@ import argparse
 import dataclasses
 import json
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -115,6 +116,7 @@ def measure(args) -> dict:
         "meta": {"started": started, "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                  "mode": "quick" if args.quick else "full", "machine": system.describe_machine(),
                  "versions": versions, "origin": _origin_label(args.origin),
+                 "commit": _commit(),
                  "proxy_cpu": runner.PROXY_CPU, "load_cpu": runner.LOAD_CPU},
         "plan": {k: v for k, v in dataclasses.asdict(plan).items() if k not in ("cells", "oha")}
                 | {"cells": [c.key for c in plan.cells]},
@@ -127,6 +129,15 @@ def measure(args) -> dict:
                           "latency": summary.latency(samples),
                           "memory": summary.memory(mem)}
     return results
+
+
+def _commit() -> str:
+    """The commit measured, with `+dirty` when the work tree had changes."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                          capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "host", "plugins", "sdk", "Cargo.lock"],
+                           cwd=REPO, capture_output=True, text=True).stdout.strip()
+    return head + ("+dirty" if dirty else "")
 
 
 def _origin_label(kind: str) -> str:

@@ -33,7 +33,7 @@ def _fmt(value, ratio, digits=0) -> str:
 def markdown(results: dict) -> str:
     m, p = results["meta"], results["plan"]
     targets = [t for t in _targets(results)]
-    out = [f"### Run of {m['started']} ({m['mode']} mode)", ""]
+    out = [f"### Run of {m['started']} ({m['mode']} mode, commit {m.get('commit', '?')})", ""]
     out += [f"- Machine: {m['machine']['cpu']}, {m['machine']['cores']} cores, "
             f"{m['machine']['memory_gib']} GiB, {m['machine']['kernel']}",
             f"- Method: {p['rounds']} round(s) of {p['seconds']} s per cell and target (after a "
@@ -66,7 +66,7 @@ def _throughput_table(results, targets, key, ratio_key, title, digits) -> list[s
     out = [f"#### {title}", "", head, "|" + "---|" * (3 + len(targets))]
     for cell, row in results["summary"]["throughput"].items():
         cols = [_fmt(row.get(t, {}).get(key), row.get(t, {}).get(ratio_key), digits)
-                for t in targets]
+                + (" †" if row.get(t, {}).get("errors") else "") for t in targets]
         out.append("| " + " | ".join([*_cell_label(cell), *cols]) + " |")
     return out + [""]
 
@@ -78,12 +78,13 @@ def _latency_table(results, targets) -> list[str]:
         return ["#### Latency", "", f"Not measured: {results['latency_skipped']}", ""]
     out = [f"#### Latency at {p['latency_rate']:,} requests/s, open loop (oha, HTTP/1.1, 2 B, "
            f"{p['latency_conc']} connections, corrected for coordinated omission)", "",
-           "| target | p50 ms | p99 ms | p99.9 ms | p99 × nginx |", "|---|---|---|---|---|"]
+           "| target | p50 ms | p99 ms | p99.9 ms | p99 × nginx | p99 of the least disturbed round, ms |",
+           "|---|---|---|---|---|---|"]
     for t in targets:
         if t in lat:
             f = lat[t]
             out.append(f"| {NAMES[t]} | {f['p50_ms']} | {f['p99_ms']} | {f['p999_ms']} | "
-                       f"{_fmt(f['p99_vs_nginx'], None, 2)} |")
+                       f"{_fmt(f['p99_vs_nginx'], None, 2)} | {f.get('p99_best_ms', '—')} |")
     return out + [""]
 
 
@@ -111,7 +112,8 @@ def _notes(results) -> list[str]:
     for cell, row in results["summary"]["throughput"].items():
         for t, f in row.items():
             if f["errors"]:
-                notes.append(f"- {cell} {t}: {f['errors']} failed requests")
+                notes.append(f"- † {cell} {t}: {f['errors']:,} failed requests "
+                             f"({f.get('error_rate', 0):.1%}; not counted in req/s)")
             if f["load_core_util"] and f["load_core_util"] > 0.95 and f["proxy_core_util"] < 0.9:
                 notes.append(f"- {cell} {t}: the load core was saturated ({f['load_core_util']:.2f}) "
                              f"while the proxy used {f['proxy_core_util']:.2f} of its core: "

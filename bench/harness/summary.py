@@ -33,6 +33,8 @@ def throughput(samples: list[dict]) -> dict:
                 "load_core_util": _median([x["load_core_util"] for x in ss]),
                 "foreign_cores_max": max(x["foreign_cores"] for x in ss),
                 "errors": sum(x["errors"] for x in ss),
+                "error_rate": round(sum(x["errors"] for x in ss)
+                                    / max(1, sum(x["errors"] + x["requests"] for x in ss)), 4),
                 "rounds": len(ss),
             }
         ref = row.get(REFERENCE, {})
@@ -51,6 +53,7 @@ def latency(samples: list[dict]) -> dict:
     table = {t: {"rate": ss[0]["rate"],
                  "p50_ms": _median([x["p50_ms"] for x in ss]),
                  "p99_ms": _median([x["p99_ms"] for x in ss]),
+                 "p99_best_ms": min(x["p99_ms"] for x in ss),
                  "p999_ms": _median([x["p999_ms"] for x in ss]),
                  "success_rate": min(x["success_rate"] for x in ss)}
              for t, ss in by_target.items()}
