@@ -188,3 +188,25 @@ async fn an_empty_chain_continues() {
         Decision::Continue
     ));
 }
+
+/// The host runs exchanges inside hyper services on a multi-thread runtime:
+/// the exchange and its hook futures must be `Send`.
+#[test]
+fn exchanges_and_their_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    fn check(
+        ex: &mut ravelin_runtime::Exchange,
+        parts: &mut http::request::Parts,
+        resp: &mut http::response::Parts,
+    ) {
+        send(&ex.on_request(parts));
+        send(&ex.on_request_body(parts, Bytes::new()));
+        send(&ex.on_response(resp));
+        send(&ex.on_response_body(resp, Bytes::new()));
+    }
+    let _ = check;
+    fn sync_and_send<T: Send + Sync>() {}
+    sync_and_send::<ravelin_runtime::Runtime>();
+    sync_and_send::<ravelin_runtime::Chain>();
+    sync_and_send::<ravelin_runtime::PluginHandle>();
+}
