@@ -25,19 +25,23 @@ def compare(current: dict, baseline_path: Path, threshold: float, basis: str) ->
     base = json.loads(baseline_path.read_text())
     cur_raw, base_raw = figures(current["summary"]), figures(base["summary"])
     cur_n, base_n = _normalised(cur_raw), _normalised(base_raw)
-    lines = [f"Compared with {baseline_path} ({base['meta']['started']}); basis: {basis}, "
-             f"threshold {threshold:.0%}",
+    lines = [f"Compared with {baseline_path} ({base['meta']['started']}, {base['meta']['mode']} mode); "
+             f"basis: {basis}, threshold {threshold:.0%}",
              f"{'figure':52} {'baseline':>11} {'now':>11} {'ratio':>7} {'vs-nginx ratio':>15}"]
+    if base["meta"]["mode"] != current["meta"]["mode"]:
+        lines.insert(1, f"WARNING: this is a {current['meta']['mode']} run and the baseline a "
+                        f"{base['meta']['mode']} one: only the cells both have are compared")
     regressions = 0
     for key in sorted(set(cur_raw) & set(base_raw)):
         (now, higher), (was, _) = cur_raw[key], base_raw[key]
         raw = now / was if was else None
         norm = (cur_n[key][0] / base_n[key][0]) if key in cur_n and key in base_n and base_n[key][0] else None
-        judged = norm if basis == "nginx" and norm is not None and f"/{REFERENCE}/" not in key else raw
+        reference = basis == "nginx" and f"/{REFERENCE}/" in key  # the yardstick itself
+        judged = None if reference else (norm if basis == "nginx" else raw)
         worse = judged is not None and (judged < 1 - threshold if higher else judged > 1 + threshold)
         regressions += worse
         lines.append(f"{key:52} {was:>11.2f} {now:>11.2f} {_r(raw):>7} {_r(norm):>15}"
-                     + ("  REGRESSION" if worse else ""))
+                     + ("  REGRESSION" if worse else "  (reference)" if reference else ""))
     missing = sorted(set(base_raw) - set(cur_raw))
     if missing:
         lines.append(f"{len(missing)} baseline figure(s) not measured now, e.g. {missing[0]}")

@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
     if args.from_results:
         results = json.loads(args.from_results.read_text())
         if args.from_results.name == "results.json":  # a harness output folder
-            write_outputs(results, args.from_results.parent)
+            write_outputs(results, args.from_results.parent, not args.compare)
     else:
         procs.install_signal_handlers()
         try:
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
             return 130
         finally:
             procs.stop_all()
-        write_outputs(results, out_dir)
+        write_outputs(results, out_dir, not args.compare)
     return guard(args, results)
 
 
@@ -76,11 +76,12 @@ def guard(args, results: dict) -> int:
     return 0
 
 
-def write_outputs(results: dict, out_dir: Path) -> None:
+def write_outputs(results: dict, out_dir: Path, show: bool) -> None:
     (out_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (out_dir / "results.md").write_text(report.markdown(results))
     (out_dir / "chart.svg").write_text(report.svg(results))
-    print(report.markdown(results))
+    if show:
+        print(report.markdown(results))
     log(f"wrote {out_dir}/results.json, results.md and chart.svg")
 
 
