@@ -1,0 +1,420 @@
+//! Faults under load: bounded request loops (at most 300 requests or 20 s)
+//! through the real proxy while real origins are killed and restarted,
+//! stall, reset mid-body, answer garbage, and while the config is reloaded
+//! 20 times. Each test prints sent / succeeded / failed (by reason); zero
+//! failures is asserted only where the design promises it: a dead, stalling
+//! or broken endpoint behind a healthy one is hidden by retries of
+//! idempotent requests, and a reload never tears a request. Where nothing
+//! can hide the fault (a single broken origin), the test asserts the safe
+//! outcome instead: a 5xx or a visibly broken body, never a truncated body
+//! passed off as complete, and recovery once the origin is back.
+//! (Plugin hot swaps and trapping plugins wait for the plugin runtime.)
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use ravelin_tests::client::{HttpsClient, client};
+use ravelin_tests::faulty::{Fault, FaultyOrigin, Tally, load};
+use ravelin_tests::origin::{OriginOptions, default_handler, respond};
+use ravelin_tests::{Origin, Proxy};
+
+const MAX_REQUESTS: usize = 300;
+const MAX_TIME: Duration = Duration::from_secs(20);
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn config(endpoints: &[std::net::SocketAddr], upstream_extra: &str, timeouts: &str) -> String {
+    let endpoints: Vec<String> = endpoints
+        .iter()
+        .map(|a| format!("{{ address = \"{a}\" }}"))
+        .collect();
+    format!(
+        r#"
+[admin]
+listen = "{{admin}}"
+
+[[listeners]]
+listen = "{{http}}"
+
+[timeouts]
+{timeouts}
+
+[upstreams.app]
+endpoints = [{}]
+{upstream_extra}
+
+[[routes]]
+path_prefix = "/"
+upstream = "app"
+"#,
+        endpoints.join(", ")
+    )
+}
+
+/// One GET through the proxy: Ok only for a 200 with the whole body.
+async fn get_once(http: &HttpsClient, url: &str) -> Result<(), String> {
+    let request = http::Request::get(url)
+        .body(Full::<Bytes>::default())
+        .expect("request");
+    let response = tokio::time::timeout(Duration::from_secs(30), http.request(request))
+        .await
+        .map_err(|_| "client timeout".to_string())?
+        .map_err(|e| format!("client error: {}", short(&e)))?;
+    let status = response.status().as_u16();
+    let declared: Option<usize> = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("body broken: {}", short(&e)))?
+        .to_bytes();
+    if let Some(declared) = declared
+        && declared != body.len()
+    {
+        return Err(format!(
+            "TRUNCATED: {} of {declared} bytes passed off as complete",
+            body.len()
+        ));
+    }
+    if status == 200 {
+        Ok(())
+    } else {
+        Err(format!("status {status}"))
+    }
+}
+
+fn short(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text = s.to_string();
+        source = s.source();
+    }
+    text.chars().take(60).collect()
+}
+
+async fn wait_until(done: &AtomicUsize, n: usize, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while done.load(Ordering::Relaxed) < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Two endpoints; one is killed a third of the way in (open connections
+/// dropped at once) and restarted on the same address two thirds in.
+/// Idempotent requests are retried on the other endpoint: zero failures.
+#[test]
+fn killed_endpoint_behind_a_healthy_one_loses_nothing() {
+    runtime().block_on(async {
+        let a = Origin::start("a").await;
+        let b = Origin::start("b").await;
+        let b_addr = b.addr;
+        let proxy = Proxy::start(&config(&[a.addr, b.addr], "", ""));
+        let done = Arc::new(AtomicUsize::new(0));
+        let run = tokio::spawn(drive(proxy.url(""), done.clone()));
+        wait_until(&done, MAX_REQUESTS / 3, MAX_TIME).await;
+        b.kill();
+        drop(b);
+        wait_until(&done, 2 * MAX_REQUESTS / 3, MAX_TIME).await;
+        let b = Origin::start_with(
+            "b",
+            default_handler("b"),
+            OriginOptions {
+                addr: Some(b_addr),
+                ..Default::default()
+            },
+        )
+        .await;
+        let tally = run.await.expect("load");
+        println!(
+            "{}",
+            tally.line("endpoint killed and restarted behind a healthy one")
+        );
+        println!(
+            "origin a served {}, restarted b served {}",
+            a.count(),
+            b.count()
+        );
+        assert_eq!(tally.failures(), 0, "{}", tally.line("killed endpoint"));
+    });
+}
+
+/// The load loop every test uses: `MAX_REQUESTS` GETs or `MAX_TIME`, 4 at
+/// a time, against `base`; `done` counts finished requests.
+async fn drive(base: String, done: Arc<AtomicUsize>) -> Tally {
+    let http = client(None, false);
+    let url = format!("{base}/load");
+    load(MAX_REQUESTS, MAX_TIME, 4, move |_| {
+        let (http, url, done) = (http.clone(), url.clone(), done.clone());
+        async move {
+            let outcome = get_once(&http, &url).await;
+            done.fetch_add(1, Ordering::Relaxed);
+            outcome
+        }
+    })
+    .await
+}
+
+/// The only endpoint is killed and restarted: requests fail while it is
+/// down (nothing can hide that), with a 502/503 and never a hang; once it is
+/// back, requests succeed again.
+#[test]
+fn single_origin_killed_and_restarted_recovers() {
+    runtime().block_on(async {
+        let a = Origin::start("a").await;
+        let a_addr = a.addr;
+        let proxy = Proxy::start(&config(
+            &[a.addr],
+            "passive = { consecutive_failures = 5, cooldown = \"1s\" }",
+            "",
+        ));
+        let done = Arc::new(AtomicUsize::new(0));
+        let run = tokio::spawn(drive(proxy.url(""), done.clone()));
+        wait_until(&done, MAX_REQUESTS / 3, MAX_TIME).await;
+        a.kill();
+        drop(a);
+        wait_until(&done, MAX_REQUESTS / 2, MAX_TIME).await;
+        let a = Origin::start_with(
+            "a",
+            default_handler("a"),
+            OriginOptions {
+                addr: Some(a_addr),
+                ..Default::default()
+            },
+        )
+        .await;
+        let tally = run.await.expect("load");
+        println!("{}", tally.line("only origin killed and restarted"));
+        for line in proxy.log().lines().filter(|l| {
+            l.contains("panic") || l.contains("ERROR") || l.contains("connection ended")
+        }) {
+            println!("proxy log: {line}");
+        }
+        for why in tally.failed.keys() {
+            assert!(
+                why.starts_with("status 50"),
+                "a failure other than a clean 5xx: {why}"
+            );
+        }
+        // Recovery: once the cooldown has passed, requests succeed again.
+        let http = client(None, false);
+        let url = proxy.url("/after");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut after = get_once(&http, &url).await;
+        while after.is_err() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            after = get_once(&http, &url).await;
+        }
+        println!(
+            "after restart: {after:?}; restarted origin served {}",
+            a.count()
+        );
+        assert_eq!(
+            after,
+            Ok(()),
+            "the proxy did not recover after the origin came back"
+        );
+        let recovery = load(50, MAX_TIME, 4, move |_| {
+            let (http, url) = (http.clone(), url.clone());
+            async move { get_once(&http, &url).await }
+        })
+        .await;
+        println!("{}", recovery.line("after recovery"));
+        assert_eq!(recovery.failures(), 0);
+    });
+}
+
+/// One of two endpoints stalls past `upstream_response`: each stalled
+/// attempt times out and the idempotent request is retried on the other
+/// endpoint (and the staller is ejected after 3 failures): zero failures.
+#[test]
+fn stalling_endpoint_behind_a_healthy_one_loses_nothing() {
+    runtime().block_on(async {
+        let a = Origin::start("a").await;
+        let stall = Origin::serve("stall", |_| async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            respond(200, "late")
+        })
+        .await;
+        let proxy = Proxy::start(&config(
+            &[a.addr, stall.addr],
+            "passive = { consecutive_failures = 3, cooldown = \"5s\" }",
+            "upstream_response = \"1s\"",
+        ));
+        let tally = drive(proxy.url(""), Arc::new(AtomicUsize::new(0))).await;
+        println!("{}", tally.line("stalling endpoint behind a healthy one"));
+        println!("stalling origin received {} attempts", stall.count());
+        assert_eq!(tally.failures(), 0, "{}", tally.line("stalling endpoint"));
+    });
+}
+
+/// A single stalling origin: every request ends in 504 at
+/// `upstream_response`, never hangs.
+#[test]
+fn single_stalling_origin_times_out_cleanly() {
+    runtime().block_on(async {
+        let stall = Origin::serve("stall", |_| async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            respond(200, "late")
+        })
+        .await;
+        let proxy = Proxy::start(&config(
+            &[stall.addr],
+            "retries = { attempts = 0 }",
+            "upstream_response = \"1s\"",
+        ));
+        let http = client(None, false);
+        let url = proxy.url("/stall");
+        let tally = load(12, MAX_TIME, 4, move |_| {
+            let (http, url) = (http.clone(), url.clone());
+            async move { get_once(&http, &url).await }
+        })
+        .await;
+        println!("{}", tally.line("single stalling origin"));
+        for why in tally.failed.keys() {
+            assert!(
+                why == "status 504" || why == "status 503",
+                "not a clean timeout: {why}"
+            );
+        }
+    });
+}
+
+/// Origins that reset mid-body or answer garbage, behind a healthy one.
+/// A reset before any response byte and garbage are retried (GET); a reset
+/// after the headers went out cannot be retried: the client must see a
+/// broken body, never a short body passed off as complete.
+#[test]
+fn resetting_and_garbage_origins() {
+    runtime().block_on(async {
+        for (fault, alone_ok) in [
+            (Fault::Garbage, false),
+            (Fault::ResetBeforeAnswer, false),
+            (Fault::ResetMidBody, false),
+        ] {
+            // Alone: nothing can hide the fault; outcomes must be clean.
+            let bad = FaultyOrigin::start(fault).await;
+            let proxy = Proxy::start(&config(&[bad.addr], "", ""));
+            let http = client(None, false);
+            let url = proxy.url("/fault");
+            let tally = load(100, MAX_TIME, 4, move |_| {
+                let (http, url) = (http.clone(), url.clone());
+                async move { get_once(&http, &url).await }
+            })
+            .await;
+            println!("{}", tally.line(&format!("{fault:?} origin alone")));
+            assert!(
+                tally.failed.keys().all(|why| !why.starts_with("TRUNCATED")),
+                "{}",
+                tally.line("truncation")
+            );
+            assert!(
+                alone_ok || tally.succeeded == 0,
+                "a broken origin produced a success"
+            );
+            drop(proxy);
+
+            // Behind a healthy endpoint.
+            let good = Origin::start("good").await;
+            let proxy = Proxy::start(&config(
+                &[good.addr, bad.addr],
+                "passive = { consecutive_failures = 3, cooldown = \"5s\" }",
+                "",
+            ));
+            let tally = drive(proxy.url(""), Arc::new(AtomicUsize::new(0))).await;
+            println!(
+                "{}",
+                tally.line(&format!("{fault:?} origin behind a healthy one"))
+            );
+            println!(
+                "faulty origin accepted {} connections",
+                bad.accepted.load(Ordering::Relaxed)
+            );
+            assert!(
+                tally.failed.keys().all(|why| !why.starts_with("TRUNCATED")),
+                "{}",
+                tally.line("truncation")
+            );
+            if !matches!(fault, Fault::ResetMidBody) {
+                assert_eq!(
+                    tally.failures(),
+                    0,
+                    "{}",
+                    tally.line(&format!("{fault:?} behind a healthy one"))
+                );
+            }
+        }
+    });
+}
+
+/// 20 config reloads (a route and the Via pseudonym change each time) while
+/// requests run: a reload never tears a request, so zero failures.
+#[test]
+fn twenty_reloads_under_load_lose_nothing() {
+    runtime().block_on(async {
+        let a = Origin::start("a").await;
+        let text = |i: usize| {
+            format!(
+                r#"
+[server]
+via = "ravelin-{i}"
+
+[admin]
+listen = "{{admin}}"
+
+[[listeners]]
+listen = "{{http}}"
+
+[upstreams.app]
+endpoints = [{{ address = "{}" }}]
+
+[[routes]]
+name = "extra-{i}"
+path = "/extra-{i}"
+upstream = "app"
+
+[[routes]]
+path_prefix = "/"
+upstream = "app"
+"#,
+                a.addr
+            )
+        };
+        let proxy = Proxy::start(&text(0));
+        let done = Arc::new(AtomicUsize::new(0));
+        let run = tokio::spawn(drive(proxy.url(""), done.clone()));
+        let reloads_before = proxy.log().matches("configuration reloaded").count();
+        for i in 1..=20 {
+            wait_until(&done, i * MAX_REQUESTS / 22, MAX_TIME).await;
+            proxy.write_config(&text(i));
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        let tally = run.await.expect("load");
+        let reloads = proxy.log().matches("configuration reloaded").count() - reloads_before;
+        println!("{}", tally.line("20 config reloads under load"));
+        println!("config writes 20, reloads logged {reloads}");
+        assert_eq!(tally.failures(), 0, "{}", tally.line("reloads"));
+        assert!(reloads >= 1, "no reload was applied");
+        // The last config is the one in force.
+        let http = client(None, false);
+        let answer = ravelin_tests::client::get(&http, &proxy.url("/extra-20"))
+            .await
+            .expect("after reloads");
+        assert_eq!(
+            answer.header("via"),
+            Some("1.1 ravelin-20"),
+            "the last reload is not in force"
+        );
+    });
+}
