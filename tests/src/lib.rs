@@ -6,6 +6,7 @@
 pub mod adversary;
 pub mod certs;
 pub mod client;
+pub mod faulty;
 pub mod h2raw;
 pub mod origin;
 pub mod proxy;
