@@ -1,6 +1,8 @@
 //! The admin listener (loopback by default): `/healthz` (the process is
 //! up), `/ready` (serving, not draining), `/metrics` (Prometheus text),
-//! `/upstreams` (endpoint health as JSON) and `POST /reload`.
+//! `/upstreams` (endpoint health as JSON), `/plugins` (version digest,
+//! load time, calls, errors, latency), `POST /reload` (the config) and
+//! `POST /plugins/NAME/reload`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -58,16 +60,59 @@ async fn answer(admin: Admin, req: Request<Incoming>) -> Result<Response<ProxyBo
             response
         }
         (&Method::GET, "/upstreams") => json(upstreams(&admin)),
+        (&Method::GET, "/plugins") => json(plugins(&admin)),
+        (&Method::POST, path) if path.starts_with("/plugins/") && path.ends_with("/reload") => {
+            let name = &path["/plugins/".len()..path.len() - "/reload".len()];
+            reload_plugin(&admin, name).await
+        }
         (&Method::POST, "/reload") => match admin.reloader.reload().await {
             Ok(()) => text(StatusCode::OK, "reloaded\n".into()),
             Err(error) => text(StatusCode::UNPROCESSABLE_ENTITY, format!("{error}\n")),
         },
         _ => text(
             StatusCode::NOT_FOUND,
-            "not found: try /healthz, /ready, /metrics, /upstreams or POST /reload\n".into(),
+            "not found: try /healthz, /ready, /metrics, /upstreams, /plugins, POST /reload or POST /plugins/NAME/reload\n".into(),
         ),
     };
     Ok(response)
+}
+
+fn plugins(admin: &Admin) -> serde_json::Value {
+    let stats = admin.proxy.plugins.stats();
+    let listed: Vec<_> = stats
+        .iter()
+        .map(|p| {
+            let loaded_at = p
+                .loaded_at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            serde_json::json!({
+                "name": p.name,
+                "source": p.source,
+                "digest": p.digest,
+                "loaded_at_unix": loaded_at,
+                "calls": p.calls,
+                "errors": p.errors,
+                "mean_latency_us": p.mean_latency.as_micros() as u64,
+                "swaps": p.swaps,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(listed)
+}
+
+async fn reload_plugin(admin: &Admin, name: &str) -> Response<ProxyBody> {
+    let Some(handle) = admin.proxy.plugins.plugin(name) else {
+        return text(
+            StatusCode::NOT_FOUND,
+            format!("no plugin is named `{name}`\n"),
+        );
+    };
+    match handle.reload().await {
+        Ok(outcome) => text(StatusCode::OK, format!("{outcome:?}\n")),
+        Err(error) => text(StatusCode::UNPROCESSABLE_ENTITY, format!("{error}\n")),
+    }
 }
 
 fn upstreams(admin: &Admin) -> serde_json::Value {

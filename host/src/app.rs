@@ -12,16 +12,26 @@ use tokio_util::task::TaskTracker;
 use crate::admin::{self, Admin};
 use crate::metrics::Metrics;
 use crate::pipeline::Proxy;
+use crate::plugins;
 use crate::reload::{self, Reloader};
 use crate::server::{self, Shared};
 
 /// Runs the proxy until a shutdown signal; errors are start-up failures.
 pub async fn run(path: PathBuf) -> Result<(), String> {
-    let snapshot = reload::load(&path, None).map_err(|e| e.to_string())?;
+    let (config, _) = crate::config::Config::load(&path).map_err(|e| e.to_string())?;
+    let (runtime, outbound) = plugins::start_runtime(&config.server.plugin_cache_dir)?;
+    let snapshot = reload::load(&path, None, &runtime)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut metrics = Metrics::default();
+    runtime.register_metrics(metrics.registry_mut());
     let proxy = Arc::new(Proxy {
         snapshot: ArcSwap::from_pointee(snapshot),
-        metrics: Metrics::default(),
+        metrics,
+        plugins: runtime.clone(),
     });
+    outbound.attach(&proxy);
+    runtime.watch().map_err(|e| e.to_string())?;
     let shared = Shared {
         proxy: proxy.clone(),
         shutdown: CancellationToken::new(),
@@ -85,6 +95,17 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
             shared.tracker.len()
         );
     }
+    Ok(())
+}
+
+/// Validates the file at `path` as `run` would load it: certificates read,
+/// plugins compiled and their configuration accepted.
+pub async fn check(path: &std::path::Path) -> Result<(), String> {
+    let (config, _) = crate::config::Config::load(path).map_err(|e| e.to_string())?;
+    let (runtime, _) = plugins::start_runtime(&config.server.plugin_cache_dir)?;
+    reload::load(path, None, &runtime)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -32,6 +32,8 @@ pub struct Config {
     pub compression: Compression,
     pub upstreams: BTreeMap<String, Upstream>,
     pub routes: Vec<Route>,
+    /// Plugins by name, in name order.
+    pub plugins: Vec<ravelin_runtime::PluginSpec>,
     /// The directory relative paths (certificates, plugins) are resolved against.
     pub base_dir: PathBuf,
 }
@@ -44,6 +46,8 @@ pub struct Server {
     pub trusted_proxies: Vec<IpNet>,
     pub graceful_shutdown: Duration,
     pub via: Option<HeaderValue>,
+    /// Where compiled plugins are cached.
+    pub plugin_cache_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +195,8 @@ pub struct Route {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub upstream: String,
     pub strip_prefix: bool,
+    /// Plugin names, in the order their request hooks run.
+    pub plugins: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,8 @@
 //! (`tls`), `pipeline` loads one `snapshot`, routes (`router`), cleans the
 //! request (`hygiene`), sends it to an `upstream` cluster (balancer, pool,
 //! health, retries), cleans and compresses the response (`compress`), and
-//! logs it (`access_log`, `metrics`). `config` parses and validates the
+//! logs it (`access_log`, `metrics`); `plugins` connects the Wasm plugin
+//! runtime (crate `ravelin-runtime`), whose chains run in the pipeline. `config` parses and validates the
 //! TOML file; `reload` swaps snapshots; `admin` serves health and metrics;
 //! `app` ties start-up and shutdown together.
 
@@ -18,6 +19,7 @@ pub mod error;
 pub mod hygiene;
 pub mod metrics;
 pub mod pipeline;
+pub mod plugins;
 pub mod reload;
 pub mod router;
 pub mod server;

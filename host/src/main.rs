@@ -1,10 +1,11 @@
-//! The `ravelin` command: parse the CLI, start tracing, load the config and
-//! hand over to the library.
+//! The `ravelin` command: parse the CLI, start tracing, and hand over to the
+//! library (`app` for the proxy, the runtime's `tool` for plugin authors).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ravelin_runtime::tool;
 
 #[derive(Parser)]
 #[command(
@@ -19,49 +20,121 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the proxy with a configuration file (reloaded on change and on SIGHUP).
+    /// Run the proxy (reloads the file on change and on SIGHUP; drains on SIGTERM).
     Run {
         /// The TOML configuration file.
         #[arg(short, long, value_name = "FILE")]
         config: PathBuf,
     },
-    /// Validate a configuration file without starting; exits non-zero with every problem and its line.
+    /// Validate a configuration file, plugins and certificates included, without starting.
+    /// Exits non-zero with every problem and its line.
     Check {
         /// The TOML configuration file.
         #[arg(short, long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Write and try plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Create a plugin crate that depends on ravelin-sdk and builds with one command.
+    New {
+        /// The plugin's name (lowercase letters, digits, `-`, `_`).
+        name: String,
+        /// Where to create it.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Depend on the SDK at this path instead of the registry version.
+        #[arg(long, value_name = "DIR")]
+        sdk_path: Option<PathBuf>,
+    },
+    /// Run a plugin against a sample request, offline, and print its decision.
+    Test {
+        /// The plugin component (.wasm).
+        file: PathBuf,
+        /// The request: "METHOD TARGET", then "Name: value" lines, a blank line
+        /// and a body; `@FILE` reads it from a file.
+        #[arg(long, value_name = "TEXT|@FILE")]
+        request: String,
+        /// The plugin's configuration, as JSON.
+        #[arg(long, value_name = "JSON", default_value = "null")]
+        config: String,
+    },
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Check { config } => check(&config),
-        Command::Run { config } => run(config),
-    }
-}
-
-fn check(path: &std::path::Path) -> ExitCode {
-    let loaded = ravelin::config::Config::load(path);
-    // Certificates and keys are loaded too, so a missing file fails here.
-    let built = loaded.and_then(|(config, text)| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let _guard = runtime.enter();
-        ravelin::snapshot::Snapshot::build(config, None, &path.display().to_string())
-            .map_err(|e| e.with_lines(&text))
-    });
-    match built {
-        Ok(_) => {
-            println!("{}: configuration is valid", path.display());
-            ExitCode::SUCCESS
-        }
+    let outcome = match Cli::parse().command {
+        Command::Run { config } => return run(config),
+        Command::Check { config } => block_on(ravelin::app::check(&config)).map(|()| {
+            println!("{}: configuration is valid", config.display());
+        }),
+        Command::Plugin(PluginCommand::New {
+            name,
+            dir,
+            sdk_path,
+        }) => new_plugin(&name, &dir, sdk_path),
+        Command::Plugin(PluginCommand::Test {
+            file,
+            request,
+            config,
+        }) => test_plugin(&file, &request, &config),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{error}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(future)
+}
+
+fn new_plugin(name: &str, dir: &Path, sdk_path: Option<PathBuf>) -> Result<(), String> {
+    // From a checkout, depend on its SDK; otherwise on the released one.
+    let checkout_sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk");
+    let sdk = match sdk_path {
+        Some(path) => {
+            tool::SdkDependency::Path(std::path::absolute(path).map_err(|e| e.to_string())?)
+        }
+        None if checkout_sdk.join("Cargo.toml").exists() => {
+            tool::SdkDependency::Path(checkout_sdk.canonicalize().map_err(|e| e.to_string())?)
+        }
+        None => tool::SdkDependency::Version(env!("CARGO_PKG_VERSION").to_string()),
+    };
+    let created = tool::scaffold(dir, name, &sdk)?;
+    println!(
+        "created {}\nbuild it with: cd {} && cargo build --release",
+        created.display(),
+        created.display()
+    );
+    Ok(())
+}
+
+fn test_plugin(file: &Path, request: &str, config: &str) -> Result<(), String> {
+    let text = match request.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?,
+        None => request.replace("\\n", "\n"),
+    };
+    let request = tool::parse_request(&text)?;
+    let config: serde_json::Value =
+        serde_json::from_str(config).map_err(|e| format!("--config is not JSON: {e}"))?;
+    let report = block_on(async {
+        tool::run_offline(file, config, request)
+            .await
+            .map_err(|e| e.to_string())
+    })?;
+    println!("{report}");
+    Ok(())
 }
 
 fn run(path: PathBuf) -> ExitCode {

@@ -3,6 +3,7 @@
 //! compression, then the access log and metrics.
 
 mod body;
+mod plugin_steps;
 mod upgrade;
 
 use std::convert::Infallible;
@@ -24,11 +25,14 @@ use crate::metrics::{Metrics, RequestLabels, RouteLabel};
 use crate::snapshot::Snapshot;
 use crate::upstream::{Cluster, ProxyBody, UpstreamError};
 use body::PreparedBody;
+use plugin_steps::Step;
+use ravelin_runtime::{Exchange, RequestInfo, Runtime, TlsInfo};
 
 /// What every request shares: the current snapshot and the metrics.
 pub struct Proxy {
     pub snapshot: ArcSwap<Snapshot>,
     pub metrics: Metrics,
+    pub plugins: Arc<Runtime>,
 }
 
 /// Facts about the client connection a request came on.
@@ -36,6 +40,9 @@ pub struct ConnInfo {
     pub peer: SocketAddr,
     pub tls: bool,
     pub listener: Arc<str>,
+    /// The TLS server name and ALPN protocol the client chose, over TLS.
+    pub sni: Option<String>,
+    pub alpn: Option<String>,
     /// HTTP/1 framing verdicts of this connection's requests, in order.
     pub framing: Option<Arc<crate::server::Verdicts>>,
 }
@@ -115,7 +122,7 @@ pub async fn handle(
     Ok(response)
 }
 
-/// Steps 2–7: route, clean, and send the request upstream.
+/// Steps 2–7: route, clean, run the plugins, and send the request upstream.
 async fn forward(
     snapshot: &Snapshot,
     conn: &ConnInfo,
@@ -124,7 +131,69 @@ async fn forward(
     request_id: &HeaderValue,
     route_out: &mut Option<usize>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
-    // 2. Refuse what could be read two ways; then route on the normalised path.
+    // 2. Router, on the normalised path.
+    let index = route(snapshot, conn, parts)?;
+    *route_out = Some(index);
+    let route = &snapshot.router.routes()[index];
+    let cluster = &snapshot.route_clusters[index];
+    // 3. Hygiene: what the origin sees.
+    clean_request(snapshot, conn, parts, request_id);
+    let client_upgrade = parts
+        .extensions
+        .remove::<hyper::upgrade::OnUpgrade>()
+        .filter(|_| hygiene::is_upgrade(&parts.headers));
+    // 4. Plugins, on-request in route order; one may answer instead.
+    let mut exchange = snapshot.route_chains[index]
+        .as_ref()
+        .map(|chain| chain.exchange(request_info(conn, &route.name, request_id)));
+    if let Some(exchange) = &mut exchange
+        && let Step::Answer(answer) = plugin_steps::on_request(exchange, parts).await
+    {
+        return Ok(answer);
+    }
+    // 5. The body: small ones are read whole (validating their framing before
+    // the origin sees a byte, and making them replayable for retries); a
+    // plugin that wants the body gets it whole.
+    let limits = &snapshot.config.limits;
+    let wanted = exchange.as_ref().and_then(Exchange::request_body_limit);
+    let buffer = wanted.unwrap_or(cluster.retries.buffer_bytes);
+    let mut body = PreparedBody::prepare(
+        body,
+        &parts.headers,
+        parts.version,
+        buffer,
+        limits.max_request_body_bytes,
+    )
+    .await?;
+    if let Some(exchange) = exchange.as_mut().filter(|_| wanted.is_some()) {
+        match plugin_steps::on_request_body(exchange, parts, body).await? {
+            Step::Go(replaced) => body = replaced,
+            Step::Answer(answer) => return Ok(answer),
+        }
+    }
+    // 6. Upstream, with retries where safe.
+    let upstream_path = upstream_path(route, parts.uri.path(), parts.uri.query());
+    let mut response = send_with_retries(cluster, conn, parts, &upstream_path, body).await?;
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS
+        && let Some(client) = client_upgrade
+    {
+        upgrade::splice(client, &mut response);
+    }
+    let response = response.map(|b| b.map_err(Into::into).boxed());
+    // 7. Plugins, on-response in reverse order.
+    match &mut exchange {
+        Some(exchange) => Ok(plugin_steps::on_response(exchange, response).await),
+        None => Ok(response),
+    }
+}
+
+/// Refuses what could be read two ways, then finds the route; the request's
+/// path becomes the normalised one.
+fn route(
+    snapshot: &Snapshot,
+    conn: &ConnInfo,
+    parts: &mut request::Parts,
+) -> Result<usize, ProxyError> {
     if parts.version < Version::HTTP_2
         && conn.framing.as_ref().is_some_and(|v| v.next_is_ambiguous())
     {
@@ -136,10 +205,26 @@ async fn forward(
         .router
         .find(&host, &path, &parts.method, &parts.headers)
         .ok_or(ProxyError::NoRoute)?;
-    *route_out = Some(index);
-    let route = &snapshot.router.routes()[index];
-    let cluster = &snapshot.route_clusters[index];
-    // 3. Hygiene: what the origin sees.
+    if path != parts.uri.path() {
+        let target = match parts.uri.query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path,
+        };
+        let mut uri = http::uri::Parts::from(std::mem::take(&mut parts.uri));
+        uri.path_and_query = Some(target.parse().map_err(|_| hygiene::Refusal::InvalidPath)?);
+        parts.uri = http::Uri::from_parts(uri).map_err(|_| hygiene::Refusal::InvalidPath)?;
+    }
+    Ok(index)
+}
+
+/// Hop-by-hop headers out; forwarding headers, `Via`, the request id and
+/// `Host` in.
+fn clean_request(
+    snapshot: &Snapshot,
+    conn: &ConnInfo,
+    parts: &mut request::Parts,
+    request_id: &HeaderValue,
+) {
     let original_host = original_authority(parts);
     hygiene::strip_hop_by_hop(&mut parts.headers);
     parts.headers.remove(header::EXPECT);
@@ -161,30 +246,19 @@ async fn forward(
     {
         parts.headers.insert(header::HOST, host);
     }
-    let upstream_path = upstream_path(route, &path, parts.uri.query());
-    let client_upgrade = parts
-        .extensions
-        .remove::<hyper::upgrade::OnUpgrade>()
-        .filter(|_| hygiene::is_upgrade(&parts.headers));
-    // 5. The body: small ones are read whole (validating their framing before
-    // the origin sees a byte, and making them replayable for retries).
-    let limits = &snapshot.config.limits;
-    let body = PreparedBody::prepare(
-        body,
-        &parts.headers,
-        parts.version,
-        cluster.retries.buffer_bytes,
-        limits.max_request_body_bytes,
-    )
-    .await?;
-    // 6. Upstream, with retries where safe.
-    let mut response = send_with_retries(cluster, conn, parts, &upstream_path, body).await?;
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS
-        && let Some(client) = client_upgrade
-    {
-        upgrade::splice(client, &mut response);
+}
+
+fn request_info(conn: &ConnInfo, route: &str, request_id: &HeaderValue) -> RequestInfo {
+    RequestInfo {
+        client_addr: Some(conn.peer),
+        tls: conn.tls.then(|| TlsInfo {
+            sni: conn.sni.clone(),
+            alpn: conn.alpn.clone(),
+            mtls: false,
+        }),
+        route: route.to_string(),
+        request_id: request_id.to_str().unwrap_or("").to_string(),
     }
-    Ok(response.map(|b| b.map_err(Into::into).boxed()))
 }
 
 async fn send_with_retries(

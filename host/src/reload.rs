@@ -10,15 +10,24 @@ use std::time::Duration;
 use notify::Watcher;
 use tokio::sync::mpsc;
 
+use ravelin_runtime::Runtime;
+
 use crate::config::{Config, ConfigError};
 use crate::metrics::OutcomeLabel;
 use crate::pipeline::Proxy;
 use crate::snapshot::Snapshot;
 
 /// Reads and builds a snapshot from the file at `path`.
-pub fn load(path: &Path, previous: Option<&Snapshot>) -> Result<Snapshot, ConfigError> {
+pub async fn load(
+    path: &Path,
+    previous: Option<&Snapshot>,
+    runtime: &Runtime,
+) -> Result<Snapshot, ConfigError> {
     let (config, text) = Config::load(path)?;
-    Snapshot::build(config, previous, &path.display().to_string()).map_err(|e| e.with_lines(&text))
+    let file = path.display().to_string();
+    Snapshot::build(config, previous, &file, runtime)
+        .await
+        .map_err(|e| e.with_lines(&text))
 }
 
 pub struct Reloader {
@@ -41,7 +50,7 @@ impl Reloader {
     pub async fn reload(&self) -> Result<(), ConfigError> {
         let _one_at_a_time = self.busy.lock().await;
         let previous = self.proxy.snapshot.load_full();
-        let result = load(&self.path, Some(&previous));
+        let result = load(&self.path, Some(&previous), &self.proxy.plugins).await;
         let outcome = match result {
             Ok(snapshot) => {
                 warn_about_restart_only_changes(&previous, &snapshot);

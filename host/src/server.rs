@@ -91,6 +91,8 @@ pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) 
         let _ = stream.set_nodelay(true);
         let conn = ConnInfo {
             framing: None,
+            sni: None,
+            alpn: None,
             peer,
             tls: false,
             listener: name.clone(),
@@ -123,6 +125,11 @@ async fn serve_connection(stream: TcpStream, mut conn: ConnInfo, shared: Shared)
     match tokio::time::timeout(timeouts.client_header, acceptor.accept(stream)).await {
         Ok(Ok(tls_stream)) => {
             conn.tls = true;
+            let session = tls_stream.get_ref().1;
+            conn.sni = session.server_name().map(str::to_string);
+            conn.alpn = session
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned());
             serve_http(tls_stream, conn, shared).await;
         }
         Ok(Err(e)) => tracing::debug!(client = %conn.peer, "TLS handshake failed: {e}"),

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use ravelin_runtime::{Chain, PluginError, Runtime};
 use rustls::ServerConfig;
 
 use crate::config::{Config, ConfigError, Problem};
@@ -20,12 +21,55 @@ pub struct Snapshot {
     pub route_clusters: Vec<Arc<Cluster>>,
     /// TLS settings by listener name.
     pub tls: HashMap<String, Arc<ServerConfig>>,
+    /// The plugin chain of each route, by route index (`None`: no plugins).
+    pub route_chains: Vec<Option<Chain>>,
 }
 
 impl Snapshot {
     /// Builds the runtime objects for `config`, loading certificates and
     /// keeping the clusters of `previous` whose config did not change.
-    pub fn build(
+    /// Plugins are loaded (compiled, configured) through `runtime` first;
+    /// unchanged ones are reused.
+    pub async fn build(
+        config: Config,
+        previous: Option<&Snapshot>,
+        file: &str,
+        runtime: &Runtime,
+    ) -> Result<Snapshot, ConfigError> {
+        let error = |problems| ConfigError {
+            file: file.to_string(),
+            problems,
+        };
+        if let Err(errors) = runtime.apply(config.plugins.clone()).await {
+            let problems = errors
+                .iter()
+                .map(|e| problem(plugin_key(e), e.to_string()))
+                .collect();
+            return Err(error(problems));
+        }
+        let mut snapshot = Self::build_host(config, previous, file)?;
+        let mut problems = Vec::new();
+        for (i, route) in snapshot.router.routes().iter().enumerate() {
+            let chain = match route.plugins.is_empty() {
+                true => None,
+                false => match runtime.chain(&route.plugins) {
+                    Ok(chain) => Some(chain),
+                    Err(e) => {
+                        problems.push(problem(format!("routes[{i}].plugins"), e.to_string()));
+                        None
+                    }
+                },
+            };
+            snapshot.route_chains.push(chain);
+        }
+        if !problems.is_empty() {
+            return Err(error(problems));
+        }
+        Ok(snapshot)
+    }
+
+    /// The parts that need no plugins: TLS and clusters.
+    fn build_host(
         mut config: Config,
         previous: Option<&Snapshot>,
         file: &str,
@@ -75,8 +119,19 @@ impl Snapshot {
             route_clusters,
             tls,
             config,
+            route_chains: Vec::new(),
         })
     }
+}
+
+/// The config key a plugin error belongs to.
+fn plugin_key(error: &PluginError) -> String {
+    let text = error.to_string();
+    let name = text
+        .strip_prefix("plugin ")
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or("");
+    format!("plugins.{name}")
 }
 
 fn problem(key: String, message: String) -> Problem {

@@ -354,6 +354,13 @@ async fn idle_keepalive_connections_are_closed() {
     // Keep-alive: the connection stays open, then closes once idle.
     let started = Instant::now();
     let closed = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await;
-    assert!(matches!(closed, Ok(Ok(0))), "expected a close, got {closed:?}");
-    assert!(started.elapsed() >= Duration::from_millis(400), "closed too early: {:?}", started.elapsed());
+    assert!(
+        matches!(closed, Ok(Ok(0))),
+        "expected a close, got {closed:?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "closed too early: {:?}",
+        started.elapsed()
+    );
 }

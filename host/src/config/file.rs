@@ -29,6 +29,8 @@ pub struct FileConfig {
     pub upstreams: BTreeMap<String, FileUpstream>,
     #[serde(default)]
     pub routes: Vec<FileRoute>,
+    #[serde(default)]
+    pub plugins: BTreeMap<String, ravelin_runtime::FilePluginSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +42,7 @@ pub struct FileServer {
     pub trusted_proxies: Vec<String>,
     pub graceful_shutdown: Duration,
     pub via: String,
+    pub plugin_cache_dir: Option<PathBuf>,
 }
 
 impl Default for FileServer {
@@ -51,6 +54,7 @@ impl Default for FileServer {
             trusted_proxies: Vec::new(),
             graceful_shutdown: Duration::secs(30),
             via: "ravelin".into(),
+            plugin_cache_dir: None,
         }
     }
 }
@@ -298,4 +302,6 @@ pub struct FileRoute {
     pub upstream: String,
     #[serde(default)]
     pub strip_prefix: bool,
+    #[serde(default)]
+    pub plugins: Vec<String>,
 }

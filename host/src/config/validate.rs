@@ -33,14 +33,15 @@ impl Problems {
 
 pub fn validate(raw: FileConfig, base_dir: &Path) -> Result<Config, Vec<Problem>> {
     let mut p = Problems::default();
-    let server = server(raw.server, &mut p);
+    let server = server(raw.server, base_dir, &mut p);
     let admin = raw
         .admin
         .listen
         .and_then(|a| p.check("admin.listen", socket_addr(&a)));
     let listeners = listeners(raw.listeners, &raw.limits, &mut p);
     let upstreams = upstreams(raw.upstreams, &mut p);
-    let routes = routes(raw.routes, &upstreams, &mut p);
+    let plugins = plugins(raw.plugins, &upstreams, base_dir, &mut p);
+    let routes = routes(raw.routes, &upstreams, &plugins, &mut p);
     let compression = compression(raw.compression, &mut p);
     let t = raw.timeouts;
     let timeouts = Timeouts {
@@ -71,11 +72,12 @@ pub fn validate(raw: FileConfig, base_dir: &Path) -> Result<Config, Vec<Problem>
         compression,
         upstreams,
         routes,
+        plugins,
         base_dir: base_dir.to_path_buf(),
     })
 }
 
-fn server(raw: FileServer, p: &mut Problems) -> Server {
+fn server(raw: FileServer, base_dir: &Path, p: &mut Problems) -> Server {
     let access_log = match raw.access_log.as_str() {
         "text" => AccessLog::Text,
         "json" => AccessLog::Json,
@@ -113,6 +115,10 @@ fn server(raw: FileServer, p: &mut Problems) -> Server {
         trusted_proxies,
         graceful_shutdown: raw.graceful_shutdown.0,
         via,
+        plugin_cache_dir: match raw.plugin_cache_dir {
+            Some(dir) => base_dir.join(dir),
+            None => std::env::temp_dir().join("ravelin-plugin-cache"),
+        },
     }
 }
 
@@ -351,9 +357,38 @@ fn health_check(key: &str, h: FileHealthCheck, p: &mut Problems) -> HealthCheck 
     }
 }
 
+fn plugins(
+    raw: BTreeMap<String, ravelin_runtime::FilePluginSpec>,
+    upstreams: &BTreeMap<String, Upstream>,
+    base_dir: &Path,
+    p: &mut Problems,
+) -> Vec<ravelin_runtime::PluginSpec> {
+    let mut specs = Vec::new();
+    for (name, file) in raw {
+        let key = format!("plugins.{name}");
+        if !is_name(&name) {
+            p.add(
+                &key,
+                "plugin names may hold only letters, digits, `-` and `_`",
+            );
+        }
+        for (i, upstream) in file.allowed_upstreams.iter().enumerate() {
+            if !upstreams.contains_key(upstream) {
+                let message = format!("no upstream is named `{upstream}`");
+                p.add(format!("{key}.allowed_upstreams[{i}]"), message);
+            }
+        }
+        if let Some(spec) = p.check(&key, file.into_spec(&name, base_dir)) {
+            specs.push(spec);
+        }
+    }
+    specs
+}
+
 fn routes(
     raw: Vec<FileRoute>,
     upstreams: &BTreeMap<String, Upstream>,
+    plugins: &[ravelin_runtime::PluginSpec],
     p: &mut Problems,
 ) -> Vec<Route> {
     let mut routes = Vec::new();
@@ -364,6 +399,14 @@ fn routes(
                 format!("{key}.upstream"),
                 format!("no upstream is named `{}`", r.upstream),
             );
+        }
+        for name in &r.plugins {
+            if !plugins.iter().any(|spec| spec.name == *name) {
+                p.add(
+                    format!("{key}.plugins"),
+                    format!("no plugin is named `{name}`"),
+                );
+            }
         }
         let path = match (r.path, r.path_prefix) {
             (Some(_), Some(_)) => {
@@ -415,6 +458,7 @@ fn routes(
             headers,
             upstream: r.upstream,
             strip_prefix: r.strip_prefix,
+            plugins: r.plugins,
         });
     }
     routes

@@ -1,0 +1,117 @@
+//! The plugin steps of the request path: on-request in route order (4),
+//! the request body hook for plugins that asked for bodies (5), and
+//! on-response plus the response body hook in reverse order (7). A plugin
+//! that answers ends the request there; a fail-closed plugin that fails
+//! becomes a 502/503 without detail.
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use http::{HeaderValue, Response, header, request};
+use http_body_util::{BodyExt, BodyStream, StreamBody};
+use ravelin_runtime::{BodyDecision, Decision, Exchange, Failure};
+
+use super::body::PreparedBody;
+use crate::error::{ProxyError, local_response};
+use crate::plugins;
+use crate::upstream::ProxyBody;
+
+/// What a plugin step decided.
+pub enum Step<T> {
+    Go(T),
+    Answer(Response<ProxyBody>),
+}
+
+fn failed(failure: &Failure) -> Response<ProxyBody> {
+    tracing::warn!("{}", failure.error);
+    local_response(failure.status())
+}
+
+/// Step 4: the request hooks.
+pub async fn on_request(exchange: &mut Exchange, parts: &mut request::Parts) -> Step<()> {
+    match exchange.on_request(parts).await {
+        Decision::Continue => Step::Go(()),
+        Decision::Respond(response) => Step::Answer(plugins::response(response)),
+        Decision::Fail(failure) => Step::Answer(failed(&failure)),
+    }
+}
+
+/// Step 5 for plugins that want the request body: buffer it whole (within
+/// their limit) and hand it to them.
+pub async fn on_request_body(
+    exchange: &mut Exchange,
+    parts: &mut request::Parts,
+    body: PreparedBody,
+) -> Result<Step<PreparedBody>, ProxyError> {
+    let PreparedBody::Buffered(bytes) = body else {
+        // Larger than what the plugins accept.
+        return Err(ProxyError::BodyTooLarge);
+    };
+    match exchange.on_request_body(parts, bytes).await {
+        BodyDecision::Continue(bytes) => {
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            Ok(Step::Go(PreparedBody::Buffered(bytes)))
+        }
+        BodyDecision::Respond(response) => Ok(Step::Answer(plugins::response(response))),
+        BodyDecision::Fail(failure) => Ok(Step::Answer(failed(&failure))),
+    }
+}
+
+/// Step 7: the response hooks, then the response body hook if asked for.
+pub async fn on_response(
+    exchange: &mut Exchange,
+    response: Response<ProxyBody>,
+) -> Response<ProxyBody> {
+    let (mut head, body) = response.into_parts();
+    match exchange.on_response(&mut head).await {
+        Decision::Continue => {}
+        Decision::Respond(answer) => return plugins::response(answer),
+        Decision::Fail(failure) => return failed(&failure),
+    }
+    let Some(limit) = exchange.response_body_limit() else {
+        return Response::from_parts(head, body);
+    };
+    let (collected, rest) = collect_up_to(body, limit).await;
+    let Ok(collected) = collected else {
+        return local_response(http::StatusCode::BAD_GATEWAY);
+    };
+    match exchange.on_response_body(&mut head, collected).await {
+        BodyDecision::Continue(bytes) => match rest {
+            // Over the limit and the plugin is fail-open: send it all, unchanged.
+            Some(rest) => Response::from_parts(head, prefixed(bytes, rest)),
+            None => {
+                head.headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+                Response::from_parts(head, crate::compress::full(bytes))
+            }
+        },
+        BodyDecision::Respond(answer) => plugins::response(answer),
+        BodyDecision::Fail(failure) => failed(&failure),
+    }
+}
+
+/// Reads at most `limit + 1` bytes; returns them and, when the body goes
+/// on past the limit, the rest of it.
+async fn collect_up_to(body: ProxyBody, limit: usize) -> (Result<Bytes, ()>, Option<ProxyBody>) {
+    let mut stream = BodyStream::new(body);
+    let mut buf = BytesMut::new();
+    while let Some(frame) = stream.next().await {
+        let Ok(frame) = frame else {
+            return (Err(()), None);
+        };
+        if let Ok(data) = frame.into_data() {
+            buf.extend_from_slice(&data);
+        }
+        if buf.len() > limit {
+            let rest = BodyExt::boxed(StreamBody::new(stream));
+            return (Ok(buf.freeze()), Some(rest));
+        }
+    }
+    (Ok(buf.freeze()), None)
+}
+
+fn prefixed(prefix: Bytes, rest: ProxyBody) -> ProxyBody {
+    let head = futures_util::stream::once(async move { Ok(hyper::body::Frame::data(prefix)) });
+    BodyExt::boxed(StreamBody::new(head.chain(BodyStream::new(rest))))
+}

@@ -1,0 +1,93 @@
+//! The host's side of the plugin runtime: starting it, the outbound HTTP
+//! client plugins call upstream clusters through, and turning a plugin's
+//! answer into a proxy response.
+
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use ravelin_runtime::{Outbound, OutboundFuture, Runtime, RuntimeConfig};
+
+use crate::compress::full;
+use crate::pipeline::Proxy;
+use crate::upstream::ProxyBody;
+
+/// The largest response body an outbound call returns to a plugin.
+const MAX_OUTBOUND_BODY: usize = 4 << 20;
+
+/// Sends plugins' outbound requests through the clusters of the snapshot
+/// running at the time of the call.
+#[derive(Default)]
+pub struct HostOutbound {
+    proxy: OnceLock<Weak<Proxy>>,
+}
+
+impl HostOutbound {
+    /// Connects the outbound client to the proxy once it exists.
+    pub fn attach(&self, proxy: &Arc<Proxy>) {
+        let _ = self.proxy.set(Arc::downgrade(proxy));
+    }
+}
+
+impl Outbound for HostOutbound {
+    fn send(
+        &self,
+        cluster: &str,
+        request: http::Request<Bytes>,
+        timeout: Duration,
+    ) -> OutboundFuture {
+        let proxy = self.proxy.get().and_then(Weak::upgrade);
+        let cluster = cluster.to_string();
+        Box::pin(async move {
+            let proxy = proxy.ok_or("the proxy is shutting down")?;
+            let cluster = proxy
+                .snapshot
+                .load()
+                .clusters
+                .get(&cluster)
+                .cloned()
+                .ok_or("no such upstream")?;
+            let index = cluster
+                .pick(std::net::Ipv4Addr::LOCALHOST.into(), &[])
+                .ok_or("no endpoint available")?;
+            let request = request.map(full);
+            let call = async {
+                let response = cluster
+                    .send(index, request)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let (parts, body) = response.into_parts();
+                let limited = http_body_util::Limited::new(body, MAX_OUTBOUND_BODY);
+                let bytes = limited
+                    .collect()
+                    .await
+                    .map_err(|e| format!("reading the answer: {e}"))?
+                    .to_bytes();
+                Ok(http::Response::from_parts(parts, bytes))
+            };
+            tokio::time::timeout(timeout, call)
+                .await
+                .map_err(|_| "timed out".to_string())?
+        })
+    }
+}
+
+/// Starts the runtime with its compiled-artifact cache in `cache_dir`.
+pub fn start_runtime(
+    cache_dir: &std::path::Path,
+) -> Result<(Arc<Runtime>, Arc<HostOutbound>), String> {
+    let outbound = Arc::new(HostOutbound::default());
+    let config = RuntimeConfig {
+        cache_dir: Some(cache_dir.to_path_buf()),
+        ..RuntimeConfig::default()
+    };
+    let runtime = Runtime::new(config, outbound.clone())
+        .map_err(|e| format!("cannot start the plugin runtime: {e}"))?;
+    Ok((Arc::new(runtime), outbound))
+}
+
+/// A plugin's own response, as the proxy sends it.
+pub fn response(response: http::Response<Bytes>) -> http::Response<ProxyBody> {
+    response.map(full)
+}

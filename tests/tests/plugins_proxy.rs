@@ -1,0 +1,310 @@
+//! Plugins through the real proxy: the first-party chain (waf, auth,
+//! rewrite), short-circuits that skip the upstream, host imports (kv,
+//! outbound), fault policies, and live hot swap under load.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use http::Request;
+use http_body_util::Full;
+use ravelin_test_guests as guests;
+use ravelin_tests::Proxy;
+use ravelin_tests::client::{self, get, send};
+use ravelin_tests::origin::{self, Origin};
+
+fn base(origin: &Origin) -> String {
+    format!(
+        r#"
+[admin]
+listen = "{{admin}}"
+
+[[listeners]]
+listen = "{{http}}"
+
+[upstreams.app]
+endpoints = [{{ address = "{}" }}]
+"#,
+        origin.addr
+    )
+}
+
+/// An origin that reports the request's `x-version` back as `x-seen-version`.
+async fn version_echo() -> Origin {
+    Origin::serve("app", |req| async move {
+        let mut response = origin::respond(200, "app");
+        if let Some(v) = req.headers.get("x-version") {
+            response.headers_mut().insert("x-seen-version", v.clone());
+        }
+        response
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_party_chain_blocks_authenticates_and_rewrites() {
+    let origin = Origin::start("app").await;
+    let text = base(&origin)
+        + &format!(
+            r#"
+[plugins.waf]
+source = "{}"
+config = {{ block_path_prefixes = ["/admin"], block_patterns = ["<script"] }}
+
+[plugins.auth]
+source = "{}"
+config = {{ bearer_tokens = ["s3cret"] }}
+
+[plugins.rewrite]
+source = "{}"
+config = {{ request = {{ set = {{ x-from = "ravelin" }} }}, response = {{ set = {{ x-rewritten = "yes" }} }} }}
+
+[[routes]]
+upstream = "app"
+plugins = ["waf", "auth", "rewrite"]
+"#,
+            guests::WAF,
+            guests::AUTH,
+            guests::REWRITE
+        );
+    let proxy = Proxy::start(&text);
+    let c = client::client(None, false);
+    let ask = |path: &str, token: Option<&str>| {
+        let mut r = Request::get(proxy.url(path));
+        if let Some(t) = token {
+            r = r.header("authorization", format!("Bearer {t}"));
+        }
+        r.body(Full::default()).unwrap()
+    };
+    assert_eq!(
+        send(&c, ask("/admin/users", Some("s3cret")))
+            .await
+            .unwrap()
+            .status,
+        403
+    );
+    assert_eq!(
+        send(&c, ask("/q?x=%3Cscript%3E", Some("s3cret")))
+            .await
+            .unwrap()
+            .status,
+        403
+    );
+    assert_eq!(send(&c, ask("/ok", None)).await.unwrap().status, 401);
+    assert_eq!(
+        send(&c, ask("/ok", Some("wrong"))).await.unwrap().status,
+        401
+    );
+    assert_eq!(origin.count(), 0, "refused requests never reach the origin");
+    let answer = send(&c, ask("/ok", Some("s3cret"))).await.unwrap();
+    assert_eq!(
+        (answer.status, answer.header("x-rewritten")),
+        (200, Some("yes"))
+    );
+    assert_eq!(origin.received()[0].headers["x-from"], "ravelin");
+    let (_, listing) = proxy.admin("/plugins");
+    let listing: serde_json::Value = serde_json::from_str(&listing).unwrap();
+    let names: Vec<&str> = listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 3, "{listing}");
+    assert!(
+        listing[0]["digest"].as_str().unwrap().len() >= 32,
+        "{listing}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn short_circuit_kv_and_outbound_through_the_proxy() {
+    let origin = Origin::start("app").await;
+    let side = Origin::start("introspection").await;
+    let text = base(&origin)
+        + &format!(
+            r#"
+[upstreams.side]
+endpoints = [{{ address = "{}" }}]
+
+[plugins.probe]
+source = "{}"
+allowed_upstreams = ["side"]
+
+[[routes]]
+upstream = "app"
+plugins = ["probe"]
+"#,
+            side.addr,
+            guests::PROBE
+        );
+    let proxy = Proxy::start(&text);
+    let c = client::client(None, false);
+    let short = get(&c, &proxy.url("/respond")).await.unwrap();
+    assert_eq!((short.status, short.header("x-short")), (418, Some("yes")));
+    assert_eq!(origin.count(), 0, "a plugin's answer skips the upstream");
+    let first = get(&c, &proxy.url("/count")).await.unwrap().text();
+    let second = get(&c, &proxy.url("/count")).await.unwrap().text();
+    assert_ne!(
+        first, second,
+        "the kv counter persists across requests: {first} / {second}"
+    );
+    let outbound = get(&c, &proxy.url("/outbound?side")).await.unwrap();
+    assert_eq!(
+        outbound.text(),
+        "introspection",
+        "outbound reached the allowed upstream"
+    );
+    assert_eq!(side.count(), 1);
+    assert_eq!(get(&c, &proxy.url("/passes")).await.unwrap().text(), "app");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn faulty_plugins_fail_closed_or_open_and_other_routes_keep_serving() {
+    let origin = Origin::start("app").await;
+    let text = base(&origin)
+        + &format!(
+            r#"
+[plugins.closed]
+source = "{faults}"
+config = {{ mode = "by-path" }}
+deadline_ms = 100
+
+[plugins.open]
+source = "{faults}"
+config = {{ mode = "by-path" }}
+deadline_ms = 100
+fail = "open"
+
+[[routes]]
+hosts = ["closed.test"]
+upstream = "app"
+plugins = ["closed"]
+
+[[routes]]
+hosts = ["open.test"]
+upstream = "app"
+plugins = ["open"]
+
+[[routes]]
+upstream = "app"
+"#,
+            faults = guests::FAULTS
+        );
+    let proxy = Proxy::start(&text);
+    let c = client::client(None, false);
+    let on = |host: &str, path: &str| {
+        let request = Request::get(proxy.url(path)).header("host", host);
+        send(&c, request.body(Full::default()).unwrap())
+    };
+    for fault in ["trap", "loop", "hog", "panic", "big"] {
+        let path = format!("/{fault}");
+        let closed = on("closed.test", &path).await.unwrap();
+        assert!(
+            matches!(closed.status, 502 | 503),
+            "{fault}: closed gave {}",
+            closed.status
+        );
+        assert!(closed.body.len() < 100, "{fault}: no detail in the body");
+        let open = on("open.test", &path).await.unwrap();
+        assert_eq!(
+            (open.status, open.text().as_str()),
+            (200, "app"),
+            "{fault}: open skips the plugin"
+        );
+        let plain = on("plain.test", "/").await.unwrap();
+        assert_eq!(plain.status, 200, "{fault}: other routes keep serving");
+    }
+    let metrics = proxy.admin("/metrics").1;
+    assert!(
+        metrics.contains("closed"),
+        "plugin faults are counted: {metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hot_swap_under_load_loses_nothing_and_a_broken_version_is_refused() {
+    let origin = version_echo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.wasm");
+    std::fs::copy(guests::SWAP_A, &live).unwrap();
+    let text = base(&origin)
+        + &format!(
+            "\n[plugins.swap]\nsource = \"{}\"\n\n[[routes]]\nupstream = \"app\"\nplugins = [\"swap\"]\n",
+            live.display()
+        );
+    let proxy = Arc::new(Proxy::start(&text));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (proxy, stop) = (proxy.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let c = client::client(None, false);
+            let (mut sent, mut problems, mut seen) =
+                (0, Vec::new(), std::collections::HashSet::new());
+            let deadline = Instant::now() + Duration::from_secs(90);
+            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline && sent < 50_000 {
+                sent += 1;
+                match get(&c, &proxy.url("/")).await {
+                    Ok(a)
+                        if a.status == 200
+                            && a.header("x-version") == a.header("x-seen-version") =>
+                    {
+                        seen.insert(a.header("x-version").unwrap_or("").to_string());
+                    }
+                    Ok(a) => problems.push(format!(
+                        "{} {:?} {:?}",
+                        a.status,
+                        a.header("x-version"),
+                        a.header("x-seen-version")
+                    )),
+                    Err(e) => problems.push(e),
+                }
+            }
+            (sent, problems, seen)
+        }));
+    }
+    for i in 0..20 {
+        let next = if i % 2 == 0 {
+            guests::SWAP_B
+        } else {
+            guests::SWAP_A
+        };
+        let staged = dir.path().join("staged.wasm");
+        std::fs::copy(next, &staged).unwrap();
+        std::fs::rename(&staged, &live).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // A broken version is refused; the running one serves on.
+    std::fs::write(dir.path().join("staged.wasm"), b"not a component").unwrap();
+    std::fs::rename(dir.path().join("staged.wasm"), &live).unwrap();
+    assert!(proxy.wait_for_log("swap", Duration::from_secs(10)));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (mut sent, mut problems, mut seen) = (0, Vec::new(), std::collections::HashSet::new());
+    for w in workers {
+        let (s, p, v) = w.await.unwrap();
+        sent += s;
+        problems.extend(p);
+        seen.extend(v);
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {sent} failed: {:?}",
+        problems.len(),
+        &problems[..problems.len().min(5)]
+    );
+    assert!(
+        seen.contains("a") && seen.contains("b"),
+        "both versions served: {seen:?}"
+    );
+    let after = get(&client::client(None, false), &proxy.url("/"))
+        .await
+        .unwrap();
+    assert_eq!(
+        after.status, 200,
+        "the old version serves on after a broken one"
+    );
+    let (_, listing) = proxy.admin("/plugins");
+    assert!(listing.contains("\"swaps\": 20"), "{listing}");
+}
