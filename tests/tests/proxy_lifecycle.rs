@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use ravelin_test_guests as guests;
 use ravelin_tests::client::{self, get};
 use ravelin_tests::origin::{self, Origin};
 use ravelin_tests::{Proxy, proxy};
@@ -46,7 +47,11 @@ fn every_example_config_passes_check() {
     for entry in std::fs::read_dir(&examples).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
-            let text = std::fs::read_to_string(&path).unwrap();
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            // The examples load plugins from plugins/target; use the test builds.
+            for (name, built) in [("waf", guests::WAF), ("auth", guests::AUTH), ("rewrite", guests::REWRITE)] {
+                text = text.replace(&format!("../plugins/target/wasm32-wasip2/release/{name}.wasm"), built);
+            }
             let out = proxy::check(dir.path(), &text);
             assert!(
                 out.status.success(),
