@@ -41,7 +41,9 @@ pub fn path_normalize(data: &[u8]) {
         assert!(lower != "%2e" && lower != "%2e%2e" && lower != ".%2e" && lower != "%2e.", "{path:?} -> {normal:?}: encoded dot segment");
     }
     assert!(!normal.bytes().any(|b| b < 0x21 || b == 0x7f), "{path:?} -> {normal:?}: control byte");
-    // Only ASCII targets reach this in the proxy (hyper refuses the rest).
+    // Non-ASCII bytes are re-encoded as Latin-1 today (docs/security.md,
+    // open finding 12), so idempotence is checked on ASCII input only until
+    // that is fixed.
     if path.is_ascii() {
         assert_eq!(hygiene::normalize_path(&normal).as_deref(), Ok(normal.as_str()), "{path:?}: not idempotent");
     }
