@@ -49,8 +49,15 @@ fn every_example_config_passes_check() {
         if path.extension().is_some_and(|e| e == "toml") {
             let mut text = std::fs::read_to_string(&path).unwrap();
             // The examples load plugins from plugins/target; use the test builds.
-            for (name, built) in [("waf", guests::WAF), ("auth", guests::AUTH), ("rewrite", guests::REWRITE)] {
-                text = text.replace(&format!("../plugins/target/wasm32-wasip2/release/{name}.wasm"), built);
+            for (name, built) in [
+                ("waf", guests::WAF),
+                ("auth", guests::AUTH),
+                ("rewrite", guests::REWRITE),
+            ] {
+                text = text.replace(
+                    &format!("../plugins/target/wasm32-wasip2/release/{name}.wasm"),
+                    built,
+                );
             }
             let out = proxy::check(dir.path(), &text);
             assert!(
