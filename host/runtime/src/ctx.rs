@@ -124,7 +124,11 @@ impl StoreCtx {
 
     /// Starts the clock for a hook call.
     pub(crate) fn start_hook(&mut self) {
-        self.clock = HookClock::new();
+        let clock = &mut self.clock;
+        clock.started = Instant::now();
+        clock.outbound_wait = Duration::ZERO;
+        clock.yielded.store(0, Ordering::Relaxed);
+        clock.expired = false;
         self.limiter.hit = false;
     }
 }
