@@ -220,7 +220,7 @@ pub fn pid_with_arg(needle: &str) -> Option<u32> {
         };
         let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
         if args.first().is_some_and(|a| a.ends_with(b"ravelin"))
-            && args.iter().any(|a| *a == needle.as_bytes())
+            && args.contains(&needle.as_bytes())
         {
             return Some(pid);
         }

@@ -9,14 +9,19 @@ use std::path::Path;
 type Check = fn(&[u8]);
 
 fn replay(target: &str, check: Check) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
     let mut inputs: Vec<Vec<u8>> = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.expect("corpus entry").path();
         inputs.push(std::fs::read(&path).expect("corpus file"));
     }
     assert!(!inputs.is_empty(), "{} has no seeds", dir.display());
-    let mutations: usize = std::env::var("RAVELIN_FUZZ_MUTATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000);
+    let mutations: usize = std::env::var("RAVELIN_FUZZ_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
         rng ^= rng << 13;
@@ -31,7 +36,11 @@ fn replay(target: &str, check: Check) {
     for i in 0..mutations {
         let mut input = inputs[i % inputs.len()].clone();
         for _ in 0..1 + next() % 8 {
-            let at = if input.is_empty() { 0 } else { (next() as usize) % (input.len() + 1) };
+            let at = if input.is_empty() {
+                0
+            } else {
+                (next() as usize) % (input.len() + 1)
+            };
             let byte = BYTES[(next() as usize) % BYTES.len()];
             match next() % 4 {
                 0 if at < input.len() => input[at] = byte,
