@@ -308,3 +308,64 @@ async fn hot_swap_under_load_loses_nothing_and_a_broken_version_is_refused() {
     let (_, listing) = proxy.admin("/plugins");
     assert!(listing.contains("\"swaps\": 20"), "{listing}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn body_hooks_rewrites_logs_and_metrics_through_the_proxy() {
+    let origin = Origin::serve("app", |req| async move {
+        let mut response = origin::respond(200, req.body.clone());
+        response
+            .headers_mut()
+            .insert("x-upstream", "origin".parse().unwrap());
+        response
+    })
+    .await;
+    let text = base(&origin)
+        + &format!(
+            r#"
+[plugins.probe]
+source = "{}"
+request_body = true
+response_body = true
+max_body_kb = 64
+
+[[routes]]
+name = "probed"
+upstream = "app"
+plugins = ["probe"]
+"#,
+            guests::PROBE
+        );
+    let proxy = Proxy::start(&text);
+    let c = client::client(None, false);
+    let post = |path: &str, body: &'static str| {
+        Request::post(proxy.url(path))
+            .header("x-remove", "1")
+            .body(Full::new(bytes::Bytes::from_static(body.as_bytes())))
+            .unwrap()
+    };
+    // The request body hook upper-cases; the response body hook appends "!".
+    let answer = send(&c, post("/echo", "hello")).await.unwrap();
+    assert_eq!(answer.text(), "HELLO!");
+    assert_eq!(answer.header("x-probe-response"), Some("seen:origin"));
+    assert_eq!(origin.received()[0].body.as_ref(), b"HELLO");
+    // A body the plugin refuses never reaches the origin.
+    assert_eq!(send(&c, post("/echo", "block")).await.unwrap().status, 403);
+    assert_eq!(origin.count(), 1);
+    // Path and header edits reach the origin.
+    send(&c, post("/rewrite", "x")).await.unwrap();
+    let seen = &origin.received()[1];
+    assert_eq!(seen.uri.to_string(), "/rewritten?from=probe");
+    assert_eq!(seen.headers["x-probe"], "1");
+    assert_eq!(seen.headers.get_all("x-multi").iter().count(), 2);
+    assert!(!seen.headers.contains_key("x-remove"));
+    // Log and metrics imports land in the proxy's log and /metrics.
+    send(&c, post("/log", "x")).await.unwrap();
+    send(&c, post("/metrics", "x")).await.unwrap();
+    assert!(
+        proxy.wait_for_log("probe says hello", Duration::from_secs(5)),
+        "{}",
+        proxy.log()
+    );
+    let metrics = proxy.admin("/metrics").1;
+    assert!(metrics.contains("probe_hits"), "{metrics}");
+}
