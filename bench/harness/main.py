@@ -17,7 +17,11 @@ REPO = BENCH.parent
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    a = argparse.ArgumentParser(prog="bench/run", description=__doc__)
+    a = argparse.ArgumentParser(
+        prog="bench/run",
+        description="Ravelin against nginx and HAProxy (and the origin directly): throughput, "
+                    "CPU per request, open-loop latency, memory; results in bench/results/. "
+                    "See bench/README.md.")
     a.add_argument("--quick", action="store_true",
                    help="one short round, for developing (results go to bench/results/tmp/)")
     a.add_argument("--compare", metavar="BASELINE", type=Path,
@@ -96,7 +100,9 @@ def measure(args) -> dict:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     ravelin_error = build(args)
-    plugins, plugins_error = setup.plugin_components(REPO, tmp, not args.no_build)
+    plugins, plugins_error = {}, "not selected (--only)"
+    if _wanted(args, "ravelin-plugins"):
+        plugins, plugins_error = setup.plugin_components(REPO, tmp, not args.no_build)
     if ravelin_error is None and plugins_error:
         plugins_error = "the plugin components are not available: " + plugins_error
     cert, key = setup.self_signed_cert(tmp)
@@ -148,18 +154,25 @@ def _origin_label(kind: str) -> str:
 def build(args) -> str | None:
     """Build the Rust binaries; the origin must build, Ravelin may not yet."""
     if args.no_build:
+        if args.origin == "demo" and not (REPO / "target/release/ravelin-demo-origin").exists():
+            raise RuntimeError("target/release/ravelin-demo-origin does not exist (--no-build)")
         ok = (REPO / "target/release/ravelin").exists()
         return None if ok else "target/release/ravelin does not exist (--no-build)"
     if args.origin == "demo":
         err = setup.cargo_build(REPO, "ravelin-demo-origin")
         if err:
             raise RuntimeError(err)
+    if not (_wanted(args, "ravelin") or _wanted(args, "ravelin-plugins")):
+        return "not selected (--only)"
     log("building ravelin (cargo build --release -p ravelin)")
     return setup.cargo_build(REPO, "ravelin")
 
 
+def _wanted(args, target: str) -> bool:
+    return not args.only or target in args.only.split(",")
+
+
 def start_targets(args, tmp, cert, key, versions, ravelin_error, origin, plugins) -> list:
-    only = set(args.only.split(",")) if args.only else None
     binary = REPO / "target/release/ravelin"
     cpu = runner.PROXY_CPU
     makers = {
@@ -172,4 +185,4 @@ def start_targets(args, tmp, cert, key, versions, ravelin_error, origin, plugins
             "ravelin-plugins", "Ravelin + waf, auth, rewrite", binary, tmp, cert, key, cpu,
             (18084, 18444, 19904), plugins[0], plugins[1]),
     }
-    return [make() for name, make in makers.items() if not only or name in only]
+    return [make() for name, make in makers.items() if _wanted(args, name)]
