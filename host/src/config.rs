@@ -77,6 +77,7 @@ pub struct Certificate {
 pub struct Timeouts {
     pub connect: Duration,
     pub client_header: Duration,
+    pub client_body: Duration,
     pub upstream_response: Duration,
     pub idle_keepalive: Duration,
 }

@@ -19,6 +19,8 @@ pub enum ProxyError {
     BodyTooLarge,
     #[error("request body broken: {0}")]
     BadBody(String),
+    #[error("request body too slow")]
+    BodyTimeout,
     /// The upstream failed (upstream fault).
     #[error("{0}")]
     Upstream(#[from] UpstreamError),
@@ -31,6 +33,7 @@ impl ProxyError {
             ProxyError::NoRoute => StatusCode::NOT_FOUND,
             ProxyError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::BadBody(_) => StatusCode::BAD_REQUEST,
+            ProxyError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ProxyError::Upstream(UpstreamError::NoEndpoint(_)) => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Upstream(UpstreamError::Timeout { .. }) => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::Upstream(_) => StatusCode::BAD_GATEWAY,

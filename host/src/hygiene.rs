@@ -74,8 +74,12 @@ pub fn request_host(parts: &request::Parts) -> Result<String, Refusal> {
 }
 
 /// Whether the request asks to switch protocols (WebSocket and the like).
+/// `h2c` is never an upgrade through the proxy: passing it on would let a
+/// client speak HTTP/2 straight to the origin, past every rule (h2c
+/// smuggling), so its headers are stripped like any hop-by-hop header.
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::UPGRADE)
+    let protocol = headers.get(header::UPGRADE).and_then(|v| v.to_str().ok());
+    protocol.is_some_and(|p| !p.to_ascii_lowercase().contains("h2c"))
         && connection_tokens(headers).any(|t| t.eq_ignore_ascii_case("upgrade"))
 }
 

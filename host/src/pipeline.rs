@@ -24,7 +24,7 @@ use crate::hygiene::{self, Forwarding};
 use crate::metrics::{Metrics, RequestLabels, RouteLabel};
 use crate::snapshot::Snapshot;
 use crate::upstream::{Cluster, ProxyBody, UpstreamError};
-use body::PreparedBody;
+use body::{BodyLimits, PreparedBody};
 use plugin_steps::Step;
 use ravelin_runtime::{Exchange, RequestInfo, Runtime, TlsInfo};
 
@@ -157,14 +157,12 @@ async fn forward(
     let limits = &snapshot.config.limits;
     let wanted = exchange.as_ref().and_then(Exchange::request_body_limit);
     let buffer = wanted.unwrap_or(cluster.retries.buffer_bytes);
-    let mut body = PreparedBody::prepare(
-        body,
-        &parts.headers,
-        parts.version,
+    let body_limits = BodyLimits {
         buffer,
-        limits.max_request_body_bytes,
-    )
-    .await?;
+        max: limits.max_request_body_bytes,
+        timeout: snapshot.config.timeouts.client_body,
+    };
+    let mut body = PreparedBody::prepare(body, &parts.headers, parts.version, &body_limits).await?;
     if let Some(exchange) = exchange.as_mut().filter(|_| wanted.is_some()) {
         match plugin_steps::on_request_body(exchange, parts, body).await? {
             Step::Go(replaced) => body = replaced,
@@ -241,9 +239,11 @@ fn clean_request(
     parts
         .headers
         .insert(X_REQUEST_ID.clone(), request_id.clone());
-    if !parts.headers.contains_key(header::HOST)
-        && let Ok(host) = HeaderValue::from_str(&original_host)
-    {
+    // An absolute-form target names the host: the origin must see that one,
+    // not a different Host header (RFC 9112 §3.2.2).
+    let authoritative =
+        parts.uri.authority().is_some() || !parts.headers.contains_key(header::HOST);
+    if authoritative && let Ok(host) = HeaderValue::from_str(&original_host) {
         parts.headers.insert(header::HOST, host);
     }
 }
@@ -373,6 +373,15 @@ fn finish_response(
     }
     if let Some(via) = &snapshot.config.server.via {
         hygiene::add_via(response.headers_mut(), version, via);
+    }
+    // A body of known size says so, so small ones are never compressed.
+    if !response.headers().contains_key(header::CONTENT_LENGTH)
+        && let Some(size) = http_body::Body::size_hint(response.body()).exact()
+        && response.status() != StatusCode::SWITCHING_PROTOCOLS
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     }
     let compression = &snapshot.config.compression;
     let status = response.status();

@@ -78,6 +78,8 @@ pub fn server_config(
         .with_no_client_auth()
         .with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // The server's cipher-suite order (strongest first) wins over the client's.
+    config.ignore_client_order = true;
     Ok(Arc::new(config))
 }
 

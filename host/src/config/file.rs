@@ -103,6 +103,7 @@ pub struct FileCertificate {
 pub struct FileTimeouts {
     pub connect: Duration,
     pub client_header: Duration,
+    pub client_body: Duration,
     pub upstream_response: Duration,
     pub idle_keepalive: Duration,
 }
@@ -112,6 +113,7 @@ impl Default for FileTimeouts {
         Self {
             connect: Duration::secs(5),
             client_header: Duration::secs(10),
+            client_body: Duration::secs(30),
             upstream_response: Duration::secs(60),
             idle_keepalive: Duration::secs(75),
         }

@@ -47,6 +47,7 @@ pub fn validate(raw: FileConfig, base_dir: &Path) -> Result<Config, Vec<Problem>
     let timeouts = Timeouts {
         connect: t.connect.0,
         client_header: t.client_header.0,
+        client_body: t.client_body.0,
         upstream_response: t.upstream_response.0,
         idle_keepalive: t.idle_keepalive.0,
     };

@@ -35,7 +35,7 @@ pub fn normalize_path(path: &str) -> Result<String, Refusal> {
 
 fn decode_unreserved(path: &str) -> Result<String, Refusal> {
     let bytes = path.as_bytes();
-    let mut out = String::with_capacity(path.len());
+    let mut out = Vec::with_capacity(path.len());
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -43,7 +43,8 @@ fn decode_unreserved(path: &str) -> Result<String, Refusal> {
             if b < 0x21 || b == 0x7f {
                 return Err(Refusal::InvalidPath);
             }
-            out.push(b as char);
+            // Bytes of multi-byte UTF-8 characters pass through unchanged.
+            out.push(b);
             i += 1;
             continue;
         }
@@ -53,13 +54,14 @@ fn decode_unreserved(path: &str) -> Result<String, Refusal> {
             .and_then(|h| u8::from_str_radix(h, 16).ok())
             .ok_or(Refusal::InvalidPath)?;
         if value.is_ascii_alphanumeric() || b"-._~".contains(&value) {
-            out.push(value as char);
+            out.push(value);
         } else {
-            out.push_str(&format!("%{value:02X}"));
+            out.extend_from_slice(format!("%{value:02X}").as_bytes());
         }
         i += 3;
     }
-    Ok(out)
+    // Only ASCII was decoded into the UTF-8 input, so this cannot fail.
+    String::from_utf8(out).map_err(|_| Refusal::InvalidPath)
 }
 
 #[cfg(test)]
@@ -96,6 +98,11 @@ mod tests {
         assert_eq!(normalize_path("/../..").unwrap(), "/");
         assert_eq!(normalize_path("/a/b/").unwrap(), "/a/b/");
         assert_eq!(normalize_path("/a/b/..").unwrap(), "/a/");
+    }
+
+    #[test]
+    fn non_ascii_bytes_pass_unchanged() {
+        assert_eq!(normalize_path("/caf\u{e9}/./x").unwrap(), "/caf\u{e9}/x");
     }
 
     #[test]

@@ -144,3 +144,15 @@ fn via_is_appended() {
     );
     assert_eq!(h["via"], "1.1 cdn, 2 ravelin");
 }
+
+#[test]
+fn h2c_is_never_an_upgrade() {
+    let mut h = headers(&[
+        ("connection", "Upgrade, HTTP2-Settings"),
+        ("upgrade", "h2c"),
+        ("http2-settings", "AAMAAABkAAQAAP__"),
+    ]);
+    assert!(!is_upgrade(&h));
+    strip_hop_by_hop(&mut h);
+    assert!(h.is_empty(), "{h:?}");
+}

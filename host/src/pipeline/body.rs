@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
@@ -30,14 +31,25 @@ pub enum PreparedBody {
     },
 }
 
+/// How a request body may arrive.
+pub struct BodyLimits {
+    /// Bodies up to this size are read whole before forwarding.
+    pub buffer: usize,
+    /// The largest body accepted.
+    pub max: u64,
+    /// A body read whole must arrive within this; a streamed one may not
+    /// pause longer than this.
+    pub timeout: Duration,
+}
+
 impl PreparedBody {
     pub async fn prepare(
         body: Incoming,
         headers: &HeaderMap,
         version: Version,
-        buffer: usize,
-        max: u64,
+        limits: &BodyLimits,
     ) -> Result<Self, ProxyError> {
+        let (buffer, max) = (limits.buffer, limits.max);
         let declared = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -49,9 +61,11 @@ impl PreparedBody {
         }
         let chunked_h1 = version < Version::HTTP_2 && body.size_hint().exact().is_none();
         if declared.is_some_and(|n| n <= buffer as u64) || chunked_h1 {
-            return read_up_to(body, buffer, max).await;
+            return tokio::time::timeout(limits.timeout, read_up_to(body, limits))
+                .await
+                .map_err(|_| ProxyError::BodyTimeout)?;
         }
-        Ok(streaming(Vec::new(), body, max))
+        Ok(streaming(Vec::new(), body, max, limits.timeout))
     }
 
     /// The body for one attempt: a copy when buffered, the stream once.
@@ -87,11 +101,8 @@ impl PreparedBody {
     }
 }
 
-async fn read_up_to(
-    mut body: Incoming,
-    buffer: usize,
-    max: u64,
-) -> Result<PreparedBody, ProxyError> {
+async fn read_up_to(mut body: Incoming, limits: &BodyLimits) -> Result<PreparedBody, ProxyError> {
+    let (buffer, max) = (limits.buffer, limits.max);
     let mut frames = Vec::new();
     let mut size = 0usize;
     while let Some(frame) = body.frame().await {
@@ -103,7 +114,7 @@ async fn read_up_to(
         let trailers = frame.is_trailers();
         frames.push(frame);
         if size > buffer || trailers {
-            return Ok(streaming(frames, body, max - size as u64));
+            return Ok(streaming(frames, body, max - size as u64, limits.timeout));
         }
     }
     let mut whole = BytesMut::with_capacity(size);
@@ -115,15 +126,25 @@ async fn read_up_to(
     Ok(PreparedBody::Buffered(whole.freeze()))
 }
 
-/// Streams `prefix` then the rest of `body`, at most `max` more bytes.
-fn streaming(prefix: Vec<Frame<Bytes>>, body: Incoming, max: u64) -> PreparedBody {
+/// Streams `prefix` then the rest of `body`, at most `max` more bytes, with
+/// no pause longer than `pause`.
+fn streaming(prefix: Vec<Frame<Bytes>>, body: Incoming, max: u64, pause: Duration) -> PreparedBody {
     let fault = Arc::new(AtomicU8::new(FINE));
     let seen = fault.clone();
     let limited = BodyStream::new(Limited::new(
         body,
         usize::try_from(max).unwrap_or(usize::MAX),
     ));
-    let rest = TryStreamExt::map_err(limited, move |e: BoxError| {
+    let paced = futures_util::stream::unfold(limited, move |mut stream| async move {
+        match tokio::time::timeout(pause, stream.next()).await {
+            Ok(next) => next.map(|item| (item, stream)),
+            Err(_) => Some((
+                Err(BoxError::from("the client paused its body too long")),
+                stream,
+            )),
+        }
+    });
+    let rest = TryStreamExt::map_err(paced, move |e: BoxError| {
         let kind = if e.is::<http_body_util::LengthLimitError>() {
             TOO_LARGE
         } else {
