@@ -14,7 +14,6 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version, request};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::access_log;
@@ -177,7 +176,6 @@ async fn forward(
     {
         upgrade::splice(client, &mut response);
     }
-    let response = response.map(|b| b.map_err(Into::into).boxed());
     // 7. Plugins, on-response in reverse order.
     match &mut exchange {
         Some(exchange) => Ok(plugin_steps::on_response(exchange, response).await),
@@ -267,7 +265,7 @@ async fn send_with_retries(
     parts: &request::Parts,
     path: &str,
     mut body: PreparedBody,
-) -> Result<Response<Incoming>, ProxyError> {
+) -> Result<Response<ProxyBody>, ProxyError> {
     let mut tried = Vec::new();
     let mut last_error = None;
     while let Some(index) = cluster.pick(conn.peer.ip(), &tried) {

@@ -40,17 +40,17 @@ impl Outbound for HostOutbound {
         let proxy = self.proxy.get().and_then(Weak::upgrade);
         let cluster = cluster.to_string();
         Box::pin(async move {
-            let proxy = proxy.ok_or("the proxy is shutting down")?;
+            let proxy = proxy.ok_or_else(|| "the proxy is shutting down".to_string())?;
             let cluster = proxy
                 .snapshot
                 .load()
                 .clusters
                 .get(&cluster)
                 .cloned()
-                .ok_or("no such upstream")?;
+                .ok_or_else(|| "no such upstream".to_string())?;
             let index = cluster
                 .pick(std::net::Ipv4Addr::LOCALHOST.into(), &[])
-                .ok_or("no endpoint available")?;
+                .ok_or_else(|| "no endpoint available".to_string())?;
             let request = request.map(full);
             let call = async {
                 let response = cluster
@@ -58,19 +58,28 @@ impl Outbound for HostOutbound {
                     .await
                     .map_err(|e| e.to_string())?;
                 let (parts, body) = response.into_parts();
-                let limited = http_body_util::Limited::new(body, MAX_OUTBOUND_BODY);
-                let bytes = limited
-                    .collect()
-                    .await
-                    .map_err(|e| format!("reading the answer: {e}"))?
-                    .to_bytes();
-                Ok(http::Response::from_parts(parts, bytes))
+                Ok::<_, String>(http::Response::from_parts(parts, read_limited(body).await?))
             };
             tokio::time::timeout(timeout, call)
                 .await
                 .map_err(|_| "timed out".to_string())?
         })
     }
+}
+
+/// Reads an outbound answer's body, at most [`MAX_OUTBOUND_BODY`] bytes.
+async fn read_limited(mut body: ProxyBody) -> Result<Bytes, String> {
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| format!("reading the answer: {e}"))?;
+        if let Ok(data) = frame.into_data() {
+            buf.extend_from_slice(&data);
+        }
+        if buf.len() > MAX_OUTBOUND_BODY {
+            return Err("the answer is too large".to_string());
+        }
+    }
+    Ok(buf.freeze())
 }
 
 /// Starts the runtime with its compiled-artifact cache in `cache_dir`.

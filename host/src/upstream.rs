@@ -1,6 +1,7 @@
 //! Upstream clusters: endpoints with live state, a balancer, a pooled
 //! client, active health checks, passive ejection, and safe retries.
 
+mod accounting;
 mod balancer;
 pub mod client;
 mod endpoint;
@@ -10,13 +11,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use http::{Request, Response, Uri};
-use hyper::body::Incoming;
+use http_body_util::BodyExt;
 use tokio_util::sync::CancellationToken;
 
 pub use client::{BoxError, ProxyBody};
 pub use endpoint::EndpointState;
 
 use crate::config::{Passive, Retries, Timeouts, Upstream};
+use accounting::AccountedBody;
 use balancer::Balancer;
 
 /// One upstream cluster, built from config and kept across reloads while
@@ -109,7 +111,7 @@ impl Cluster {
         &self,
         index: usize,
         mut req: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> Result<Response<ProxyBody>, UpstreamError> {
         let endpoint = &self.endpoints[index];
         let _in_flight = endpoint.start_request();
         *req.uri_mut() = self.endpoint_uri(endpoint, req.uri());
@@ -130,18 +132,23 @@ impl Cluster {
             }),
             Ok(Ok(response)) => Ok(response),
         };
-        let failed = match &outcome {
-            Ok(response) => response.status().is_server_error(),
-            Err(_) => true,
-        };
-        if failed {
-            if endpoint.record_failure(self.passive.consecutive_failures, self.passive.cooldown) {
-                tracing::warn!(cluster = %self.name, endpoint = %endpoint.address, "endpoint ejected after consecutive failures");
+        match outcome {
+            Ok(response) if !response.status().is_server_error() => {
+                // Success or failure is known once the body has ended.
+                let (endpoint, passive) = (endpoint.clone(), self.passive);
+                Ok(response.map(|body| {
+                    BodyExt::boxed(AccountedBody::new(body, endpoint, passive).map_err(boxed_error))
+                }))
             }
-        } else {
-            endpoint.record_success();
+            outcome => {
+                if endpoint.record_failure(self.passive.consecutive_failures, self.passive.cooldown)
+                {
+                    tracing::warn!(cluster = %self.name, endpoint = %endpoint.address, "endpoint ejected after consecutive failures");
+                }
+                outcome
+                    .map(|response| response.map(|body| BodyExt::boxed(body.map_err(boxed_error))))
+            }
         }
-        outcome
     }
 
     fn endpoint_uri(&self, endpoint: &EndpointState, original: &Uri) -> Uri {
@@ -159,6 +166,10 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         self.health_stop.cancel();
     }
+}
+
+fn boxed_error(error: hyper::Error) -> BoxError {
+    Box::new(error)
 }
 
 fn fingerprint(upstream: &Upstream, timeouts: &Timeouts) -> String {

@@ -300,3 +300,35 @@ fn tempdir_with(proxy: &Proxy, files: &[&str]) -> tempfile::TempDir {
     }
     dir
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_whose_bodies_break_is_ejected() {
+    use ravelin_tests::faulty::{Fault, FaultyOrigin};
+    let broken = FaultyOrigin::start(Fault::ResetMidBody).await;
+    let good = Origin::start("good").await;
+    let text = config(
+        &[&good],
+        "balancer = \"round_robin\"\npassive = { consecutive_failures = 2, cooldown = \"60s\" }",
+    )
+    .replace(
+        "endpoints = [",
+        &format!("endpoints = [{{ address = \"{}\" }}, ", broken.addr),
+    );
+    let proxy = Proxy::start(&text);
+    let c = client::client(None, false);
+    let mut broken_answers = 0;
+    for _ in 0..30 {
+        if get(&c, &proxy.url("/"))
+            .await
+            .map(|a| a.text() != "good")
+            .unwrap_or(true)
+        {
+            broken_answers += 1;
+        }
+    }
+    assert!(
+        broken_answers <= 3,
+        "a body-breaking endpoint kept getting traffic: {broken_answers} of 30"
+    );
+    assert!(proxy.admin("/upstreams").1.contains("\"ejected\": true"));
+}

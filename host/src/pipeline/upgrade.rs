@@ -1,12 +1,11 @@
 //! Protocol upgrades (WebSocket and the like): once the origin answers 101,
 //! the client's and the origin's connections are joined byte for byte.
 
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
 /// Joins the client's upgraded connection to the origin's, in the background.
-pub fn splice(client: OnUpgrade, response: &mut http::Response<Incoming>) {
+pub fn splice<B>(client: OnUpgrade, response: &mut http::Response<B>) {
     let origin = hyper::upgrade::on(&mut *response);
     tokio::spawn(async move {
         let (client, origin) = match tokio::try_join!(client, origin) {
