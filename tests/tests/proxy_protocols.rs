@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
 use ravelin_tests::client::{self, get, raw, send};
-use ravelin_tests::origin::{self, Origin, OriginOptions};
+use ravelin_tests::origin::{self, Origin};
 use ravelin_tests::{Pki, Proxy};
 
 fn config(origin: &Origin, extra: &str) -> String {
@@ -223,7 +223,7 @@ async fn grpc_over_h2_upstream_keeps_trailers() {
         response
     })
     .await;
-    let text = config(&origin, "").replace("upstream = \"app\"\n", "upstream = \"app\"\n") + "";
+    let text = config(&origin, "");
     let text = text.replace(
         "[[routes]]",
         "[upstreams.app.pool]\nmax_idle_per_endpoint = 4\n\n[[routes]]",
