@@ -189,7 +189,8 @@ pub struct Retries {
 
 #[derive(Debug)]
 pub struct Route {
-    pub name: String,
+    /// Shared, so per-request metric labels need no copy.
+    pub name: std::sync::Arc<str>,
     pub hosts: Vec<HostMatch>,
     pub path: PathMatch,
     pub methods: Vec<Method>,

@@ -7,6 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ravelin_runtime::tool;
 
+/// mimalloc: the proxy allocates and frees small blocks on every request,
+/// which glibc's allocator served at ~10% of CPU (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "ravelin",
@@ -146,10 +151,18 @@ fn run(path: PathBuf) -> ExitCode {
         }
     };
     init_tracing(&settings);
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if settings.worker_threads > 0 {
-        builder.worker_threads(settings.worker_threads);
-    }
+    // One worker needs no work stealing: a current-thread runtime runs every
+    // task on this thread with no cross-thread wake-ups (measured in
+    // docs/benchmarks.md).
+    let mut builder = match settings.worker_threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        0 => tokio::runtime::Builder::new_multi_thread(),
+        n => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    };
     let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

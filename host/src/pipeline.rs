@@ -8,16 +8,19 @@ mod upgrade;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use http::header::{self, HeaderValue};
+use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Version, request};
 use hyper::body::Incoming;
 
 use crate::access_log;
 use crate::compress;
+use crate::config::AccessLog;
 use crate::error::{ProxyError, local_response};
 use crate::hygiene::{self, Forwarding};
 use crate::metrics::{Metrics, RequestLabels, RouteLabel};
@@ -48,8 +51,20 @@ pub struct ConnInfo {
 
 static X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 
+/// The route label of requests no route matched.
+static NO_ROUTE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("-"));
+
+/// The future answering one request, boxed: hyper keeps room for one
+/// in-flight future per connection, so an unboxed one would cost every
+/// idle connection its whole size.
+pub type Handling = Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infallible>> + Send>>;
+
 /// Answers one client request; never fails (errors become statuses).
-pub async fn handle(
+pub fn handle(proxy: Arc<Proxy>, conn: Arc<ConnInfo>, req: Request<Incoming>) -> Handling {
+    Box::pin(answer(proxy, conn, req))
+}
+
+async fn answer(
     proxy: Arc<Proxy>,
     conn: Arc<ConnInfo>,
     req: Request<Incoming>,
@@ -60,19 +75,22 @@ pub async fn handle(
     let (mut parts, body) = req.into_parts();
     let request_id = request_id(&parts);
     let accept_encoding = parts.headers.get(header::ACCEPT_ENCODING).cloned();
-    let (method, version, target) = (parts.method.clone(), parts.version, parts.uri.to_string());
+    let (method, version) = (parts.method.clone(), parts.version);
+    let access_log = snapshot.config.server.access_log;
+    let logged_target = (access_log != AccessLog::Off).then(|| parts.uri.clone());
     let mut route = None;
     let result = forward(&snapshot, &conn, &mut parts, body, &request_id, &mut route).await;
-    let route_name = route
-        .map(|i| snapshot.router.routes()[i].name.as_str())
-        .unwrap_or("-");
+    let route_name = match route {
+        Some(index) => snapshot.router.routes()[index].name.clone(),
+        None => NO_ROUTE.clone(),
+    };
     let mut response = match result {
         Ok(response) => response,
         Err(error) => {
             if error.status().is_server_error() {
-                tracing::warn!(route = route_name, request_id = %request_id.to_str().unwrap_or(""), "{error}");
+                tracing::warn!(route = &*route_name, request_id = %request_id.to_str().unwrap_or(""), "{error}");
             } else {
-                tracing::debug!(route = route_name, "{error}");
+                tracing::debug!(route = &*route_name, "{error}");
             }
             local_response(error.status())
         }
@@ -85,39 +103,39 @@ pub async fn handle(
         accept_encoding.as_ref(),
         &mut response,
     );
-    response
-        .headers_mut()
-        .insert(X_REQUEST_ID.clone(), request_id.clone());
     // 9. Access log and metrics.
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    proxy
-        .metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            route: route_name.to_string(),
+    if let Some(target) = &logged_target {
+        access_log::record(&access_log::Entry {
+            format: access_log,
+            peer: conn.peer,
+            listener: &conn.listener,
+            method: &method,
+            target,
+            version,
             status,
-        })
-        .inc();
-    proxy
-        .metrics
+            route: &route_name,
+            elapsed,
+            request_id: request_id.to_str().unwrap_or(""),
+        });
+    }
+    response
+        .headers_mut()
+        .insert(X_REQUEST_ID.clone(), request_id);
+    let metrics = &proxy.metrics;
+    let latency = RouteLabel {
+        route: route_name.clone(),
+    };
+    metrics
         .latency
-        .get_or_create(&RouteLabel {
-            route: route_name.to_string(),
-        })
+        .get_or_create(&latency)
         .observe(elapsed.as_secs_f64());
-    access_log::record(&access_log::Entry {
-        format: snapshot.config.server.access_log,
-        peer: conn.peer,
-        listener: &conn.listener,
-        method: &method,
-        target: &target,
-        version,
-        status,
+    let requests = RequestLabels {
         route: route_name,
-        elapsed,
-        request_id: request_id.to_str().unwrap_or(""),
-    });
+        status,
+    };
+    metrics.requests.get_or_create(&requests).inc();
     Ok(response)
 }
 
@@ -169,7 +187,7 @@ async fn forward(
         }
     }
     // 6. Upstream, with retries where safe.
-    let upstream_path = upstream_path(route, parts.uri.path(), parts.uri.query());
+    let upstream_path = upstream_path(route, &parts.uri)?;
     let mut response = send_with_retries(cluster, conn, parts, &upstream_path, body).await?;
     if response.status() == StatusCode::SWITCHING_PROTOCOLS
         && let Some(client) = client_upgrade
@@ -263,14 +281,14 @@ async fn send_with_retries(
     cluster: &Cluster,
     conn: &ConnInfo,
     parts: &request::Parts,
-    path: &str,
+    path: &PathAndQuery,
     mut body: PreparedBody,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let mut tried = Vec::new();
     let mut last_error = None;
     while let Some(index) = cluster.pick(conn.peer.ip(), &tried) {
         tried.push(index);
-        let request = upstream_request(parts, path, body.attempt())?;
+        let request = upstream_request(parts, path, body.attempt());
         let error = match cluster.send(index, request).await {
             Ok(response) => return Ok(response),
             Err(error) => error,
@@ -290,17 +308,15 @@ async fn send_with_retries(
 
 fn upstream_request(
     parts: &request::Parts,
-    path: &str,
+    path: &PathAndQuery,
     body: ProxyBody,
-) -> Result<Request<ProxyBody>, ProxyError> {
+) -> Request<ProxyBody> {
     let mut request = Request::new(body);
     *request.method_mut() = parts.method.clone();
-    *request.uri_mut() = path
-        .parse()
-        .map_err(|_| ProxyError::Refused(hygiene::Refusal::InvalidPath))?;
+    *request.uri_mut() = http::Uri::from(path.clone());
     *request.headers_mut() = parts.headers.clone();
     *request.version_mut() = Version::HTTP_11;
-    Ok(request)
+    request
 }
 
 fn is_idempotent(method: &Method) -> bool {
@@ -312,24 +328,30 @@ fn is_idempotent(method: &Method) -> bool {
 
 /// The path and query sent upstream: normalised, and without the route's
 /// prefix when the route says `strip_prefix`.
-fn upstream_path(route: &crate::config::Route, path: &str, query: Option<&str>) -> String {
-    let mut path = path.to_string();
-    if route.strip_prefix
-        && let crate::config::PathMatch::Prefix(prefix) = &route.path
-    {
-        let rest = path
-            .strip_prefix(prefix.trim_end_matches('/'))
-            .unwrap_or(&path);
-        path = if rest.starts_with('/') {
-            rest.to_string()
-        } else {
-            format!("/{rest}")
-        };
-    }
-    match query {
-        Some(query) => format!("{path}?{query}"),
-        None => path,
-    }
+fn upstream_path(
+    route: &crate::config::Route,
+    uri: &http::Uri,
+) -> Result<PathAndQuery, ProxyError> {
+    let invalid = |_| ProxyError::Refused(hygiene::Refusal::InvalidPath);
+    let prefix = match &route.path {
+        crate::config::PathMatch::Prefix(prefix) if route.strip_prefix => prefix,
+        _ => {
+            return match uri.path_and_query() {
+                Some(path) => Ok(path.clone()),
+                None => Ok(PathAndQuery::from_static("/")),
+            };
+        }
+    };
+    let path = uri.path();
+    let rest = path
+        .strip_prefix(prefix.trim_end_matches('/'))
+        .unwrap_or(path);
+    let slash = if rest.starts_with('/') { "" } else { "/" };
+    let target = match uri.query() {
+        Some(query) => format!("{slash}{rest}?{query}"),
+        None => format!("{slash}{rest}"),
+    };
+    PathAndQuery::try_from(target).map_err(invalid)
 }
 
 /// The host:port the client asked for, as it wrote it.
@@ -348,7 +370,11 @@ fn request_id(parts: &request::Parts) -> HeaderValue {
     });
     supplied.cloned().unwrap_or_else(|| {
         let id: u128 = rand::random();
-        HeaderValue::from_str(&format!("{id:032x}")).unwrap_or(HeaderValue::from_static("-"))
+        let mut hex = [0u8; 32];
+        for (i, digit) in hex.iter_mut().enumerate() {
+            *digit = b"0123456789abcdef"[(id >> (124 - 4 * i) & 0xf) as usize];
+        }
+        HeaderValue::from_bytes(&hex).unwrap_or(HeaderValue::from_static("-"))
     })
 }
 

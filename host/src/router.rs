@@ -141,7 +141,7 @@ mod tests {
         }
         router
             .find(host, path, &method, &map)
-            .map(|i| router.routes()[i].name.clone())
+            .map(|i| router.routes()[i].name.to_string())
     }
 
     const ROUTES: &str = r#"

@@ -65,8 +65,9 @@ impl Cluster {
         let endpoints: Vec<_> = upstream
             .endpoints
             .iter()
-            .map(|e| Arc::new(EndpointState::new(e.address.clone(), e.weight)))
-            .collect();
+            .map(|e| EndpointState::new(e.address.clone(), e.weight).map(Arc::new))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("upstream {}: {e}", upstream.name))?;
         let weights: Vec<u32> = upstream.endpoints.iter().map(|e| e.weight).collect();
         let scheme = if upstream.tls.is_some() {
             http::uri::Scheme::HTTPS
@@ -115,19 +116,19 @@ impl Cluster {
         let endpoint = &self.endpoints[index];
         let _in_flight = endpoint.start_request();
         *req.uri_mut() = self.endpoint_uri(endpoint, req.uri());
-        let address = endpoint.address.clone();
         let result = tokio::time::timeout(self.response_timeout, self.client.request(req)).await;
+        let address = || endpoint.address.clone();
         let outcome = match result {
             Err(_) => Err(UpstreamError::Timeout {
-                endpoint: address,
+                endpoint: address(),
                 timeout: self.response_timeout,
             }),
             Ok(Err(e)) if e.is_connect() => Err(UpstreamError::Connect {
-                endpoint: address,
+                endpoint: address(),
                 source: e.into(),
             }),
             Ok(Err(e)) => Err(UpstreamError::Exchange {
-                endpoint: address,
+                endpoint: address(),
                 source: e.into(),
             }),
             Ok(Ok(response)) => Ok(response),
@@ -151,14 +152,13 @@ impl Cluster {
         }
     }
 
+    /// `original`'s path and query at the endpoint: every part shared, none copied.
     fn endpoint_uri(&self, endpoint: &EndpointState, original: &Uri) -> Uri {
-        let path = original.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(endpoint.address.as_str())
-            .path_and_query(path)
-            .build()
-            .unwrap_or_else(|_| original.clone())
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(endpoint.authority.clone());
+        parts.path_and_query = original.path_and_query().cloned();
+        Uri::from_parts(parts).unwrap_or_else(|_| original.clone())
     }
 }
 

@@ -56,30 +56,54 @@ pub(crate) fn build(config: &RuntimeConfig) -> Result<Engine, String> {
     Engine::new(&base(config)).map_err(|e| format!("cannot start the wasm engine: {e:#}"))
 }
 
-/// Ticks the engine's epoch every `tick` until dropped.
+/// Ticks the engine's epoch every `tick` until dropped, from the first
+/// [`EpochTicker::activate`] on: a proxy with no plugins never wakes for it.
 pub(crate) struct EpochTicker {
-    stop: Arc<AtomicBool>,
+    state: Arc<TickerState>,
+    thread: std::thread::Thread,
+}
+
+#[derive(Default)]
+struct TickerState {
+    stop: AtomicBool,
+    active: AtomicBool,
 }
 
 impl EpochTicker {
     pub(crate) fn start(engine: Engine, tick: std::time::Duration) -> Result<Self, String> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        std::thread::Builder::new()
+        let state = Arc::new(TickerState::default());
+        let shared = state.clone();
+        let handle = std::thread::Builder::new()
             .name("ravelin-epoch".into())
             .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
+                while !shared.stop.load(Ordering::Relaxed) {
+                    if !shared.active.load(Ordering::Relaxed) {
+                        std::thread::park();
+                        continue;
+                    }
                     std::thread::sleep(tick);
                     engine.increment_epoch();
                 }
             })
             .map_err(|e| format!("cannot start the epoch thread: {e}"))?;
-        Ok(EpochTicker { stop })
+        Ok(EpochTicker {
+            state,
+            thread: handle.thread().clone(),
+        })
+    }
+
+    /// Starts ticking (idempotent). Called before any guest code can run;
+    /// never undone, since chains may keep an unloaded plugin running.
+    pub(crate) fn activate(&self) {
+        if !self.state.active.swap(true, Ordering::Relaxed) {
+            self.thread.unpark();
+        }
     }
 }
 
 impl Drop for EpochTicker {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.state.stop.store(true, Ordering::Relaxed);
+        self.thread.unpark();
     }
 }

@@ -26,7 +26,7 @@ pub(crate) struct Shared {
     pub kv: KvStore,
     pub metrics: Arc<Metrics>,
     pub outbound: Arc<dyn Outbound>,
-    _ticker: EpochTicker,
+    pub ticker: EpochTicker,
 }
 
 pub(crate) struct Inner {
@@ -79,7 +79,7 @@ impl Runtime {
             metrics: Arc::new(Metrics::new()),
             outbound,
             config,
-            _ticker: ticker,
+            ticker,
         };
         let inner = Inner {
             shared: Arc::new(shared),
@@ -204,6 +204,8 @@ impl Runtime {
                 return Ok(None);
             }
         }
+        // Guest code runs from here on (its configure hook): deadlines need ticks.
+        self.inner.shared.ticker.activate();
         let version = PluginVersion::build(&self.inner.shared, spec, bytes?).await;
         if let (Some(handle), Err(e)) = (&existing, &version) {
             handle.refused(e);

@@ -452,7 +452,7 @@ fn routes(
             })
             .collect();
         routes.push(Route {
-            name: r.name.unwrap_or_else(|| format!("route{i}")),
+            name: r.name.unwrap_or_else(|| format!("route{i}")).into(),
             hosts,
             path,
             methods,

@@ -177,7 +177,7 @@ mod tests {
         weights
             .iter()
             .enumerate()
-            .map(|(i, &w)| Arc::new(EndpointState::new(format!("10.0.0.{i}:80"), w)))
+            .map(|(i, &w)| Arc::new(EndpointState::new(format!("10.0.0.{i}:80"), w).unwrap()))
             .collect()
     }
 

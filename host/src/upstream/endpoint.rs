@@ -11,6 +11,8 @@ use super::balancer::fnv1a;
 
 pub struct EndpointState {
     pub address: String,
+    /// `address` as a URI authority, parsed once.
+    pub authority: http::uri::Authority,
     pub weight: u32,
     pub address_hash: u64,
     in_flight: AtomicUsize,
@@ -29,8 +31,12 @@ impl Drop for InFlight<'_> {
 }
 
 impl EndpointState {
-    pub fn new(address: String, weight: u32) -> Self {
-        Self {
+    pub fn new(address: String, weight: u32) -> Result<Self, String> {
+        let authority = address
+            .parse()
+            .map_err(|e| format!("endpoint `{address}` is not a host:port: {e}"))?;
+        Ok(Self {
+            authority,
             address_hash: fnv1a(address.as_bytes()),
             address,
             weight,
@@ -38,7 +44,7 @@ impl EndpointState {
             healthy: AtomicBool::new(true),
             consecutive_failures: AtomicU32::new(0),
             ejected_until: Mutex::new(None),
-        }
+        })
     }
 
     pub fn in_flight(&self) -> usize {
@@ -116,7 +122,7 @@ mod tests {
 
     #[test]
     fn consecutive_failures_eject_then_probation_re_ejects_at_once() {
-        let e = EndpointState::new("a:1".into(), 1);
+        let e = EndpointState::new("a:1".into(), 1).unwrap();
         let cooldown = Duration::from_millis(30);
         assert!(!e.record_failure(3, cooldown));
         assert!(!e.record_failure(3, cooldown));
@@ -135,7 +141,7 @@ mod tests {
 
     #[test]
     fn a_success_resets_the_streak() {
-        let e = EndpointState::new("a:1".into(), 1);
+        let e = EndpointState::new("a:1".into(), 1).unwrap();
         e.record_failure(2, Duration::from_secs(1));
         e.record_success();
         assert!(!e.record_failure(2, Duration::from_secs(1)));
