@@ -48,6 +48,8 @@ pub struct Server {
     pub via: Option<HeaderValue>,
     /// Where compiled plugins are cached.
     pub plugin_cache_dir: PathBuf,
+    /// Whether paths an origin could read differently are refused.
+    pub ambiguous_paths: crate::hygiene::AmbiguousPaths,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

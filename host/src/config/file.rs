@@ -43,6 +43,7 @@ pub struct FileServer {
     pub graceful_shutdown: Duration,
     pub via: String,
     pub plugin_cache_dir: Option<PathBuf>,
+    pub ambiguous_paths: String,
 }
 
 impl Default for FileServer {
@@ -55,6 +56,7 @@ impl Default for FileServer {
             graceful_shutdown: Duration::secs(30),
             via: "ravelin".into(),
             plugin_cache_dir: None,
+            ambiguous_paths: "reject".into(),
         }
     }
 }

@@ -28,6 +28,26 @@ fn minimal_config_gets_documented_defaults() {
     assert_eq!(config.upstreams["app"].balancer, BalancerKind::RoundRobin);
     assert_eq!(config.timeouts.connect, Duration::from_secs(5));
     assert_eq!(config.limits.max_request_header_bytes, 65536);
+    assert_eq!(
+        config.server.ambiguous_paths,
+        crate::hygiene::AmbiguousPaths::Reject
+    );
+}
+
+#[test]
+fn ambiguous_paths_takes_reject_or_keep() {
+    let text = format!("{MINIMAL}\n[server]\nambiguous_paths = \"keep\"\n");
+    let config = parse(&text).unwrap();
+    assert_eq!(
+        config.server.ambiguous_paths,
+        crate::hygiene::AmbiguousPaths::Keep
+    );
+    let text = format!("{MINIMAL}\n[server]\nambiguous_paths = \"decode\"\n");
+    let error = parse(&text).unwrap_err().to_string();
+    assert!(
+        error.contains("test.toml:12: `server.ambiguous_paths`: unknown policy `decode`"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@ use ipnet::IpNet;
 
 use super::file::*;
 use super::*;
+use crate::hygiene::AmbiguousPaths;
 
 /// Problems found so far, each with the key it concerns.
 #[derive(Default)]
@@ -100,6 +101,17 @@ fn server(raw: FileServer, base_dir: &Path, p: &mut Problems) -> Server {
         "" => None,
         pseudonym => p.check("server.via", header_value(pseudonym)),
     };
+    let ambiguous_paths = match raw.ambiguous_paths.as_str() {
+        "reject" => AmbiguousPaths::Reject,
+        "keep" => AmbiguousPaths::Keep,
+        other => {
+            p.add(
+                "server.ambiguous_paths",
+                format!("unknown policy `{other}`: use \"reject\" or \"keep\""),
+            );
+            AmbiguousPaths::Reject
+        }
+    };
     if tracing_subscriber::EnvFilter::try_new(&raw.log_level).is_err() {
         p.add(
             "server.log_level",
@@ -120,6 +132,7 @@ fn server(raw: FileServer, base_dir: &Path, p: &mut Problems) -> Server {
             Some(dir) => base_dir.join(dir),
             None => std::env::temp_dir().join("ravelin-plugin-cache"),
         },
+        ambiguous_paths,
     }
 }
 
