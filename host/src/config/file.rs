@@ -65,12 +65,16 @@ impl Default for FileServer {
 #[serde(deny_unknown_fields, default)]
 pub struct FileAdmin {
     pub listen: Option<String>,
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
 }
 
 impl Default for FileAdmin {
     fn default() -> Self {
         Self {
             listen: Some("127.0.0.1:9901".into()),
+            token: None,
+            token_file: None,
         }
     }
 }
