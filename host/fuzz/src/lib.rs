@@ -1,7 +1,7 @@
 //! Fuzz checks for the parsers at Ravelin's trust boundaries: the config
-//! file, the request target (path normalisation), and the header hygiene
+//! file, the request target (path normalisation), the header hygiene
 //! that decides what an origin sees (hop-by-hop removal, forwarding
-//! headers, Host). Each check must never panic and asserts the invariant
+//! headers, Host), and the host side of the plugin API (`plugin_host`). Each check must never panic and asserts the invariant
 //! the proxy relies on. They run under libFuzzer (`cargo +nightly fuzz run
 //! <target>`) and, on stable, as a corpus replay (`cargo test`).
 
@@ -11,6 +11,10 @@ use std::path::Path;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ravelin::config::Config;
 use ravelin::hygiene::{self, AmbiguousPaths, Forwarding};
+
+mod plugin_host;
+
+pub use plugin_host::plugin_host_api;
 
 /// The config parser: any text either validates or yields problems whose
 /// rendering does not panic.
