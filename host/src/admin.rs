@@ -2,7 +2,9 @@
 //! up), `/ready` (serving, not draining), `/metrics` (Prometheus text),
 //! `/upstreams` (endpoint health as JSON), `/plugins` (version digest,
 //! load time, calls, errors, latency), `POST /reload` (the config) and
-//! `POST /plugins/NAME/reload`.
+//! `POST /plugins/NAME/reload`. Who may call them is `auth.rs`'s job.
+
+mod auth;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::compress::full;
+use crate::config::AdminToken;
 use crate::reload::Reloader;
 use crate::upstream::ProxyBody;
 
@@ -22,6 +25,8 @@ pub struct Admin {
     pub reloader: Arc<Reloader>,
     pub proxy: Arc<crate::pipeline::Proxy>,
     pub shutdown: CancellationToken,
+    /// The bearer token every request but the probes needs (read at start-up).
+    pub token: Option<AdminToken>,
 }
 
 pub async fn serve(listener: TcpListener, admin: Admin) {
@@ -42,7 +47,32 @@ pub async fn serve(listener: TcpListener, admin: Admin) {
 }
 
 async fn answer(admin: Admin, req: Request<Incoming>) -> Result<Response<ProxyBody>, Infallible> {
-    let response = match (req.method(), req.uri().path()) {
+    let allowed = auth::check(
+        req.method(),
+        req.uri().path(),
+        req.headers(),
+        admin.token.as_ref(),
+    );
+    let response = match (allowed, req.method(), req.uri().path()) {
+        (Err(auth::Denied::Unauthorized), _, _) => {
+            let mut response = text(StatusCode::UNAUTHORIZED, "unauthorized\n".into());
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"ravelin admin\""),
+            );
+            response
+        }
+        (Err(auth::Denied::FromBrowser), _, _) => text(
+            StatusCode::FORBIDDEN,
+            "the admin listener does not serve browsers\n".into(),
+        ),
+        (Ok(()), method, path) => route(&admin, method, path).await,
+    };
+    Ok(response)
+}
+
+async fn route(admin: &Admin, method: &Method, path: &str) -> Response<ProxyBody> {
+    match (method, path) {
         (&Method::GET, "/healthz") => text(StatusCode::OK, "ok\n".into()),
         (&Method::GET, "/ready") if admin.shutdown.is_cancelled() => {
             text(StatusCode::SERVICE_UNAVAILABLE, "draining\n".into())
@@ -59,11 +89,11 @@ async fn answer(admin: Admin, req: Request<Incoming>) -> Result<Response<ProxyBo
             );
             response
         }
-        (&Method::GET, "/upstreams") => json(upstreams(&admin)),
-        (&Method::GET, "/plugins") => json(plugins(&admin)),
+        (&Method::GET, "/upstreams") => json(upstreams(admin)),
+        (&Method::GET, "/plugins") => json(plugins(admin)),
         (&Method::POST, path) if path.starts_with("/plugins/") && path.ends_with("/reload") => {
             let name = &path["/plugins/".len()..path.len() - "/reload".len()];
-            reload_plugin(&admin, name).await
+            reload_plugin(admin, name).await
         }
         (&Method::POST, "/reload") => match admin.reloader.reload().await {
             Ok(()) => text(StatusCode::OK, "reloaded\n".into()),
@@ -73,8 +103,7 @@ async fn answer(admin: Admin, req: Request<Incoming>) -> Result<Response<ProxyBo
             StatusCode::NOT_FOUND,
             "not found: try /healthz, /ready, /metrics, /upstreams, /plugins, POST /reload or POST /plugins/NAME/reload\n".into(),
         ),
-    };
-    Ok(response)
+    }
 }
 
 fn plugins(admin: &Admin) -> serde_json::Value {

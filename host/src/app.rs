@@ -65,7 +65,8 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
     let reloader = Reloader::new(path, proxy.clone());
     reloader.watch()?;
     reloader.on_sighup()?;
-    if let Some(addr) = snapshot.config.admin {
+    if let Some(config) = &snapshot.config.admin {
+        let addr = config.addr;
         let tcp = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| format!("admin listener cannot bind {addr}: {e}"))?;
@@ -74,6 +75,7 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
             reloader: reloader.clone(),
             proxy: proxy.clone(),
             shutdown: shared.shutdown.clone(),
+            token: config.token.clone(),
         };
         tokio::spawn(admin::serve(tcp, admin));
     }

@@ -25,7 +25,7 @@ pub use locate::Step;
 #[derive(Debug)]
 pub struct Config {
     pub server: Server,
-    pub admin: Option<SocketAddr>,
+    pub admin: Option<Admin>,
     pub listeners: Vec<Listener>,
     pub timeouts: Timeouts,
     pub limits: Limits,
@@ -48,6 +48,26 @@ pub struct Server {
     pub via: Option<HeaderValue>,
     /// Where compiled plugins are cached.
     pub plugin_cache_dir: PathBuf,
+    /// Whether paths an origin could read differently are refused.
+    pub ambiguous_paths: crate::hygiene::AmbiguousPaths,
+}
+
+/// The admin listener: where it binds and the bearer token its requests
+/// need (required unless it binds a loopback address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    pub addr: SocketAddr,
+    pub token: Option<AdminToken>,
+}
+
+/// A bearer token for the admin listener; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(pub String);
+
+impl fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use ipnet::IpNet;
 
 mod path;
 
-pub use path::normalize_path;
+pub use path::{AmbiguousPaths, normalize_path};
 
 /// Why a request was refused before routing; each maps to a 4xx.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +23,8 @@ pub enum Refusal {
     InvalidHost,
     #[error("the request target is not a valid path")]
     InvalidPath,
+    #[error("the path holds an escaped slash or backslash, a backslash, or a `;` on a dot segment")]
+    AmbiguousPath,
     #[error("both Content-Length and Transfer-Encoding")]
     AmbiguousFraming,
     #[error("CONNECT is not served by a reverse proxy")]

@@ -214,7 +214,7 @@ fn route(
         return Err(ProxyError::Refused(hygiene::Refusal::AmbiguousFraming));
     }
     let host = hygiene::request_host(parts)?;
-    let path = hygiene::normalize_path(parts.uri.path())?;
+    let path = hygiene::normalize_path(parts.uri.path(), snapshot.config.server.ambiguous_paths)?;
     let index = snapshot
         .router
         .find(&host, &path, &parts.method, &parts.headers)

@@ -139,6 +139,8 @@ fn warn_about_restart_only_changes(old: &Snapshot, new: &Snapshot) {
             .collect::<Vec<_>>()
     };
     if addresses(old) != addresses(new) || old.config.admin != new.config.admin {
-        tracing::warn!("listener addresses changed: they take effect at the next restart");
+        tracing::warn!(
+            "listener addresses or the admin token changed: they take effect at the next restart"
+        );
     }
 }

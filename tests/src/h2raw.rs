@@ -104,6 +104,8 @@ pub fn settings(pairs: &[(u16, u32)]) -> Vec<u8> {
 pub struct Seen {
     pub frames: usize,
     pub headers: usize,
+    /// The stream of each HEADERS frame, in order.
+    pub headers_on: Vec<u32>,
     pub rst_streams: usize,
     pub pings_acked: usize,
     /// The GOAWAY error code, when one came.
@@ -179,10 +181,14 @@ async fn read_frames(mut read: OwnedReadHalf, seen: Arc<Mutex<Seen>>) {
                 break;
             }
             let (kind, flags) = (buf[3], buf[4]);
+            let stream = u32::from_be_bytes([buf[5], buf[6], buf[7], buf[8]]) & 0x7fff_ffff;
             let payload = &buf[9..9 + len];
             seen.frames += 1;
             match kind {
-                HEADERS => seen.headers += 1,
+                HEADERS => {
+                    seen.headers += 1;
+                    seen.headers_on.push(stream);
+                }
                 RST_STREAM => seen.rst_streams += 1,
                 PING if flags & ACK != 0 => seen.pings_acked += 1,
                 GOAWAY if payload.len() >= 8 => {

@@ -754,7 +754,7 @@ fn hop_by_hop_cases() -> Vec<Case> {
     ]
 }
 
-/// Cases Ravelin fails today (each run by an ignored test below).
+/// Cases that were open findings 1, 2 and 12 in docs/security.md (fixed).
 fn known_failing_cases() -> Vec<Case> {
     vec![
         case(
@@ -899,8 +899,7 @@ fn expect_pipelining_and_oversized_messages() {
     });
 }
 
-/// Kept out of the suite until the proxy handles them: see the report in
-/// docs/security.md ("Open findings").
+/// Findings 1, 2 and 12 of docs/security.md, kept as regression cases.
 #[test]
 fn h2c_upgrade_and_absolute_form_host_conflict() {
     let rt = runtime();
@@ -956,9 +955,10 @@ fn inside_public(r: &Recorded) -> Result<(), String> {
     }
 }
 
-fn public_only_proxy(origin: &Origin) -> Proxy {
+fn public_only_proxy(origin: &Origin, extra: &str) -> Proxy {
     Proxy::start(&format!(
         r#"
+{extra}
 [admin]
 listen = "{{admin}}"
 
@@ -999,7 +999,7 @@ fn path_tricks_cannot_reach_an_unrouted_path() {
     let rt = runtime();
     rt.block_on(async {
         let origin = Origin::start("adv").await;
-        let proxy = public_only_proxy(&origin);
+        let proxy = public_only_proxy(&origin, "");
         let paths: &[(&'static str, Expect)] = &[
             ("/public/x", Expect::RefusedOrOne(inside_public)),
             ("/admin", Expect::Refused),
@@ -1028,31 +1028,68 @@ fn path_tricks_cannot_reach_an_unrouted_path() {
     });
 }
 
-/// The same, for spellings the proxy passes through unresolved and an
-/// origin that decodes `%2F`, treats `\` as `/` or drops `;params` (Tomcat,
-/// IIS, Spring and many frameworks do) resolves to `/admin`.
+/// The same, for spellings an origin that decodes `%2F`, treats `\` as `/`
+/// or drops `;params` (Tomcat, IIS, Spring and many frameworks do) would
+/// resolve to `/admin`: refused by default (`server.ambiguous_paths`).
 #[test]
-#[ignore = "FAILS: `..%2f`, `..\\` and `..;/` pass routing under /public/ and reach the origin unresolved; a lenient origin serves /admin"]
 fn encoded_slash_backslash_and_matrix_params_cannot_reach_an_unrouted_path() {
     let rt = runtime();
     rt.block_on(async {
         let origin = Origin::start("adv").await;
-        let proxy = public_only_proxy(&origin);
-        let paths: &[(&'static str, Expect)] = &[
-            (
-                "/public/%2e%2e%2fadmin",
-                Expect::RefusedOrOne(inside_public),
-            ),
-            ("/public/..%2fadmin", Expect::RefusedOrOne(inside_public)),
-            ("/public/..%2Fadmin", Expect::RefusedOrOne(inside_public)),
-            ("/public/..%5cadmin", Expect::RefusedOrOne(inside_public)),
-            ("/public/..\\admin", Expect::RefusedOrOne(inside_public)),
-            ("/public/..;/admin", Expect::RefusedOrOne(inside_public)),
-            (
-                "/public/x/..;/..;/admin",
-                Expect::RefusedOrOne(inside_public),
-            ),
-        ];
-        run(&proxy, &origin, path_cases(paths)).await;
+        let proxy = public_only_proxy(&origin, "");
+        let paths: Vec<(&'static str, Expect)> = AMBIGUOUS
+            .iter()
+            .map(|(path, _)| (*path, Expect::Refused))
+            .collect();
+        run(&proxy, &origin, path_cases(&paths)).await;
+    });
+}
+
+/// Paths an origin could read as another one, and what the origin receives
+/// when `server.ambiguous_paths = "keep"` forwards them.
+const AMBIGUOUS: &[(&str, &str)] = &[
+    ("/public/%2e%2e%2fadmin", "/public/..%2Fadmin"),
+    ("/public/..%2fadmin", "/public/..%2Fadmin"),
+    ("/public/..%2Fadmin", "/public/..%2Fadmin"),
+    ("/public/..%5cadmin", "/public/..%5Cadmin"),
+    ("/public/..\\admin", "/public/..\\admin"),
+    ("/public/..;/admin", "/public/..;/admin"),
+    ("/public/x/..;/..;/admin", "/public/x/..;/..;/admin"),
+    ("/public/.;/admin", "/public/.;/admin"),
+    ("/public/..%3b/admin", "/public/..%3B/admin"),
+];
+
+/// The default answers each ambiguous path 400 exactly; the opt-out
+/// forwards it unchanged (escapes upper-cased) and routes it with `%2F`,
+/// `\` and `;` as ordinary characters, so `/admin%2F..` stays unrouted.
+#[test]
+fn ambiguous_paths_reject_answers_400_and_keep_forwards_them_unchanged() {
+    let rt = runtime();
+    rt.block_on(async {
+        let origin = Origin::start("adv").await;
+        let strict = public_only_proxy(&origin, "");
+        let keep = public_only_proxy(&origin, "[server]\nambiguous_paths = \"keep\"\n");
+        for (n, (sent, forwarded)) in AMBIGUOUS.iter().enumerate() {
+            let request =
+                format!("GET {sent} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n");
+            let reply = exchange(strict.http, request.as_bytes(), QUIET, LIMIT).await;
+            assert_eq!(reply.statuses, [400], "{sent}: {}", reply.excerpt());
+            assert_eq!(origin.count(), n, "{sent} reached the origin");
+            let reply = exchange(keep.http, request.as_bytes(), QUIET, LIMIT).await;
+            assert_eq!(
+                reply.statuses,
+                [200],
+                "{sent} with keep: {}",
+                reply.excerpt()
+            );
+            let seen = origin.received();
+            assert_eq!(seen.len(), n + 1, "{sent} with keep");
+            assert_eq!(seen[n].uri.path(), *forwarded, "{sent} with keep");
+        }
+        let request =
+            "GET /admin%2f..%2fpublic/x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n";
+        let reply = exchange(keep.http, request.as_bytes(), QUIET, LIMIT).await;
+        assert_eq!(reply.statuses, [404], "{}", reply.excerpt());
+        assert_eq!(origin.count(), AMBIGUOUS.len());
     });
 }

@@ -7,8 +7,9 @@
 //! idempotent requests, and a reload never tears a request. Where nothing
 //! can hide the fault (a single broken origin), the test asserts the safe
 //! outcome instead: a 5xx or a visibly broken body, never a truncated body
-//! passed off as complete, and recovery once the origin is back.
-//! (Plugin hot swaps and trapping plugins wait for the plugin runtime.)
+//! passed off as complete, and recovery once the origin is back. Plugins
+//! too: 20 hot swaps under load lose nothing, and a plugin that starts
+//! trapping fails only its own route, with clean 502s.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use ravelin_test_guests as guests;
 use ravelin_tests::client::{HttpsClient, client};
 use ravelin_tests::faulty::{Fault, FaultyOrigin, Tally, load};
 use ravelin_tests::origin::{OriginOptions, default_handler, respond};
@@ -61,9 +63,16 @@ upstream = "app"
 
 /// One GET through the proxy: Ok only for a 200 with the whole body.
 async fn get_once(http: &HttpsClient, url: &str) -> Result<(), String> {
-    let request = http::Request::get(url)
-        .body(Full::<Bytes>::default())
-        .expect("request");
+    get_once_on(http, url, None).await
+}
+
+/// [`get_once`] with a `Host` header, for routes chosen by host.
+async fn get_once_on(http: &HttpsClient, url: &str, host: Option<&str>) -> Result<(), String> {
+    let mut request = http::Request::get(url);
+    if let Some(host) = host {
+        request = request.header("host", host);
+    }
+    let request = request.body(Full::<Bytes>::default()).expect("request");
     let response = tokio::time::timeout(Duration::from_secs(30), http.request(request))
         .await
         .map_err(|_| "client timeout".to_string())?
@@ -449,6 +458,201 @@ upstream = "app"
             answer.header("via"),
             Some("1.1 ravelin-20"),
             "the last reload is not in force"
+        );
+    });
+}
+
+/// Swaps of a plugin under load, as the design promises them: a request
+/// runs on one version from its request hook to its response hook, and a
+/// swap loses no request.
+const SWAPS: usize = 20;
+
+/// An origin that reports the request's `x-version` back as
+/// `x-seen-version`, after 5 ms, so requests overlap the swaps.
+async fn version_echo() -> Origin {
+    Origin::serve("app", |req| async move {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let mut response = respond(200, "app");
+        if let Some(v) = req.headers.get("x-version") {
+            response.headers_mut().insert("x-seen-version", v.clone());
+        }
+        response
+    })
+    .await
+}
+
+/// Swaps applied so far, from the admin listener's `/plugins`.
+fn swaps(proxy: &Proxy) -> usize {
+    let (_, listing) = proxy.admin("/plugins");
+    let plugins: serde_json::Value = serde_json::from_str(&listing).unwrap_or_default();
+    plugins[0]["swaps"].as_u64().unwrap_or(0) as usize
+}
+
+/// 20 hot swaps of a plugin (versions a and b in turn, by replacing its
+/// file) under load, then a broken version: zero failures, and each answer
+/// comes whole from one version (the `x-version` its request hook set is
+/// the one its response hook set). Requests are spread over the swaps:
+/// request i waits for swap i × 21 / 300, and swap n starts while the
+/// requests before it are still running. The broken version is refused and
+/// the running one serves on.
+#[test]
+fn plugin_hot_swaps_under_load_lose_nothing() {
+    runtime().block_on(async {
+        let origin = version_echo().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let live = dir.path().join("live.wasm");
+        std::fs::copy(guests::SWAP_A, &live).expect("copy plugin");
+        let text = config(&[origin.addr], "", "")
+            + &format!("\n[plugins.swap]\nsource = \"{}\"\n", live.display());
+        let text = text.replace("upstream = \"app\"\n", "upstream = \"app\"\nplugins = [\"swap\"]\n");
+        let proxy = Proxy::start(&text);
+        let (done, applied) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let versions = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+        let http = client(None, false);
+        let url = proxy.url("/swap");
+        let run = {
+            let (done, applied, versions) = (done.clone(), applied.clone(), versions.clone());
+            tokio::spawn(load(MAX_REQUESTS, MAX_TIME, 4, move |i| {
+                let (http, url) = (http.clone(), url.clone());
+                let (done, applied, versions) = (done.clone(), applied.clone(), versions.clone());
+                async move {
+                    wait_until(&applied, i * (SWAPS + 1) / MAX_REQUESTS, MAX_TIME).await;
+                    let outcome = ravelin_tests::client::get(&http, &url).await.and_then(|a| {
+                        let (sent, seen) = (a.header("x-version"), a.header("x-seen-version"));
+                        match (a.status, sent, seen) {
+                            (200, Some(v), Some(w)) if v == w => {
+                                versions.lock().expect("lock").insert(v.to_string());
+                                Ok(())
+                            }
+                            (200, v, w) => Err(format!("versions mixed: {v:?} / {w:?}")),
+                            (status, _, _) => Err(format!("status {status}")),
+                        }
+                    });
+                    done.fetch_add(1, Ordering::Relaxed);
+                    outcome
+                }
+            }))
+        };
+        let per_swap = MAX_REQUESTS / (SWAPS + 1);
+        for n in 1..=SWAPS {
+            wait_until(&done, n * per_swap - per_swap / 2, MAX_TIME).await;
+            let next = if n % 2 == 1 { guests::SWAP_B } else { guests::SWAP_A };
+            let staged = dir.path().join("staged.wasm");
+            std::fs::copy(next, &staged).expect("stage plugin");
+            std::fs::rename(&staged, &live).expect("swap plugin");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while swaps(&proxy) < n && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            applied.store(swaps(&proxy), Ordering::Relaxed);
+        }
+        // A broken version while the last requests run: refused.
+        std::fs::write(dir.path().join("staged.wasm"), b"not a component").expect("stage");
+        std::fs::rename(dir.path().join("staged.wasm"), &live).expect("swap broken");
+        let refused = proxy.wait_for_log("new plugin version refused", Duration::from_secs(10));
+        let tally = run.await.expect("load");
+        println!("{}", tally.line("20 plugin hot swaps under load"));
+        let after = ravelin_tests::client::get(&client(None, false), &proxy.url("/after"))
+            .await
+            .map(|a| (a.status, a.header("x-version").map(str::to_string)));
+        println!(
+            "swaps applied {}, versions served {:?}, broken version refused {refused}, after it: {after:?}",
+            swaps(&proxy),
+            versions.lock().expect("lock")
+        );
+        assert_eq!(tally.failures(), 0, "{}", tally.line("plugin hot swaps"));
+        assert_eq!(swaps(&proxy), SWAPS, "every swap applied, the broken one not");
+        assert!(refused, "the broken version was not refused:\n{}", proxy.log());
+        let versions = versions.lock().expect("lock").clone();
+        assert!(versions.contains("a") && versions.contains("b"), "{versions:?}");
+        assert_eq!(after, Ok((200, Some("a".to_string()))), "the running version serves on");
+    });
+}
+
+/// A plugin that starts trapping under load: route `faulty.test` runs the
+/// faults guest (fail closed), which passes the first third of the requests
+/// and traps on every later one (`/trap`); route `other.test` runs the same
+/// component under another name, alongside. Failures stay on the faulty
+/// route and are clean 502s, counted as plugin faults; the other route
+/// loses nothing.
+#[test]
+fn a_plugin_that_starts_trapping_fails_only_its_route() {
+    runtime().block_on(async {
+        let origin = Origin::start("app").await;
+        let text = config(&[origin.addr], "", "")
+            .replace("[[routes]]\npath_prefix = \"/\"\nupstream = \"app\"\n", "")
+            + &format!(
+                r#"
+[plugins.faulty]
+source = "{faults}"
+config = {{ mode = "by-path" }}
+deadline_ms = 100
+
+[plugins.other]
+source = "{faults}"
+config = {{ mode = "by-path" }}
+deadline_ms = 100
+
+[[routes]]
+hosts = ["faulty.test"]
+upstream = "app"
+plugins = ["faulty"]
+
+[[routes]]
+hosts = ["other.test"]
+upstream = "app"
+plugins = ["other"]
+"#,
+                faults = guests::FAULTS
+            );
+        let proxy = Proxy::start(&text);
+        let http = client(None, false);
+        let on = |host: &'static str, trap_from: usize| {
+            let (http, base) = (http.clone(), proxy.url(""));
+            load(MAX_REQUESTS, MAX_TIME, 4, move |i| {
+                let http = http.clone();
+                let path = if i >= trap_from { "/trap" } else { "/pass" };
+                let url = format!("{base}{path}");
+                async move { get_once_on(&http, &url, Some(host)).await }
+            })
+        };
+        let (faulty, other) = tokio::join!(
+            on("faulty.test", MAX_REQUESTS / 3),
+            on("other.test", usize::MAX)
+        );
+        println!(
+            "{}",
+            faulty.line("a plugin that starts trapping: its route")
+        );
+        println!(
+            "{}",
+            other.line("a plugin that starts trapping: another route")
+        );
+        let metrics = proxy.admin("/metrics").1;
+        let faults = |plugin: &str| -> f64 {
+            let label = format!("plugin=\"{plugin}\"");
+            metrics
+                .lines()
+                .filter(|l| l.contains("plugin_faults") && l.contains(&label))
+                .inspect(|l| println!("{l}"))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum()
+        };
+        let (faulty_faults, other_faults) = (faults("faulty"), faults("other"));
+        assert_eq!(other.failures(), 0, "{}", other.line("other route"));
+        assert_eq!(other_faults, 0.0, "the other plugin never faulted");
+        assert_eq!(
+            faulty_faults as usize,
+            faulty.failures(),
+            "every trap is counted as a plugin fault"
+        );
+        let passing = faulty.sent.min(MAX_REQUESTS / 3);
+        assert_eq!(faulty.succeeded, passing, "{}", faulty.line("faulty route"));
+        assert_eq!(
+            faulty.failed.get("status 502").copied().unwrap_or(0),
+            faulty.sent - passing,
+            "every trap is a clean 502: {}",
+            faulty.line("faulty route")
         );
     });
 }

@@ -1,7 +1,7 @@
 //! Fuzz checks for the parsers at Ravelin's trust boundaries: the config
-//! file, the request target (path normalisation), and the header hygiene
+//! file, the request target (path normalisation), the header hygiene
 //! that decides what an origin sees (hop-by-hop removal, forwarding
-//! headers, Host). Each check must never panic and asserts the invariant
+//! headers, Host), and the host side of the plugin API (`plugin_host`). Each check must never panic and asserts the invariant
 //! the proxy relies on. They run under libFuzzer (`cargo +nightly fuzz run
 //! <target>`) and, on stable, as a corpus replay (`cargo test`).
 
@@ -10,7 +10,11 @@ use std::path::Path;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ravelin::config::Config;
-use ravelin::hygiene::{self, Forwarding};
+use ravelin::hygiene::{self, AmbiguousPaths, Forwarding};
+
+mod plugin_host;
+
+pub use plugin_host::plugin_host_api;
 
 /// The config parser: any text either validates or yields problems whose
 /// rendering does not panic.
@@ -32,16 +36,44 @@ pub fn config_parse(data: &[u8]) {
     }
 }
 
-/// Path normalisation: a result starts with `/`, has no empty, `.` or `..`
-/// segment (so no traversal survives to routing or the origin), no raw
-/// control byte, and normalising it again changes nothing.
+/// Path normalisation, under both policies: a result starts with `/`, has
+/// no empty, `.` or `..` segment (so no traversal survives to routing or the
+/// origin), no raw control byte, and normalising it again changes nothing.
+/// Under the default policy it also holds no escaped slash or backslash, no
+/// backslash and no dot segment with a `;` parameter, so no origin can
+/// resolve it to another path; and whatever the default policy accepts,
+/// `keep` normalises the same way.
 pub fn path_normalize(data: &[u8]) {
     let Ok(path) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(normal) = hygiene::normalize_path(path) else {
-        return;
-    };
+    let strict = hygiene::normalize_path(path, AmbiguousPaths::Reject);
+    let kept = hygiene::normalize_path(path, AmbiguousPaths::Keep);
+    if let Ok(normal) = &strict {
+        assert_eq!(kept.as_ref(), Ok(normal), "{path:?}: policies disagree");
+        let upper = normal.to_ascii_uppercase();
+        assert!(
+            !upper.contains("%2F") && !upper.contains("%5C") && !normal.contains('\\'),
+            "{path:?} -> {normal:?}: escaped slash or backslash accepted"
+        );
+        for segment in normal.split('/') {
+            let before = segment.split(';').next().unwrap_or("");
+            let before = before.split("%3B").next().unwrap_or("");
+            assert!(
+                !(segment.len() > before.len() && (before == "." || before == "..")),
+                "{path:?} -> {normal:?}: dot segment with a parameter"
+            );
+        }
+    }
+    if let Ok(normal) = kept {
+        normalised(path, &normal, AmbiguousPaths::Keep);
+    }
+    if let Ok(normal) = strict {
+        normalised(path, &normal, AmbiguousPaths::Reject);
+    }
+}
+
+fn normalised(path: &str, normal: &str, policy: AmbiguousPaths) {
     assert!(
         normal.starts_with('/'),
         "{path:?} -> {normal:?}: not absolute"
@@ -65,16 +97,12 @@ pub fn path_normalize(data: &[u8]) {
         !normal.bytes().any(|b| b < 0x21 || b == 0x7f),
         "{path:?} -> {normal:?}: control byte"
     );
-    // Non-ASCII bytes are re-encoded as Latin-1 today (docs/security.md,
-    // open finding 12), so idempotence is checked on ASCII input only until
-    // that is fixed.
-    if path.is_ascii() {
-        assert_eq!(
-            hygiene::normalize_path(&normal).as_deref(),
-            Ok(normal.as_str()),
-            "{path:?}: not idempotent"
-        );
-    }
+    // Bytes pass unchanged (non-ASCII included), so every result is a fixed point.
+    assert_eq!(
+        hygiene::normalize_path(normal, policy).as_deref(),
+        Ok(normal),
+        "{path:?}: not idempotent"
+    );
 }
 
 /// Input format, so corpus files stay readable: the first line is a request

@@ -71,6 +71,11 @@ fn hygiene_headers_corpus() {
 }
 
 #[test]
+fn plugin_host_api_corpus() {
+    replay("plugin_host_api", ravelin_fuzz::plugin_host_api);
+}
+
+#[test]
 fn path_normalize_corpus() {
     replay("path_normalize", ravelin_fuzz::path_normalize);
 }

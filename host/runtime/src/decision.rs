@@ -5,7 +5,7 @@
 use crate::PluginError;
 use crate::bindings::ravelin::plugin::types::ResponseInit;
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::StatusCode;
 use std::net::SocketAddr;
 
 /// Facts about the request that are not in its `http` parts.
@@ -77,28 +77,10 @@ pub enum BodyDecision {
     Fail(Failure),
 }
 
-/// Builds the response a plugin asked for, refusing an invalid status or
-/// header and a body over `max_body`.
+/// Builds the response a plugin asked for (see `guest_input::response`).
 pub(crate) fn to_response(
     init: ResponseInit,
     max_body: usize,
 ) -> Result<http::Response<Bytes>, String> {
-    if init.body.len() > max_body {
-        return Err(format!(
-            "a body of {} bytes exceeds max_body_bytes ({max_body})",
-            init.body.len()
-        ));
-    }
-    let status =
-        StatusCode::from_u16(init.status).map_err(|_| format!("invalid status {}", init.status))?;
-    let mut response = http::Response::new(Bytes::from(init.body));
-    *response.status_mut() = status;
-    for (name, value) in init.headers {
-        let n = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("invalid header name {name:?}"))?;
-        let v = HeaderValue::from_str(&value)
-            .map_err(|_| format!("invalid value for header {name:?}"))?;
-        response.headers_mut().append(n, v);
-    }
-    Ok(response)
+    crate::guest_input::response(init.status, init.headers, init.body, max_body)
 }

@@ -57,14 +57,9 @@ impl Slot {
         let max = self.version.spec.max_body_bytes;
         match decision {
             wit::BodyDecision::Continue => Ok(Outcome::Continue),
-            wit::BodyDecision::Replace(body) if body.len() > max => Err(self.guest_error(
-                hook,
-                format!(
-                    "a body of {} bytes exceeds max_body_bytes ({max})",
-                    body.len()
-                ),
-            )),
-            wit::BodyDecision::Replace(body) => Ok(Outcome::Replace(Bytes::from(body))),
+            wit::BodyDecision::Replace(body) => crate::guest_input::body(body, max)
+                .map(Outcome::Replace)
+                .map_err(|reason| self.guest_error(hook, reason)),
             wit::BodyDecision::Respond(init) => to_response(init, max)
                 .map(Outcome::Respond)
                 .map_err(|reason| self.guest_error(hook, reason)),

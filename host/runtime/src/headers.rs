@@ -1,15 +1,9 @@
-//! Header operations shared by the request and response resources, with the
-//! validation the guest's input needs.
+//! Header operations shared by the request and response resources; the
+//! guest's names and values go through `guest_input`.
 
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderValue};
 
-fn name(name: &str) -> Result<HeaderName, String> {
-    HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))
-}
-
-fn value(value: &str) -> Result<HeaderValue, String> {
-    HeaderValue::from_str(value).map_err(|_| "invalid header value".to_string())
-}
+use crate::guest_input::{header_name as name, header_value as value};
 
 fn text(v: &HeaderValue) -> String {
     String::from_utf8_lossy(v.as_bytes()).into_owned()

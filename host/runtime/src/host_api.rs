@@ -3,30 +3,20 @@
 
 use crate::bindings::ravelin::plugin::{clock, kv, log, metrics, random};
 use crate::ctx::StoreCtx;
+use crate::guest_input;
 use log::Level;
 use rand::RngCore;
 
 type Res<T> = wasmtime::Result<T>;
 
-/// The most bytes of one log message that reach the log.
-const MAX_MESSAGE: usize = 4096;
-
 /// The most random bytes one call returns.
 const MAX_RANDOM: u32 = 65536;
-
-fn clip(message: &str) -> &str {
-    let mut end = message.len().min(MAX_MESSAGE);
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    &message[..end]
-}
 
 impl log::Host for StoreCtx {
     fn log(&mut self, level: Level, message: String) -> Res<()> {
         let plugin = &*self.env.name;
         let request_id = self.info.request_id.as_str();
-        let message = clip(&message);
+        let message = guest_input::log_message(&message);
         match level {
             Level::Trace => tracing::trace!(plugin, request_id, "{message}"),
             Level::Debug => tracing::debug!(plugin, request_id, "{message}"),

@@ -4,8 +4,8 @@
 use crate::bindings::ravelin::plugin::types::{Host, HostRequest, HostResponse, TlsInfo};
 use crate::bindings::{RequestHandle, ResponseHandle};
 use crate::ctx::StoreCtx;
+use crate::guest_input;
 use crate::headers;
-use http::{StatusCode, Uri};
 use wasmtime::component::Resource;
 
 type Res<T> = wasmtime::Result<T>;
@@ -22,20 +22,6 @@ impl StoreCtx {
             .as_mut()
             .ok_or_else(|| wasmtime::format_err!("no response is being handled"))
     }
-}
-
-/// Replaces the path and query of `uri`, keeping scheme and authority.
-fn with_path(uri: &Uri, value: &str) -> Result<Uri, String> {
-    if !value.starts_with('/') {
-        return Err(format!("{value:?} does not start with /"));
-    }
-    let mut parts = uri.clone().into_parts();
-    parts.path_and_query = Some(
-        value
-            .parse()
-            .map_err(|_| format!("{value:?} is not a valid path and query"))?,
-    );
-    Uri::from_parts(parts).map_err(|e| e.to_string())
 }
 
 impl Host for StoreCtx {}
@@ -58,7 +44,7 @@ impl HostRequest for StoreCtx {
         value: String,
     ) -> Res<Result<(), String>> {
         let req = self.req()?;
-        Ok(with_path(&req.uri, &value).map(|uri| req.uri = uri))
+        Ok(guest_input::path_with_query(&req.uri, &value).map(|uri| req.uri = uri))
     }
     fn authority(&mut self, _: Resource<RequestHandle>) -> Res<Option<String>> {
         let req = self.req()?;
@@ -121,9 +107,7 @@ impl HostResponse for StoreCtx {
     }
     fn set_status(&mut self, _: Resource<ResponseHandle>, status: u16) -> Res<Result<(), String>> {
         let resp = self.resp()?;
-        Ok(StatusCode::from_u16(status)
-            .map(|s| resp.status = s)
-            .map_err(|_| format!("invalid status {status}")))
+        Ok(guest_input::status(status).map(|s| resp.status = s))
     }
     fn header(&mut self, _: Resource<ResponseHandle>, name: String) -> Res<Option<String>> {
         Ok(headers::get(&self.resp()?.headers, &name))

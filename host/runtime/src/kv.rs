@@ -27,7 +27,7 @@ struct Inner {
 
 /// A shared, bounded store; cheap to clone.
 #[derive(Clone)]
-pub(crate) struct KvStore {
+pub struct KvStore {
     inner: Arc<Mutex<Inner>>,
     capacity: usize,
 }
@@ -99,7 +99,7 @@ fn deadline(ttl_ms: Option<u64>, now: Instant) -> Option<Instant> {
 
 impl KvStore {
     /// A store holding at most `capacity` bytes (keys, values and overhead).
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         KvStore {
             inner: Arc::default(),
             capacity,
@@ -115,14 +115,14 @@ impl KvStore {
     }
 
     /// The value under `key` in namespace `ns`.
-    pub(crate) fn get(&self, ns: &Arc<str>, key: String) -> Option<Vec<u8>> {
+    pub fn get(&self, ns: &Arc<str>, key: String) -> Option<Vec<u8>> {
         self.lock()
             .live(&(ns.clone(), key), Instant::now())
             .map(|e| e.value.clone())
     }
 
     /// Stores `value`; returns how many entries were evicted to make room.
-    pub(crate) fn set(
+    pub fn set(
         &self,
         ns: &Arc<str>,
         key: String,
@@ -143,7 +143,7 @@ impl KvStore {
     }
 
     /// Removes `key`; whether a live entry was there.
-    pub(crate) fn delete(&self, ns: &Arc<str>, key: String) -> bool {
+    pub fn delete(&self, ns: &Arc<str>, key: String) -> bool {
         let key = (ns.clone(), key);
         let mut inner = self.lock();
         let live = inner.live(&key, Instant::now()).is_some();
@@ -152,7 +152,7 @@ impl KvStore {
     }
 
     /// Adds `delta` to the decimal counter under `key`, atomically.
-    pub(crate) fn increment(
+    pub fn increment(
         &self,
         ns: &Arc<str>,
         key: String,
@@ -180,9 +180,8 @@ impl KvStore {
         Ok(next)
     }
 
-    /// Bytes in use (for tests and stats).
-    #[cfg(test)]
-    pub(crate) fn bytes(&self) -> usize {
+    /// Bytes in use (keys, values and overhead), never over the capacity.
+    pub fn bytes(&self) -> usize {
         self.lock().bytes
     }
 }

@@ -16,6 +16,7 @@
 //! | [`Outbound`] (`outbound`) | the host's HTTP client for plugins, behind the allow-list |
 //! | `engine`, `cache` | engine settings (pooling, epochs); compiled-artifact disk cache |
 //! | `ctx`, `host_http`, `host_api`, `headers`, `wasi`, `kv` | the host API plugins import |
+//! | [`guest_input`], [`KvStore`] (`kv`) | the checks on what plugins hand the host, and the bounded store; public for the fuzz targets |
 //! | `metrics`, [`PluginStats`] (`stats`) | Prometheus metrics; admin stats; fault logging per burst |
 //! | `watch` | file watching → reload ([`Runtime::watch`]) |
 //! | [`tool`] | `ravelin plugin new` / `ravelin plugin test` |
@@ -58,6 +59,7 @@ mod engine;
 mod error;
 mod exchange;
 mod file;
+pub mod guest_input;
 mod handle;
 mod headers;
 mod host_api;
@@ -80,6 +82,7 @@ pub use error::PluginError;
 pub use exchange::Exchange;
 pub use file::FilePluginSpec;
 pub use handle::{PluginHandle, ReloadOutcome};
+pub use kv::KvStore;
 pub use outbound::{NoOutbound, Outbound, OutboundFuture};
 pub use runtime::{ApplyReport, Runtime};
 pub use stats::PluginStats;

@@ -120,10 +120,7 @@ impl Metrics {
 
     /// Whether `name` may be used as a guest metric name for `plugin`.
     fn admit(&self, plugin: &str, name: &str) -> bool {
-        let valid = !name.is_empty()
-            && name.len() <= 64
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !valid {
+        if !crate::guest_input::metric_name(name) {
             return false;
         }
         let mut series = self.guest_series.lock().unwrap_or_else(|p| p.into_inner());

@@ -48,15 +48,12 @@ impl Outbound for NoOutbound {
 
 /// Builds the `http` request from the guest's record.
 fn to_http(request: OutboundRequest) -> Result<http::Request<Bytes>, String> {
-    let mut builder = http::Request::builder()
-        .method(request.method.as_str())
-        .uri(request.path_with_query.as_str());
-    for (name, value) in &request.headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    builder
-        .body(Bytes::from(request.body))
-        .map_err(|e| format!("invalid outbound request: {e}"))
+    crate::guest_input::outbound_request(
+        &request.method,
+        &request.path_with_query,
+        &request.headers,
+        request.body,
+    )
 }
 
 /// Copies the upstream's response into the guest's record.

@@ -43,6 +43,7 @@ pub struct FileServer {
     pub graceful_shutdown: Duration,
     pub via: String,
     pub plugin_cache_dir: Option<PathBuf>,
+    pub ambiguous_paths: String,
 }
 
 impl Default for FileServer {
@@ -55,6 +56,7 @@ impl Default for FileServer {
             graceful_shutdown: Duration::secs(30),
             via: "ravelin".into(),
             plugin_cache_dir: None,
+            ambiguous_paths: "reject".into(),
         }
     }
 }
@@ -63,12 +65,16 @@ impl Default for FileServer {
 #[serde(deny_unknown_fields, default)]
 pub struct FileAdmin {
     pub listen: Option<String>,
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
 }
 
 impl Default for FileAdmin {
     fn default() -> Self {
         Self {
             listen: Some("127.0.0.1:9901".into()),
+            token: None,
+            token_file: None,
         }
     }
 }

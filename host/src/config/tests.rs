@@ -23,11 +23,33 @@ upstream = "app"
 fn minimal_config_gets_documented_defaults() {
     let config = parse(MINIMAL).unwrap();
     assert_eq!(config.listeners[0].name, "listener0");
-    assert_eq!(config.admin, Some("127.0.0.1:9901".parse().unwrap()));
+    let admin = config.admin.as_ref().unwrap();
+    assert_eq!(admin.addr, "127.0.0.1:9901".parse().unwrap());
+    assert_eq!(admin.token, None);
     assert_eq!(config.routes[0].path, PathMatch::Prefix("/".into()));
     assert_eq!(config.upstreams["app"].balancer, BalancerKind::RoundRobin);
     assert_eq!(config.timeouts.connect, Duration::from_secs(5));
     assert_eq!(config.limits.max_request_header_bytes, 65536);
+    assert_eq!(
+        config.server.ambiguous_paths,
+        crate::hygiene::AmbiguousPaths::Reject
+    );
+}
+
+#[test]
+fn ambiguous_paths_takes_reject_or_keep() {
+    let text = format!("{MINIMAL}\n[server]\nambiguous_paths = \"keep\"\n");
+    let config = parse(&text).unwrap();
+    assert_eq!(
+        config.server.ambiguous_paths,
+        crate::hygiene::AmbiguousPaths::Keep
+    );
+    let text = format!("{MINIMAL}\n[server]\nambiguous_paths = \"decode\"\n");
+    let error = parse(&text).unwrap_err().to_string();
+    assert!(
+        error.contains("test.toml:12: `server.ambiguous_paths`: unknown policy `decode`"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -114,4 +136,43 @@ fn bad_duration_names_the_unit_problem() {
     let error = parse(&text).unwrap_err().to_string();
     assert!(error.contains("duration unit"), "{error}");
     assert!(error.starts_with("test.toml:12:"), "{error}");
+}
+
+#[test]
+fn a_public_admin_listener_needs_a_token() {
+    let public = format!("{MINIMAL}\n[admin]\nlisten = \"0.0.0.0:9901\"\n");
+    let error = parse(&public).unwrap_err().to_string();
+    assert!(
+        error.contains(
+            "`admin.token`: the admin listener binds 0.0.0.0:9901, which is not a loopback address"
+        ),
+        "{error}"
+    );
+    let config = parse(&format!("{public}token = \"0123456789abcdef\"\n")).unwrap();
+    let token = config.admin.unwrap().token.unwrap();
+    assert_eq!(token.0, "0123456789abcdef");
+    assert_eq!(format!("{token:?}"), "AdminToken(<redacted>)");
+}
+
+#[test]
+fn admin_tokens_are_checked() {
+    let admin = |extra: &str| format!("{MINIMAL}\n[admin]\n{extra}\n");
+    for (extra, expected) in [
+        ("token = \"short\"", "at least 16 characters"),
+        (
+            "token = \"has a space in it, sadly\"",
+            "may hold only letters",
+        ),
+        (
+            "token = \"0123456789abcdef\"\ntoken_file = \"t\"",
+            "set `token` or `token_file`, not both",
+        ),
+        (
+            "token_file = \"/nonexistent-ravelin/token\"",
+            "`admin.token_file`: cannot read",
+        ),
+    ] {
+        let error = parse(&admin(extra)).unwrap_err().to_string();
+        assert!(error.contains(expected), "{extra}: {error}");
+    }
 }

@@ -11,6 +11,7 @@ use ipnet::IpNet;
 
 use super::file::*;
 use super::*;
+use crate::hygiene::AmbiguousPaths;
 
 /// Problems found so far, each with the key it concerns.
 #[derive(Default)]
@@ -34,10 +35,7 @@ impl Problems {
 pub fn validate(raw: FileConfig, base_dir: &Path) -> Result<Config, Vec<Problem>> {
     let mut p = Problems::default();
     let server = server(raw.server, base_dir, &mut p);
-    let admin = raw
-        .admin
-        .listen
-        .and_then(|a| p.check("admin.listen", socket_addr(&a)));
+    let admin = admin(raw.admin, base_dir, &mut p);
     let listeners = listeners(raw.listeners, &raw.limits, &mut p);
     let upstreams = upstreams(raw.upstreams, &mut p);
     let plugins = plugins(raw.plugins, &upstreams, base_dir, &mut p);
@@ -100,6 +98,17 @@ fn server(raw: FileServer, base_dir: &Path, p: &mut Problems) -> Server {
         "" => None,
         pseudonym => p.check("server.via", header_value(pseudonym)),
     };
+    let ambiguous_paths = match raw.ambiguous_paths.as_str() {
+        "reject" => AmbiguousPaths::Reject,
+        "keep" => AmbiguousPaths::Keep,
+        other => {
+            p.add(
+                "server.ambiguous_paths",
+                format!("unknown policy `{other}`: use \"reject\" or \"keep\""),
+            );
+            AmbiguousPaths::Reject
+        }
+    };
     if tracing_subscriber::EnvFilter::try_new(&raw.log_level).is_err() {
         p.add(
             "server.log_level",
@@ -120,7 +129,60 @@ fn server(raw: FileServer, base_dir: &Path, p: &mut Problems) -> Server {
             Some(dir) => base_dir.join(dir),
             None => std::env::temp_dir().join("ravelin-plugin-cache"),
         },
+        ambiguous_paths,
     }
+}
+
+/// The shortest admin token accepted: long enough that guessing it over the
+/// network is hopeless.
+const MIN_TOKEN_LEN: usize = 16;
+
+fn admin(raw: FileAdmin, base_dir: &Path, p: &mut Problems) -> Option<Admin> {
+    let addr = p.check("admin.listen", socket_addr(raw.listen.as_deref()?))?;
+    let token = match (raw.token, raw.token_file) {
+        (Some(_), Some(_)) => {
+            p.add("admin.token", "set `token` or `token_file`, not both");
+            None
+        }
+        (Some(token), None) => p.check("admin.token", admin_token(&token)),
+        (None, Some(file)) => {
+            let path = base_dir.join(&file);
+            let token = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+                .and_then(|text| admin_token(text.trim()));
+            p.check("admin.token_file", token)
+        }
+        (None, None) => {
+            if !addr.ip().is_loopback() {
+                p.add(
+                    "admin.token",
+                    format!(
+                        "the admin listener binds {addr}, which is not a loopback address: set `admin.token` (or `admin.token_file`) so every admin request needs `Authorization: Bearer <token>`, or listen on 127.0.0.1"
+                    ),
+                );
+            }
+            None
+        }
+    };
+    Some(Admin { addr, token })
+}
+
+/// A bearer token as RFC 6750 §2.1 spells one (`b64token`), at least
+/// [`MIN_TOKEN_LEN`] characters.
+fn admin_token(text: &str) -> Result<AdminToken, String> {
+    let b64token = text.trim_end_matches('=');
+    if !b64token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+    {
+        return Err("a token may hold only letters, digits and `-._~+/` (then `=` padding)".into());
+    }
+    if b64token.len() < MIN_TOKEN_LEN {
+        return Err(format!(
+            "a token needs at least {MIN_TOKEN_LEN} characters (try `openssl rand -hex 32`)"
+        ));
+    }
+    Ok(AdminToken(text.to_string()))
 }
 
 fn listeners(raw: Vec<FileListener>, limits: &FileLimits, p: &mut Problems) -> Vec<Listener> {

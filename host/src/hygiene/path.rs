@@ -3,14 +3,33 @@
 //! characters are percent-decoded, other escapes upper-cased and kept
 //! (`%2F` stays an escape, never a separator), dot segments are removed
 //! (RFC 3986 §5.2.4) and repeated slashes merged.
+//!
+//! Spellings an origin may resolve differently from the proxy — an escaped
+//! slash or backslash, a raw backslash, a `;` parameter on a dot segment
+//! (`..;/`) — are refused unless [`AmbiguousPaths::Keep`] says the origins
+//! behind this proxy need them (Envoy's `path_with_escaped_slashes_action`).
 
 use super::Refusal;
 
-pub fn normalize_path(path: &str) -> Result<String, Refusal> {
+/// What to do with a path an origin could read as a different one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AmbiguousPaths {
+    /// Refuse with 400: nothing reaches an origin.
+    #[default]
+    Reject,
+    /// Forward unchanged (escapes upper-cased); the proxy routes on the path
+    /// with `%2F`, `%5C`, `\` and `;` as ordinary characters.
+    Keep,
+}
+
+pub fn normalize_path(path: &str, ambiguous: AmbiguousPaths) -> Result<String, Refusal> {
     if !path.starts_with('/') {
         return Err(Refusal::InvalidPath);
     }
     let decoded = decode_unreserved(path)?;
+    if ambiguous == AmbiguousPaths::Reject && is_ambiguous(&decoded) {
+        return Err(Refusal::AmbiguousPath);
+    }
     let mut segments: Vec<&str> = Vec::new();
     for segment in decoded.split('/').skip(1) {
         match segment {
@@ -31,6 +50,24 @@ pub fn normalize_path(path: &str) -> Result<String, Refusal> {
         normal.push('/');
     }
     Ok(normal)
+}
+
+/// Whether a path (already through [`decode_unreserved`], so escapes are
+/// upper case and `%2e` is `.`) holds an escaped slash or backslash, a raw
+/// backslash, or a dot segment carrying a `;` parameter (`..;x`, `.;`,
+/// also with the `;` escaped): spellings that Tomcat, Spring, IIS and many
+/// frameworks resolve to another path than the proxy routed.
+fn is_ambiguous(decoded: &str) -> bool {
+    if decoded.contains("%2F") || decoded.contains("%5C") || decoded.contains('\\') {
+        return true;
+    }
+    decoded.split('/').any(|segment| {
+        let cut = [segment.find(';'), segment.find("%3B")]
+            .into_iter()
+            .flatten()
+            .min();
+        cut.is_some_and(|at| matches!(&segment[..at], "." | ".."))
+    })
 }
 
 fn decode_unreserved(path: &str) -> Result<String, Refusal> {
@@ -68,6 +105,14 @@ fn decode_unreserved(path: &str) -> Result<String, Refusal> {
 mod tests {
     use super::*;
 
+    fn strict(path: &str) -> Result<String, Refusal> {
+        normalize_path(path, AmbiguousPaths::Reject)
+    }
+
+    fn keep(path: &str) -> Result<String, Refusal> {
+        normalize_path(path, AmbiguousPaths::Keep)
+    }
+
     #[test]
     fn traversal_tricks_collapse_to_the_real_target() {
         for raw in [
@@ -78,37 +123,64 @@ mod tests {
             "/./admin",
             "/x/./../admin",
         ] {
-            assert_eq!(normalize_path(raw).unwrap(), "/admin", "{raw}");
+            assert_eq!(strict(raw).unwrap(), "/admin", "{raw}");
+            assert_eq!(keep(raw).unwrap(), "/admin", "{raw}");
         }
     }
 
     #[test]
-    fn encoded_slash_stays_an_escape_and_backslash_is_not_a_separator() {
-        assert_eq!(normalize_path("/a%2fb").unwrap(), "/a%2Fb");
-        assert_eq!(
-            normalize_path("/a%2f..%2fadmin").unwrap(),
-            "/a%2F..%2Fadmin"
-        );
-        assert_eq!(normalize_path("/a\\..\\admin").unwrap(), "/a\\..\\admin");
+    fn escaped_slashes_backslashes_and_dot_parameters_are_refused() {
+        for raw in [
+            "/a%2fb",
+            "/public/..%2Fadmin",
+            "/public/%2e%2e%2fadmin",
+            "/public/..%5cadmin",
+            "/public/..%5Cadmin",
+            "/public/..\\admin",
+            "/public/..;/admin",
+            "/public/x/..;/..;/admin",
+            "/public/.;/admin",
+            "/public/%2e%2e;x/admin",
+            "/public/..%3b/admin",
+            "/public/..;",
+        ] {
+            assert_eq!(strict(raw), Err(Refusal::AmbiguousPath), "{raw}");
+        }
+    }
+
+    #[test]
+    fn parameters_on_ordinary_segments_and_double_escapes_pass() {
+        assert_eq!(strict("/a;jsessionid=1/b").unwrap(), "/a;jsessionid=1/b");
+        assert_eq!(strict("/a/...;x").unwrap(), "/a/...;x");
+        assert_eq!(strict("/a/%252F").unwrap(), "/a/%252F");
+    }
+
+    #[test]
+    fn keep_forwards_escaped_slashes_and_backslashes_unchanged() {
+        assert_eq!(keep("/a%2fb").unwrap(), "/a%2Fb");
+        assert_eq!(keep("/a%2f..%2fadmin").unwrap(), "/a%2F..%2Fadmin");
+        assert_eq!(keep("/a\\..\\admin").unwrap(), "/a\\..\\admin");
+        assert_eq!(keep("/public/..;/admin").unwrap(), "/public/..;/admin");
     }
 
     #[test]
     fn root_and_trailing_slashes() {
-        assert_eq!(normalize_path("/").unwrap(), "/");
-        assert_eq!(normalize_path("/../..").unwrap(), "/");
-        assert_eq!(normalize_path("/a/b/").unwrap(), "/a/b/");
-        assert_eq!(normalize_path("/a/b/..").unwrap(), "/a/");
+        assert_eq!(strict("/").unwrap(), "/");
+        assert_eq!(strict("/../..").unwrap(), "/");
+        assert_eq!(strict("/a/b/").unwrap(), "/a/b/");
+        assert_eq!(strict("/a/b/..").unwrap(), "/a/");
     }
 
     #[test]
     fn non_ascii_bytes_pass_unchanged() {
-        assert_eq!(normalize_path("/caf\u{e9}/./x").unwrap(), "/caf\u{e9}/x");
+        assert_eq!(strict("/caf\u{e9}/./x").unwrap(), "/caf\u{e9}/x");
     }
 
     #[test]
     fn broken_escapes_are_refused() {
-        assert_eq!(normalize_path("/a%zz"), Err(Refusal::InvalidPath));
-        assert_eq!(normalize_path("/a%2"), Err(Refusal::InvalidPath));
-        assert_eq!(normalize_path("*"), Err(Refusal::InvalidPath));
+        for path in ["/a%zz", "/a%2", "*"] {
+            assert_eq!(strict(path), Err(Refusal::InvalidPath), "{path}");
+            assert_eq!(keep(path), Err(Refusal::InvalidPath), "{path}");
+        }
     }
 }
