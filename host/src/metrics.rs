@@ -52,7 +52,10 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::with_prefix("ravelin");
+        // The root has no prefix: the plugin runtime adds its own
+        // (`ravelin_plugin_`) beside the host's `ravelin_` sub-registry.
+        let mut registry = Registry::default();
+        let host = registry.sub_registry_with_prefix("ravelin");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabel, Histogram>::new_with_constructor(
             (|| Histogram::new(exponential_buckets(0.0005, 2.0, 16))) as fn() -> Histogram,
@@ -61,32 +64,32 @@ impl Default for Metrics {
         let open_connections = Family::<ListenerLabel, Gauge>::default();
         let refused_connections = Family::<ListenerLabel, Counter>::default();
         let reloads = Family::<OutcomeLabel, Counter>::default();
-        registry.register(
+        host.register(
             "requests",
             "Requests answered, by route and status",
             requests.clone(),
         );
-        registry.register(
+        host.register(
             "request_duration_seconds",
             "Time from request head to response head",
             latency.clone(),
         );
-        registry.register(
+        host.register(
             "upstream_endpoint_healthy",
             "1 when an endpoint takes traffic, 0 when down or ejected",
             endpoint_healthy.clone(),
         );
-        registry.register(
+        host.register(
             "open_connections",
             "Client connections open, by listener",
             open_connections.clone(),
         );
-        registry.register(
+        host.register(
             "refused_connections",
             "Connections refused by a connection limit",
             refused_connections.clone(),
         );
-        registry.register(
+        host.register(
             "config_reloads",
             "Config reloads, by outcome",
             reloads.clone(),

@@ -267,5 +267,8 @@ plugins = ["probe"]
         proxy.log()
     );
     let metrics = proxy.admin("/metrics").1;
-    assert!(metrics.contains("probe_hits"), "{metrics}");
+    assert!(
+        metrics.contains(r#"ravelin_plugin_guest_total{plugin="probe",name="probe_hits"}"#),
+        "plugin metrics under the documented names: {metrics}"
+    );
 }

@@ -93,9 +93,13 @@ fn least_loaded(
     let load = |i: usize| {
         endpoints[i].in_flight() as u64 * 1_000_000 / u64::from(endpoints[i].weight.max(1))
     };
-    let candidates: Vec<usize> = candidates.collect();
-    let min = candidates.iter().map(|&i| load(i)).min()?;
-    let tied: Vec<usize> = candidates.into_iter().filter(|&i| load(i) == min).collect();
+    let loads: Vec<(usize, u64)> = candidates.map(|i| (i, load(i))).collect();
+    let min = loads.iter().map(|&(_, l)| l).min()?;
+    let tied: Vec<usize> = loads
+        .into_iter()
+        .filter(|&(_, l)| l == min)
+        .map(|(i, _)| i)
+        .collect();
     Some(tied[rand::rng().random_range(0..tied.len())])
 }
 
