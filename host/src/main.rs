@@ -7,11 +7,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ravelin_runtime::tool;
 
-/// mimalloc: the proxy allocates and frees small blocks on every request,
-/// which glibc's allocator served at ~10% of CPU (docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "ravelin",

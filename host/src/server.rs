@@ -113,16 +113,31 @@ pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) 
     }
 }
 
-async fn serve_connection(stream: TcpStream, mut conn: ConnInfo, shared: Shared) {
-    let snapshot = shared.proxy.snapshot.load_full();
-    let timeouts = snapshot.config.timeouts;
-    let Some(tls) = snapshot.tls.get(&*conn.listener).cloned() else {
-        drop(snapshot);
-        return serve_http(stream, conn, shared).await;
-    };
-    drop(snapshot);
+async fn serve_connection(stream: TcpStream, conn: ConnInfo, shared: Shared) {
+    let tls = shared
+        .proxy
+        .snapshot
+        .load()
+        .tls
+        .get(&*conn.listener)
+        .cloned();
+    match tls {
+        // Boxed: a TLS connection's state is several KiB larger, and an
+        // unboxed branch would make every plain connection's task that big.
+        Some(tls) => Box::pin(serve_tls(stream, tls, conn, shared)).await,
+        None => serve_http(stream, conn, shared).await,
+    }
+}
+
+async fn serve_tls(
+    stream: TcpStream,
+    tls: Arc<rustls::ServerConfig>,
+    mut conn: ConnInfo,
+    shared: Shared,
+) {
+    let handshake_timeout = shared.proxy.snapshot.load().config.timeouts.client_header;
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    match tokio::time::timeout(timeouts.client_header, acceptor.accept(stream)).await {
+    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
         Ok(Ok(tls_stream)) => {
             conn.tls = true;
             let session = tls_stream.get_ref().1;
