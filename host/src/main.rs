@@ -176,8 +176,12 @@ fn run(path: PathBuf) -> ExitCode {
 }
 
 fn init_tracing(settings: &ravelin::config::Server) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log_level));
+    // rustls warns once per connection whose client sends an IP address as
+    // SNI (curl, wrk and h2load all do): routine at a proxy, so kept quiet.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        let level = &settings.log_level;
+        tracing_subscriber::EnvFilter::new(format!("{level},rustls::msgs::handshake=error"))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stdout);
