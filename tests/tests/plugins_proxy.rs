@@ -12,9 +12,14 @@ use ravelin_tests::Proxy;
 use ravelin_tests::client::{self, get, send};
 use ravelin_tests::origin::{self, Origin};
 
+/// One worker: these tests also cover the current-thread runtime (the
+/// other suites run the default multi-thread one).
 fn base(origin: &Origin) -> String {
     format!(
         r#"
+[server]
+worker_threads = 1
+
 [admin]
 listen = "{{admin}}"
 
