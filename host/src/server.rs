@@ -163,7 +163,9 @@ where
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(timeouts.client_header)
+        // The framing guard's head clock bounds heads instead: hyper's
+        // timer also runs while a keep-alive connection waits.
+        .header_read_timeout(None)
         .max_buf_size(limits.max_request_header_bytes.max(8192))
         .keep_alive(true);
     builder
@@ -175,7 +177,8 @@ where
         .max_local_error_reset_streams(Some(256))
         .keep_alive_interval(Some(Duration::from_secs(30)))
         .keep_alive_timeout(Duration::from_secs(10));
-    let (io, verdicts) = FramingGuard::new(io, limits.max_request_header_bytes.max(8192));
+    let (io, verdicts, head_clock) =
+        FramingGuard::new(io, limits.max_request_header_bytes.max(8192));
     conn.framing = Some(verdicts);
     let (io, last_activity) = IdleIo::new(io);
     let conn = Arc::new(conn);
@@ -185,8 +188,9 @@ where
     });
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
-    let idle_limit = timeouts.idle_keepalive;
-    let mut check = tokio::time::interval(idle_limit / 4 + Duration::from_millis(1));
+    let (idle_limit, head_limit) = (timeouts.idle_keepalive, timeouts.client_header);
+    let period = idle_limit.min(head_limit) / 4 + Duration::from_millis(1);
+    let mut check = tokio::time::interval(period);
     let mut draining = false;
     loop {
         tokio::select! {
@@ -200,8 +204,12 @@ where
                 connection.as_mut().graceful_shutdown();
                 draining = true;
             }
-            _ = check.tick(), if !draining => {
-                if last_activity.idle_for() >= idle_limit {
+            _ = check.tick() => {
+                if head_clock.reading_for().is_some_and(|t| t >= head_limit) {
+                    tracing::debug!("request head not complete within {head_limit:?}: connection closed");
+                    return;
+                }
+                if !draining && last_activity.idle_for() >= idle_limit {
                     connection.as_mut().graceful_shutdown();
                     draining = true;
                 }

@@ -114,6 +114,7 @@ fn slowloris_headers_are_cut_at_the_header_timeout() {
         let cut = dribble(proxy.http, b"GET / HTTP/1.1\r\nHost: a.test\r\nX-Slow: ", drip, Duration::from_millis(200), Duration::from_secs(20)).await;
         let cut = cut.expect("a header block dribbled for 20 s was never cut (client_header = 1s)");
         println!("slowloris: cut after {:.1?} ({} bytes sent), answer {:?}", cut.after, cut.bytes_sent, first_line(&cut.answer));
+        assert!(cut.after < Duration::from_millis(1900), "cut at client_header (1s, checked every 250 ms), not later: {:?}", cut.after);
         assert_eq!(origin.count(), 0, "a request with an unfinished header block reached the origin");
     });
 }
@@ -138,6 +139,11 @@ fn silent_connections_are_closed() {
             cut.after,
             first_line(&cut.answer)
         );
+        assert!(
+            cut.after < Duration::from_millis(1900),
+            "a new connection must send its first head within client_header (1s): {:?}",
+            cut.after
+        );
         // After one request, a silent keep-alive connection is closed too.
         let cut = dribble(
             proxy.http,
@@ -158,6 +164,11 @@ fn silent_connections_are_closed() {
             cut.answer.starts_with("HTTP/1.1 200"),
             "the request before the idle period was not served: {:?}",
             cut.answer
+        );
+        assert!(
+            (Duration::from_millis(1900)..Duration::from_millis(3500)).contains(&cut.after),
+            "waiting for the next request is bounded by idle_keepalive (2s), not client_header (1s): {:?}",
+            cut.after
         );
     });
 }

@@ -6,11 +6,21 @@
 //! records in order whether each request was ambiguous. When it cannot
 //! follow (an upgrade, HTTP/2, a head hyper will refuse anyway) it stops
 //! looking and records nothing more.
+//!
+//! Following the heads also tells when one is being read: the [`HeadClock`]
+//! runs from the connection's start until its first head is complete, and
+//! from the first byte of each later head until that head is complete. So
+//! `timeouts.client_header` bounds heads (and silent new connections), and
+//! a keep-alive connection waiting for its next request is bounded by
+//! `timeouts.idle_keepalive` alone — hyper's own header timer would run
+//! while it waits, too.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -36,6 +46,46 @@ impl Verdicts {
     }
 }
 
+/// How long the head being read has been arriving, if one is.
+pub struct HeadClock {
+    start: Instant,
+    /// Milliseconds after `start` when the current head began; `IDLE` when
+    /// no head is being read.
+    began: AtomicU64,
+}
+
+const IDLE: u64 = u64::MAX;
+
+impl HeadClock {
+    fn new() -> Self {
+        HeadClock {
+            start: Instant::now(),
+            began: AtomicU64::new(0),
+        }
+    }
+
+    fn begin(&self) {
+        let now = self.start.elapsed().as_millis() as u64;
+        let _ = self
+            .began
+            .compare_exchange(IDLE, now, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    fn stop(&self) {
+        self.began.store(IDLE, Ordering::Relaxed);
+    }
+
+    /// How long the current head has been arriving; `None` between requests.
+    pub fn reading_for(&self) -> Option<Duration> {
+        let began = self.began.load(Ordering::Relaxed);
+        (began != IDLE).then(|| {
+            self.start
+                .elapsed()
+                .saturating_sub(Duration::from_millis(began))
+        })
+    }
+}
+
 /// Where the scanner is in the request stream. `Head`, `ChunkSize` and
 /// `Trailers` collect their bytes in the guard's reused `buf`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -54,11 +104,13 @@ pub struct FramingGuard<T> {
     buf: Vec<u8>,
     max_head: usize,
     verdicts: Arc<Verdicts>,
+    clock: Arc<HeadClock>,
 }
 
 impl<T> FramingGuard<T> {
-    pub fn new(inner: T, max_head: usize) -> (Self, Arc<Verdicts>) {
+    pub fn new(inner: T, max_head: usize) -> (Self, Arc<Verdicts>, Arc<HeadClock>) {
         let verdicts = Arc::new(Verdicts::default());
+        let clock = Arc::new(HeadClock::new());
         (
             Self {
                 inner,
@@ -66,8 +118,10 @@ impl<T> FramingGuard<T> {
                 buf: Vec::new(),
                 max_head,
                 verdicts: verdicts.clone(),
+                clock: clock.clone(),
             },
             verdicts,
+            clock,
         )
     }
 
@@ -85,8 +139,12 @@ impl<T> FramingGuard<T> {
                     Some(n as usize)
                 }
             };
+            if self.state == State::Head {
+                self.clock.begin();
+            }
             let Some(consumed) = consumed else {
                 self.state = State::Off;
+                self.clock.stop();
                 return;
             };
             bytes = &bytes[consumed..];
@@ -106,6 +164,9 @@ impl<T> FramingGuard<T> {
             _ => return,
         };
         self.buf.clear();
+        if self.state == State::Head {
+            self.clock.stop();
+        }
         self.state = next;
     }
 
@@ -257,7 +318,7 @@ mod tests {
     use super::*;
 
     fn verdicts(chunks: &[&[u8]]) -> Vec<bool> {
-        let (mut guard, verdicts) = FramingGuard::new((), 8192);
+        let (mut guard, verdicts, _) = FramingGuard::new((), 8192);
         for chunk in chunks {
             guard.scan(chunk);
         }
@@ -289,6 +350,25 @@ GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n
         .into_bytes();
         stream.extend_from_slice(inner);
         assert_eq!(verdicts(&[&stream]), vec![false]);
+    }
+
+    #[test]
+    fn the_head_clock_runs_from_the_start_then_only_while_a_head_arrives() {
+        let (mut guard, _, clock) = FramingGuard::new((), 8192);
+        assert!(
+            clock.reading_for().is_some(),
+            "a new connection awaits its first head"
+        );
+        guard.scan(b"GET / HTTP/1.1\r\nHost: a\r\n");
+        assert!(clock.reading_for().is_some(), "half a head");
+        guard.scan(b"\r\n");
+        assert_eq!(clock.reading_for(), None, "between requests");
+        guard.scan(b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n");
+        assert_eq!(clock.reading_for(), None, "reading a body");
+        guard.scan(b"hiG");
+        assert!(clock.reading_for().is_some(), "the next head began");
+        guard.scan(b"ET / HTTP/2.0\r\n\r\n");
+        assert_eq!(clock.reading_for(), None, "no longer followed");
     }
 
     #[test]
