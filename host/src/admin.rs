@@ -155,7 +155,7 @@ fn upstreams(admin: &Admin) -> serde_json::Value {
                 .iter()
                 .map(|e| {
                     serde_json::json!({
-                        "address": e.address,
+                        "address": e.address(),
                         "weight": e.weight,
                         "healthy": e.is_healthy(),
                         "ejected": e.is_ejected(),

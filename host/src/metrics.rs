@@ -118,7 +118,7 @@ impl Metrics {
             for endpoint in &cluster.endpoints {
                 let labels = EndpointLabels {
                     upstream: cluster.name.clone(),
-                    endpoint: endpoint.address.clone(),
+                    endpoint: endpoint.address().to_string(),
                 };
                 self.endpoint_healthy
                     .get_or_create(&labels)

@@ -114,17 +114,15 @@ pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) 
 }
 
 async fn serve_connection(stream: TcpStream, conn: ConnInfo, shared: Shared) {
-    let tls = shared
-        .proxy
-        .snapshot
-        .load()
-        .tls
-        .get(&*conn.listener)
-        .cloned();
+    let (tls, handshake_timeout) = {
+        let snapshot = shared.proxy.snapshot.load();
+        let tls = snapshot.tls.get(&*conn.listener).cloned();
+        (tls, snapshot.config.timeouts.client_header)
+    };
     match tls {
         // Boxed: a TLS connection's state is several KiB larger, and an
         // unboxed branch would make every plain connection's task that big.
-        Some(tls) => Box::pin(serve_tls(stream, tls, conn, shared)).await,
+        Some(tls) => Box::pin(serve_tls(stream, tls, handshake_timeout, conn, shared)).await,
         None => serve_http(stream, conn, shared).await,
     }
 }
@@ -132,10 +130,10 @@ async fn serve_connection(stream: TcpStream, conn: ConnInfo, shared: Shared) {
 async fn serve_tls(
     stream: TcpStream,
     tls: Arc<rustls::ServerConfig>,
+    handshake_timeout: Duration,
     mut conn: ConnInfo,
     shared: Shared,
 ) {
-    let handshake_timeout = shared.proxy.snapshot.load().config.timeouts.client_header;
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
         Ok(Ok(tls_stream)) => {

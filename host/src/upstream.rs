@@ -117,7 +117,7 @@ impl Cluster {
         let _in_flight = endpoint.start_request();
         *req.uri_mut() = self.endpoint_uri(endpoint, req.uri());
         let result = tokio::time::timeout(self.response_timeout, self.client.request(req)).await;
-        let address = || endpoint.address.clone();
+        let address = || endpoint.address().to_string();
         let outcome = match result {
             Err(_) => Err(UpstreamError::Timeout {
                 endpoint: address(),
@@ -144,7 +144,7 @@ impl Cluster {
             outcome => {
                 if endpoint.record_failure(self.passive.consecutive_failures, self.passive.cooldown)
                 {
-                    tracing::warn!(cluster = %self.name, endpoint = %endpoint.address, "endpoint ejected after consecutive failures");
+                    tracing::warn!(cluster = %self.name, endpoint = %endpoint.address(), "endpoint ejected after consecutive failures");
                 }
                 outcome
                     .map(|response| response.map(|body| BodyExt::boxed(body.map_err(boxed_error))))

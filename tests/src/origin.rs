@@ -67,6 +67,16 @@ impl Origin {
         Self::start_with(name, default_handler(name), OriginOptions::default()).await
     }
 
+    /// An origin answering 200 with its name at `addr`: one that was killed,
+    /// restarted where the proxy expects it.
+    pub async fn start_at(name: &str, addr: SocketAddr) -> Origin {
+        let options = OriginOptions {
+            addr: Some(addr),
+            ..Default::default()
+        };
+        Self::start_with(name, default_handler(name), options).await
+    }
+
     /// An origin answering through `handler`.
     pub async fn serve<F, Fut>(name: &str, handler: F) -> Origin
     where

@@ -20,7 +20,7 @@ use http_body_util::{BodyExt, Full};
 use ravelin_test_guests as guests;
 use ravelin_tests::client::{HttpsClient, client};
 use ravelin_tests::faulty::{Fault, FaultyOrigin, Tally, load};
-use ravelin_tests::origin::{OriginOptions, default_handler, respond};
+use ravelin_tests::origin::respond;
 use ravelin_tests::{Origin, Proxy};
 
 const MAX_REQUESTS: usize = 300;
@@ -136,15 +136,7 @@ fn killed_endpoint_behind_a_healthy_one_loses_nothing() {
         b.kill();
         drop(b);
         wait_until(&done, 2 * MAX_REQUESTS / 3, MAX_TIME).await;
-        let b = Origin::start_with(
-            "b",
-            default_handler("b"),
-            OriginOptions {
-                addr: Some(b_addr),
-                ..Default::default()
-            },
-        )
-        .await;
+        let b = Origin::start_at("b", b_addr).await;
         let tally = run.await.expect("load");
         println!(
             "{}",
@@ -194,15 +186,7 @@ fn single_origin_killed_and_restarted_recovers() {
         a.kill();
         drop(a);
         wait_until(&done, MAX_REQUESTS / 2, MAX_TIME).await;
-        let a = Origin::start_with(
-            "a",
-            default_handler("a"),
-            OriginOptions {
-                addr: Some(a_addr),
-                ..Default::default()
-            },
-        )
-        .await;
+        let a = Origin::start_at("a", a_addr).await;
         let tally = run.await.expect("load");
         println!("{}", tally.line("only origin killed and restarted"));
         for line in proxy.log().lines().filter(|l| {

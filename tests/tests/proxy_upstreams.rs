@@ -147,15 +147,7 @@ passive = { consecutive_failures = 2, cooldown = "30s" }
     // Restart b at the same address: the health check brings it back (the
     // passive cooldown is 30 s, but an endpoint that passes its health
     // checks again is trusted at once).
-    let b = Origin::start_with(
-        "b",
-        default_handler("b"),
-        OriginOptions {
-            addr: Some(b_addr),
-            ..Default::default()
-        },
-    )
-    .await;
+    let b = Origin::start_at("b", b_addr).await;
     let mut back = false;
     for _ in 0..100 {
         if tally(&c, &proxy, 4).await.contains_key("b") {

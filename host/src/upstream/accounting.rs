@@ -44,7 +44,7 @@ impl AccountedBody {
             .endpoint
             .record_failure(self.passive.consecutive_failures, self.passive.cooldown)
         {
-            tracing::warn!(endpoint = %self.endpoint.address, "endpoint ejected after consecutive failures");
+            tracing::warn!(endpoint = %self.endpoint.address(), "endpoint ejected after consecutive failures");
         }
     }
 }

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use super::balancer::fnv1a;
 
 pub struct EndpointState {
-    pub address: String,
-    /// `address` as a URI authority, parsed once.
+    /// The endpoint's `host:port`, parsed once.
     pub authority: http::uri::Authority,
     pub weight: u32,
     pub address_hash: u64,
@@ -36,15 +35,19 @@ impl EndpointState {
             .parse()
             .map_err(|e| format!("endpoint `{address}` is not a host:port: {e}"))?;
         Ok(Self {
-            authority,
             address_hash: fnv1a(address.as_bytes()),
-            address,
+            authority,
             weight,
             in_flight: AtomicUsize::new(0),
             healthy: AtomicBool::new(true),
             consecutive_failures: AtomicU32::new(0),
             ejected_until: Mutex::new(None),
         })
+    }
+
+    /// The endpoint's `host:port`, as configured.
+    pub fn address(&self) -> &str {
+        self.authority.as_str()
     }
 
     pub fn in_flight(&self) -> usize {

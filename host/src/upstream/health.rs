@@ -46,17 +46,19 @@ fn update(cluster: &Cluster, index: usize, ok: bool, streak: &mut i64, check: &H
     let endpoint = &cluster.endpoints[index];
     if endpoint.is_healthy() && -*streak >= i64::from(check.unhealthy_threshold) {
         endpoint.set_healthy(false);
-        tracing::warn!(cluster = %cluster.name, endpoint = %endpoint.address, "health check failed: endpoint marked down");
+        tracing::warn!(cluster = %cluster.name, endpoint = %endpoint.address(), "health check failed: endpoint marked down");
     } else if !endpoint.is_healthy() && *streak >= i64::from(check.healthy_threshold) {
         endpoint.set_healthy(true);
-        tracing::info!(cluster = %cluster.name, endpoint = %endpoint.address, "health check passed: endpoint back up");
+        tracing::info!(cluster = %cluster.name, endpoint = %endpoint.address(), "health check passed: endpoint back up");
     }
 }
 
 async fn probe(cluster: &Arc<Cluster>, index: usize, check: &HealthCheck) -> bool {
     let uri = format!(
         "{}://{}{}",
-        cluster.scheme, cluster.endpoints[index].address, check.path
+        cluster.scheme,
+        cluster.endpoints[index].address(),
+        check.path
     );
     let Ok(request) = http::Request::get(uri)
         .header(http::header::USER_AGENT, "ravelin-health-check")
