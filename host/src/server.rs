@@ -6,6 +6,7 @@
 mod framing;
 mod idle;
 mod limits;
+mod stamp;
 
 pub use framing::Verdicts;
 
@@ -203,11 +204,11 @@ where
                 draining = true;
             }
             _ = check.tick() => {
-                if head_clock.reading_for().is_some_and(|t| t >= head_limit) {
+                if head_clock.age().is_some_and(|t| t >= head_limit) {
                     tracing::debug!("request head not complete within {head_limit:?}: connection closed");
                     return;
                 }
-                if !draining && last_activity.idle_for() >= idle_limit {
+                if !draining && last_activity.age().is_some_and(|t| t >= idle_limit) {
                     connection.as_mut().graceful_shutdown();
                     draining = true;
                 }

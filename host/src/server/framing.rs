@@ -17,12 +17,12 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::stamp::Stamp;
 
 /// Per-request verdicts, oldest first: `true` means ambiguous framing.
 #[derive(Default)]
@@ -46,45 +46,10 @@ impl Verdicts {
     }
 }
 
-/// How long the head being read has been arriving, if one is.
-pub struct HeadClock {
-    start: Instant,
-    /// Milliseconds after `start` when the current head began; `IDLE` when
-    /// no head is being read.
-    began: AtomicU64,
-}
-
-const IDLE: u64 = u64::MAX;
-
-impl HeadClock {
-    fn new() -> Self {
-        HeadClock {
-            start: Instant::now(),
-            began: AtomicU64::new(0),
-        }
-    }
-
-    fn begin(&self) {
-        let now = self.start.elapsed().as_millis() as u64;
-        let _ = self
-            .began
-            .compare_exchange(IDLE, now, Ordering::Relaxed, Ordering::Relaxed);
-    }
-
-    fn stop(&self) {
-        self.began.store(IDLE, Ordering::Relaxed);
-    }
-
-    /// How long the current head has been arriving; `None` between requests.
-    pub fn reading_for(&self) -> Option<Duration> {
-        let began = self.began.load(Ordering::Relaxed);
-        (began != IDLE).then(|| {
-            self.start
-                .elapsed()
-                .saturating_sub(Duration::from_millis(began))
-        })
-    }
-}
+/// When the head being read began to arrive, if one is: set from the
+/// connection's start, cleared when a head is complete, set again by the
+/// first byte of the next.
+pub type HeadClock = Stamp;
 
 /// Where the scanner is in the request stream. `Head`, `ChunkSize` and
 /// `Trailers` collect their bytes in the guard's reused `buf`.
@@ -110,7 +75,7 @@ pub struct FramingGuard<T> {
 impl<T> FramingGuard<T> {
     pub fn new(inner: T, max_head: usize) -> (Self, Arc<Verdicts>, Arc<HeadClock>) {
         let verdicts = Arc::new(Verdicts::default());
-        let clock = Arc::new(HeadClock::new());
+        let clock = Arc::new(Stamp::now());
         (
             Self {
                 inner,
@@ -140,11 +105,11 @@ impl<T> FramingGuard<T> {
                 }
             };
             if self.state == State::Head {
-                self.clock.begin();
+                self.clock.set_if_clear();
             }
             let Some(consumed) = consumed else {
                 self.state = State::Off;
-                self.clock.stop();
+                self.clock.clear();
                 return;
             };
             bytes = &bytes[consumed..];
@@ -165,7 +130,7 @@ impl<T> FramingGuard<T> {
         };
         self.buf.clear();
         if self.state == State::Head {
-            self.clock.stop();
+            self.clock.clear();
         }
         self.state = next;
     }
@@ -356,19 +321,19 @@ GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n
     fn the_head_clock_runs_from_the_start_then_only_while_a_head_arrives() {
         let (mut guard, _, clock) = FramingGuard::new((), 8192);
         assert!(
-            clock.reading_for().is_some(),
+            clock.age().is_some(),
             "a new connection awaits its first head"
         );
         guard.scan(b"GET / HTTP/1.1\r\nHost: a\r\n");
-        assert!(clock.reading_for().is_some(), "half a head");
+        assert!(clock.age().is_some(), "half a head");
         guard.scan(b"\r\n");
-        assert_eq!(clock.reading_for(), None, "between requests");
+        assert_eq!(clock.age(), None, "between requests");
         guard.scan(b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n");
-        assert_eq!(clock.reading_for(), None, "reading a body");
+        assert_eq!(clock.age(), None, "reading a body");
         guard.scan(b"hiG");
-        assert!(clock.reading_for().is_some(), "the next head began");
+        assert!(clock.age().is_some(), "the next head began");
         guard.scan(b"ET / HTTP/2.0\r\n\r\n");
-        assert_eq!(clock.reading_for(), None, "no longer followed");
+        assert_eq!(clock.age(), None, "no longer followed");
     }
 
     #[test]

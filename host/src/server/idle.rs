@@ -3,29 +3,14 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::stamp::Stamp;
+
 /// When the wrapped connection last read or wrote a byte.
-pub struct LastActivity {
-    start: Instant,
-    millis: AtomicU64,
-}
-
-impl LastActivity {
-    fn touch(&self) {
-        self.millis
-            .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
-    }
-
-    pub fn idle_for(&self) -> Duration {
-        let last = Duration::from_millis(self.millis.load(Ordering::Relaxed));
-        self.start.elapsed().saturating_sub(last)
-    }
-}
+pub type LastActivity = Stamp;
 
 pub struct IdleIo<T> {
     inner: T,
@@ -34,10 +19,7 @@ pub struct IdleIo<T> {
 
 impl<T> IdleIo<T> {
     pub fn new(inner: T) -> (Self, Arc<LastActivity>) {
-        let activity = Arc::new(LastActivity {
-            start: Instant::now(),
-            millis: AtomicU64::new(0),
-        });
+        let activity = Arc::new(Stamp::now());
         (
             Self {
                 inner,
@@ -57,7 +39,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for IdleIo<T> {
         let before = buf.filled().len();
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.activity.touch();
+            self.activity.set();
         }
         poll
     }
@@ -71,7 +53,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleIo<T> {
     ) -> Poll<std::io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
         if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
+            self.activity.set();
         }
         poll
     }
@@ -83,7 +65,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleIo<T> {
     ) -> Poll<std::io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
+            self.activity.set();
         }
         poll
     }
