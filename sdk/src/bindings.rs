@@ -1,7 +1,9 @@
-//! The raw bindings wit-bindgen generates from `wit/` (world `filter`).
+//! The raw bindings wit-bindgen generates from `wit/` (`ravelin:plugin@0.2.0`,
+//! world `filter`).
 //!
 //! Plugin authors do not use this module: the [`crate::Plugin`] trait and the
-//! [`crate::export!`] macro wrap it.
+//! [`crate::export!`] macro wrap it. The `hooks` flags are generated through
+//! the private `flags` module rather than the `bitflags` crate.
 #![allow(unsafe_code, missing_docs, clippy::all)]
 
 wit_bindgen::generate!({
@@ -10,4 +12,5 @@ wit_bindgen::generate!({
     pub_export_macro: true,
     export_macro_name: "__export_filter",
     default_bindings_module: "::ravelin_sdk::__private::bindings",
+    bitflags_path: "crate::flags",
 });

@@ -10,7 +10,8 @@ use std::cell::RefCell;
 pub use crate::bindings;
 pub use crate::bindings::__export_filter as export_filter;
 pub use crate::bindings::Guest;
-pub use wit::{BodyDecision as RawBodyDecision, Decision as RawDecision};
+pub use wit::{BodyDecision as RawBodyDecision, ChunkDecision as RawChunkDecision};
+pub use wit::{Decision as RawDecision, Hooks as RawHooks, LogInfo as RawLogInfo};
 pub use wit::{Request as RawRequest, Response as RawResponse};
 
 thread_local! {
@@ -23,25 +24,27 @@ pub(crate) fn config_json() -> String {
     CONFIG.with(|c| c.borrow().clone())
 }
 
-fn with_plugin<P: Plugin, R>(f: impl FnOnce(&P) -> R) -> R {
+fn with_plugin<P: Plugin, R>(f: impl FnOnce(&mut P) -> R) -> R {
     PLUGIN.with(|slot| {
-        let slot = slot.borrow();
-        match slot.as_ref().and_then(|p| p.downcast_ref::<P>()) {
+        let mut slot = slot.borrow_mut();
+        match slot.as_mut().and_then(|p| p.downcast_mut::<P>()) {
             Some(p) => f(p),
             None => panic!("ravelin-sdk: a hook ran before `configure` succeeded"),
         }
     })
 }
 
-/// Runs [`Plugin::new`] and keeps the plugin for the hooks.
-pub fn configure<P: Plugin>(config: String) -> Result<(), String> {
+/// Runs [`Plugin::configure`], keeps the plugin for the hooks and reports
+/// its [`Plugin::hooks`].
+pub fn configure<P: Plugin>(config: String) -> Result<RawHooks, String> {
     std::panic::set_hook(Box::new(|info| {
         crate::log::error(&format!("plugin panicked: {info}"))
     }));
     CONFIG.with(|c| *c.borrow_mut() = config.clone());
-    let plugin = P::new(Config::new(config))?;
+    let plugin = P::configure(Config::new(config))?;
+    let hooks = plugin.hooks();
     PLUGIN.with(|slot| *slot.borrow_mut() = Some(Box::new(plugin)));
-    Ok(())
+    Ok(hooks)
 }
 
 /// Calls [`Plugin::on_request`].
@@ -50,8 +53,12 @@ pub fn on_request<P: Plugin>(req: &RawRequest) -> RawDecision {
 }
 
 /// Calls [`Plugin::on_request_body`].
-pub fn on_request_body<P: Plugin>(req: &RawRequest, body: Vec<u8>) -> RawBodyDecision {
-    with_plugin::<P, _>(|p| p.on_request_body(&Request(req), body).into_wit())
+pub fn on_request_body<P: Plugin>(
+    req: &RawRequest,
+    body: Vec<u8>,
+    truncated: bool,
+) -> RawBodyDecision {
+    with_plugin::<P, _>(|p| p.on_request_body(&Request(req), body, truncated).into_wit())
 }
 
 /// Calls [`Plugin::on_response`].
@@ -64,9 +71,28 @@ pub fn on_response_body<P: Plugin>(
     req: &RawRequest,
     resp: &RawResponse,
     body: Vec<u8>,
+    truncated: bool,
 ) -> RawBodyDecision {
     with_plugin::<P, _>(|p| {
-        p.on_response_body(&Request(req), &Response(resp), body)
+        p.on_response_body(&Request(req), &Response(resp), body, truncated)
             .into_wit()
     })
+}
+
+/// Calls [`Plugin::on_response_chunk`].
+pub fn on_response_chunk<P: Plugin>(
+    req: &RawRequest,
+    resp: &RawResponse,
+    chunk: Vec<u8>,
+    end: bool,
+) -> RawChunkDecision {
+    with_plugin::<P, _>(|p| {
+        p.on_response_chunk(&Request(req), &Response(resp), chunk, end)
+            .into_wit()
+    })
+}
+
+/// Calls [`Plugin::on_log`].
+pub fn on_log<P: Plugin>(req: &RawRequest, info: RawLogInfo) {
+    with_plugin::<P, _>(|p| p.on_log(&Request(req), &info))
 }

@@ -1,10 +1,11 @@
-//! The host API: logging, the key-value store, metrics, outbound HTTP, the
-//! clock and randomness, as plain Rust functions.
+//! The small parts of the host API: log lines, labelled metrics, the clock
+//! and randomness, as plain Rust functions. The key-value store is in
+//! [`crate::kv`], outbound HTTP in [`crate::outbound`].
 
-use crate::bindings::ravelin::plugin::{clock, kv as wkv, log as wlog, metrics as wmetrics};
-use crate::bindings::ravelin::plugin::{outbound as wout, random};
+use crate::bindings::ravelin::plugin::{clock, log as wlog, metrics as wmetrics, random};
 
-/// Log lines, into the proxy's log with the plugin's name and request id.
+/// Log lines, into the proxy's log with the plugin's name and request id
+/// (control characters are escaped; at most 4 KiB a line).
 pub mod log {
     use super::wlog::{Level, log};
     /// Logs `message` at trace level.
@@ -29,81 +30,40 @@ pub mod log {
     }
 }
 
-/// The plugin's key-value store (namespaced: other plugins never see it).
-pub mod kv {
-    use super::wkv;
-    use std::time::Duration;
-
-    fn ms(ttl: Option<Duration>) -> Option<u64> {
-        ttl.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
-    }
-    /// The value under `key`, if present and not expired.
-    pub fn get(key: &str) -> Option<Vec<u8>> {
-        wkv::get(key)
-    }
-    /// Stores `value` under `key`, expiring after `ttl` if given.
-    pub fn set(key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), String> {
-        wkv::set(key, value, ms(ttl))
-    }
-    /// Removes `key`; returns whether it was present.
-    pub fn delete(key: &str) -> bool {
-        wkv::delete(key)
-    }
-    /// Adds `delta` to the counter under `key` and returns the new value;
-    /// `ttl` applies when the key is created.
-    pub fn increment(key: &str, delta: i64, ttl: Option<Duration>) -> Result<i64, String> {
-        wkv::increment(key, delta, ms(ttl))
-    }
-}
-
-/// Metrics on the proxy's `/metrics`, labelled with the plugin's name.
+/// Metrics on the proxy's `/metrics`, as
+/// `ravelin_plugin_guest_total` (counters), `ravelin_plugin_guest_gauge`
+/// and `ravelin_plugin_guest_observations` (histograms), each labelled
+/// `{plugin, name, ...labels}`.
+///
+/// Names and label names are letters, digits and `_` (at most 64); at most
+/// 4 labels, values at most 128 bytes. A plugin has at most 1024 series:
+/// past that, new series are dropped, so labels fed from request data
+/// cannot exhaust the proxy's memory.
+///
+/// ```no_run
+/// use ravelin_sdk::metrics;
+/// metrics::counter_add("blocked", &[("rule", "admin")], 1);
+/// metrics::gauge_set("queue_depth", &[], 3.0);
+/// metrics::histogram_observe("score", &[("kind", "bot")], 0.7);
+/// ```
 pub mod metrics {
     use super::wmetrics;
-    /// Adds `value` to counter `name`.
-    pub fn counter_add(name: &str, value: u64) {
-        wmetrics::counter_add(name, value)
+
+    fn labels(labels: &[(&str, &str)]) -> Vec<wmetrics::Label> {
+        let pairs = labels.iter();
+        pairs.map(|(n, v)| (n.to_string(), v.to_string())).collect()
     }
-    /// Records `value` in histogram `name`.
-    pub fn observe(name: &str, value: f64) {
-        wmetrics::histogram_observe(name, value)
+    /// Adds `value` to counter `name` with `labels` (name, value pairs).
+    pub fn counter_add(name: &str, labels: &[(&str, &str)], value: u64) {
+        wmetrics::counter_add(name, &self::labels(labels), value)
     }
-}
-
-/// HTTP calls to the upstream clusters listed in the plugin's
-/// `allowed_upstreams`.
-pub mod outbound {
-    use super::wout;
-    use std::time::Duration;
-
-    pub use wout::{OutboundRequest as HttpRequest, OutboundResponse as HttpResponse};
-
-    /// Sends `request` to `cluster`, waiting at most `timeout`.
-    pub fn send(
-        cluster: &str,
-        request: &HttpRequest,
-        timeout: Duration,
-    ) -> Result<HttpResponse, String> {
-        let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
-        wout::send(cluster, request, ms)
+    /// Sets gauge `name` with `labels` to `value`.
+    pub fn gauge_set(name: &str, labels: &[(&str, &str)], value: f64) {
+        wmetrics::gauge_set(name, &self::labels(labels), value)
     }
-
-    /// A `GET` of `path` on `cluster` with `headers`.
-    pub fn get(
-        cluster: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        timeout: Duration,
-    ) -> Result<HttpResponse, String> {
-        let request = HttpRequest {
-            method: "GET".into(),
-            path_with_query: path.into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body: Vec::new(),
-        };
-        send(cluster, &request, timeout)
+    /// Records `value` in histogram `name` with `labels`.
+    pub fn histogram_observe(name: &str, labels: &[(&str, &str)], value: f64) {
+        wmetrics::histogram_observe(name, &self::labels(labels), value)
     }
 }
 
@@ -112,7 +72,7 @@ pub fn now_ms() -> u64 {
     clock::now_ms()
 }
 
-/// `len` random bytes from the host's secure generator.
+/// `len` random bytes (at most 65536) from the host's secure generator.
 pub fn random_bytes(len: u32) -> Vec<u8> {
     random::fill_bytes(len)
 }

@@ -1,15 +1,17 @@
-//! Write [Ravelin](https://example.invalid/ravelin) proxy plugins in Rust.
+//! Write [Ravelin](https://example.invalid/ravelin) proxy plugins in Rust,
+//! against the contract `ravelin:plugin@0.2.0` (`wit/`).
 //!
 //! A plugin is a type that implements [`Plugin`]; [`export!`] turns it into
 //! the WebAssembly component the proxy loads. You depend on this crate alone.
 //!
 //! | item | what it is |
 //! | --- | --- |
-//! | [`Plugin`] | the hooks, each with a no-op default |
+//! | [`Plugin`], [`Hooks`] | the hooks, each with a no-op default, and which ones the plugin implements |
 //! | [`Config`], [`config`] | the plugin's configuration from the proxy's TOML |
-//! | [`Request`], [`Response`] | the borrowed request and response |
-//! | [`Decision`], [`BodyDecision`], [`Reply`] | what a hook returns |
-//! | [`log`], [`kv`], [`metrics`], [`outbound`], [`now_ms`], [`random_u64`] | the host API |
+//! | [`Request`], [`Response`] | the borrowed request and response (header values as bytes, with `_str` helpers) |
+//! | [`BodyMode`], [`BodyLimit`] | asking for a body, whole or in chunks |
+//! | [`Decision`], [`BodyDecision`], [`ChunkDecision`], [`Reply`] | what a hook returns |
+//! | [`log`], [`kv`], [`metrics`], [`outbound`], [`now_ms`], [`random_u64`], [`random_bytes`] | the host API |
 //!
 //! # A complete plugin
 //!
@@ -32,7 +34,8 @@
 //! `src/lib.rs`:
 //!
 //! ```no_run
-//! use ravelin_sdk::{Config, Decision, Plugin, Reply, Request, Response, kv, log};
+//! use ravelin_sdk::{Config, Decision, Hooks, Plugin, Reply, Request, Response};
+//! use ravelin_sdk::{kv::Store, log, metrics};
 //!
 //! #[derive(serde::Deserialize)]
 //! struct Settings {
@@ -45,21 +48,28 @@
 //! }
 //!
 //! impl Plugin for DenyAdmin {
-//!     fn new(config: Config) -> Result<Self, String> {
+//!     // `on_response` below runs only because it is listed here.
+//!     const HOOKS: Hooks = Hooks::ON_RESPONSE;
+//!
+//!     fn configure(config: Config) -> Result<Self, String> {
 //!         Ok(DenyAdmin { settings: config.parse()? })
 //!     }
 //!
-//!     fn on_request(&self, req: &Request) -> Decision {
+//!     fn on_request(&mut self, req: &Request) -> Decision {
 //!         if req.path().starts_with(&self.settings.prefix) {
-//!             let _ = kv::increment("denied", 1, None);
+//!             if let Ok(store) = Store::open("denied") {
+//!                 let _ = store.increment("count", 1, None);
+//!             }
+//!             metrics::counter_add("denied", &[("route", &req.route())], 1);
 //!             log::info(&format!("denied {}", req.path()));
 //!             return Reply::text(403, "forbidden").into();
 //!         }
-//!         let _ = req.set_header("x-checked-by", "deny-admin");
+//!         let agent = req.header_str("user-agent").unwrap_or_default();
+//!         let _ = req.set_header("x-agent-length", agent.len().to_string());
 //!         Decision::Continue
 //!     }
 //!
-//!     fn on_response(&self, _req: &Request, resp: &Response) -> Decision {
+//!     fn on_response(&mut self, _req: &Request, resp: &Response) -> Decision {
 //!         resp.remove_header("server");
 //!         Decision::Continue
 //!     }
@@ -78,15 +88,33 @@
 //! config = { prefix = "/admin" }
 //! ```
 //!
-//! State kept in the plugin value (or any global) lives only as long as the
-//! instance that holds it, and the host recycles instances: keep what must
-//! last in [`kv`]. A panic traps the instance, is logged, and applies the
-//! plugin's failure policy.
+//! # Hooks and instances
+//!
+//! `on_request` always runs. The other hooks run only when asked for:
+//! `on_response` and `on_log` when [`Plugin::hooks`] lists them (by default
+//! [`Plugin::HOOKS`], empty), the body hooks when the plugin asked for the
+//! body in that exchange ([`Request::want_body`] from `on_request`,
+//! [`Response::want_body`] from `on_response`). A plugin that lists no hook
+//! gives its instance back as soon as `on_request` returns.
+//!
+//! One instance serves one exchange at a time, from its first hook to its
+//! last, so the plugin value may keep per-exchange state (reset it in the
+//! first hook). Instances are pooled and recycled: keep what must last in
+//! [`kv`]. A panic traps the instance, is logged, and applies the plugin's
+//! failure policy.
+
+#![deny(missing_docs)]
 
 #[doc(hidden)]
 pub mod bindings;
+mod body;
+mod config;
+mod decision;
+mod flags;
 mod host;
 mod http;
+pub mod kv;
+pub mod outbound;
 
 #[doc(hidden)]
 pub mod __private {
@@ -95,75 +123,95 @@ pub mod __private {
 }
 mod glue;
 
-pub use host::{kv, log, metrics, now_ms, outbound, random_bytes, random_u64};
-pub use http::{BodyDecision, Decision, Reply, Request, Response};
-
-use serde::de::DeserializeOwned;
+pub use bindings::ravelin::plugin::types::{Hooks, LogInfo};
+pub use body::{BodyLimit, BodyMode, OverLimit};
+pub use config::{Config, config};
+pub use decision::{BodyDecision, ChunkDecision, Decision, Reply};
+pub use host::{log, metrics, now_ms, random_bytes, random_u64};
+pub use http::{Field, HttpVersion, Request, Response, TlsInfo};
 
 /// The hooks of a plugin. Every hook has a no-op default: implement the ones
-/// you need.
+/// you need, and list `on_response` / `on_log` in [`Plugin::HOOKS`] (or
+/// [`Plugin::hooks`]) — a hook not listed is never called.
 ///
-/// The host calls [`Plugin::new`] once per instance, then the hooks for each
-/// request exchange that instance serves.
+/// The host calls [`Plugin::configure`] once per instance, then the hooks
+/// for each exchange that instance serves, one exchange at a time.
 pub trait Plugin: Sized + 'static {
-    /// Builds the plugin from its configuration; an `Err` refuses the plugin
-    /// at load time and its message is shown to the operator.
-    fn new(config: Config) -> Result<Self, String>;
+    /// The hooks the plugin implements beyond `on_request`:
+    /// [`Hooks::ON_RESPONSE`] (`on_response` and the response body hooks it
+    /// may ask for), [`Hooks::ON_LOG`], both
+    /// (`Hooks::ON_RESPONSE.union(Hooks::ON_LOG)`) or none (the default).
+    const HOOKS: Hooks = Hooks::empty();
 
-    /// Runs for each request before the upstream, in route order.
-    fn on_request(&self, req: &Request) -> Decision {
+    /// Builds the plugin from its configuration; an `Err` refuses the plugin
+    /// (or its new version) and its message is shown to the operator.
+    fn configure(config: Config) -> Result<Self, String>;
+
+    /// The hooks this instance implements, reported to the host right after
+    /// [`Plugin::configure`]: [`Plugin::HOOKS`] unless overridden (to decide
+    /// from the configuration, say).
+    fn hooks(&self) -> Hooks {
+        Self::HOOKS
+    }
+
+    /// Runs for each request before the upstream, in route order. May ask
+    /// for the request body with [`Request::want_body`].
+    fn on_request(&mut self, req: &Request) -> Decision {
         let _ = req;
         Decision::Continue
     }
 
-    /// Runs with the whole request body, for plugins configured with
-    /// `request_body = true`.
-    fn on_request_body(&self, req: &Request, body: Vec<u8>) -> BodyDecision {
-        let _ = (req, body);
+    /// Runs with the request body when `on_request` asked for it whole (or
+    /// the plugin's config has `request_body = true`). `truncated`: `body`
+    /// is only the first bytes (over-limit rule `inspect-prefix`), and a
+    /// [`BodyDecision::Replace`] is ignored.
+    fn on_request_body(&mut self, req: &Request, body: Vec<u8>, truncated: bool) -> BodyDecision {
+        let _ = (req, body, truncated);
         BodyDecision::Continue
     }
 
-    /// Runs for each response, in reverse route order.
-    fn on_response(&self, req: &Request, resp: &Response) -> Decision {
+    /// Runs for each response, in reverse route order, when the hooks list
+    /// [`Hooks::ON_RESPONSE`]. May ask for the response body with
+    /// [`Response::want_body`].
+    fn on_response(&mut self, req: &Request, resp: &Response) -> Decision {
         let _ = (req, resp);
         Decision::Continue
     }
 
-    /// Runs with the whole response body, for plugins configured with
-    /// `response_body = true`.
-    fn on_response_body(&self, req: &Request, resp: &Response, body: Vec<u8>) -> BodyDecision {
-        let _ = (req, resp, body);
+    /// Runs with the response body when `on_response` asked for it whole (or
+    /// the plugin's config has `response_body = true`); `truncated` as for
+    /// [`Plugin::on_request_body`].
+    fn on_response_body(
+        &mut self,
+        req: &Request,
+        resp: &Response,
+        body: Vec<u8>,
+        truncated: bool,
+    ) -> BodyDecision {
+        let _ = (req, resp, body, truncated);
         BodyDecision::Continue
     }
-}
 
-/// The plugin's configuration: the `config` table of its `[plugins.NAME]`
-/// section, as JSON.
-#[derive(Debug, Clone)]
-pub struct Config {
-    json: String,
-}
-
-impl Config {
-    fn new(json: String) -> Self {
-        Config { json }
+    /// Runs for each chunk of the response body when `on_response` asked
+    /// for it [`BodyMode::chunked`]; `end` is set on the last call (whose
+    /// chunk may be empty).
+    fn on_response_chunk(
+        &mut self,
+        req: &Request,
+        resp: &Response,
+        chunk: Vec<u8>,
+        end: bool,
+    ) -> ChunkDecision {
+        let _ = (req, resp, chunk, end);
+        ChunkDecision::Pass
     }
 
-    /// The raw JSON (`null` when the proxy's config gave none).
-    pub fn json(&self) -> &str {
-        &self.json
+    /// Runs after the response was sent (or the exchange ended early), off
+    /// the client's path, when the hooks list [`Hooks::ON_LOG`]: for
+    /// logging, metrics and follow-up work. The request is read-only here.
+    fn on_log(&mut self, req: &Request, info: &LogInfo) {
+        let _ = (req, info);
     }
-
-    /// Deserializes the configuration into `T`, with an error message that
-    /// names the problem.
-    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, String> {
-        serde_json::from_str(&self.json).map_err(|e| format!("invalid plugin config: {e}"))
-    }
-}
-
-/// Deserializes the plugin's configuration into `T`, from any hook.
-pub fn config<T: DeserializeOwned>() -> Result<T, String> {
-    Config::new(glue::config_json()).parse()
 }
 
 /// Exports a [`Plugin`] type as the component's hooks. Use it once per crate.
@@ -177,7 +225,7 @@ macro_rules! export {
         const _: () = {
             struct __RavelinGuest;
             impl $crate::__private::Guest for __RavelinGuest {
-                fn configure(config: String) -> Result<(), String> {
+                fn configure(config: String) -> Result<$crate::__private::RawHooks, String> {
                     $crate::__private::configure::<$plugin>(config)
                 }
                 fn on_request(req: &$crate::__private::RawRequest) -> $crate::__private::RawDecision {
@@ -186,8 +234,9 @@ macro_rules! export {
                 fn on_request_body(
                     req: &$crate::__private::RawRequest,
                     body: Vec<u8>,
+                    truncated: bool,
                 ) -> $crate::__private::RawBodyDecision {
-                    $crate::__private::on_request_body::<$plugin>(req, body)
+                    $crate::__private::on_request_body::<$plugin>(req, body, truncated)
                 }
                 fn on_response(
                     req: &$crate::__private::RawRequest,
@@ -199,8 +248,23 @@ macro_rules! export {
                     req: &$crate::__private::RawRequest,
                     resp: &$crate::__private::RawResponse,
                     body: Vec<u8>,
+                    truncated: bool,
                 ) -> $crate::__private::RawBodyDecision {
-                    $crate::__private::on_response_body::<$plugin>(req, resp, body)
+                    $crate::__private::on_response_body::<$plugin>(req, resp, body, truncated)
+                }
+                fn on_response_chunk(
+                    req: &$crate::__private::RawRequest,
+                    resp: &$crate::__private::RawResponse,
+                    chunk: Vec<u8>,
+                    end: bool,
+                ) -> $crate::__private::RawChunkDecision {
+                    $crate::__private::on_response_chunk::<$plugin>(req, resp, chunk, end)
+                }
+                fn on_log(
+                    req: &$crate::__private::RawRequest,
+                    info: $crate::__private::RawLogInfo,
+                ) {
+                    $crate::__private::on_log::<$plugin>(req, info)
                 }
             }
             $crate::__private::export_filter!(__RavelinGuest with_types_in $crate::__private::bindings);

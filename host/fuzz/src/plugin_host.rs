@@ -3,7 +3,7 @@
 //! values, status codes, request targets, its own responses, body
 //! replacements, outbound requests, log messages, metric names, key-value
 //! keys, values, TTLs and counters) goes through the same pure checks the
-//! host functions call (`ravelin_runtime::guest_input`, `KvStore`).
+//! host functions call (`ravelin_runtime::guest_input`, `MemoryKv`).
 //!
 //! Invariants: nothing panics; nothing that could split a header or a
 //! request line (CR, LF, NUL, other controls) is ever accepted; bodies,
@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use http::{HeaderMap, Uri};
-use ravelin_runtime::KvStore;
+use ravelin_runtime::MemoryKv;
 use ravelin_runtime::guest_input::{self, MAX_LOG_MESSAGE, MAX_METRIC_NAME};
 
 /// The store's capacity in these checks: small, so eviction happens.
@@ -43,7 +43,7 @@ const KV_CAPACITY: usize = 4096;
 const MAX_ALLOC: u64 = 1 << 20;
 
 pub fn plugin_host_api(data: &[u8]) {
-    let kv = KvStore::new(KV_CAPACITY);
+    let kv = MemoryKv::new(KV_CAPACITY);
     let mut written: HashMap<(String, String), Vec<Vec<u8>>> = HashMap::new();
     for line in data.split(|&b| b == b'\n') {
         let fields: Vec<String> = line.split(|&b| b == b'\t').map(unescape).collect();
@@ -75,7 +75,7 @@ pub fn plugin_host_api(data: &[u8]) {
                 }
             }
             "kv-get" => {
-                let got = kv.get(&ns(arg(0)), arg(1).into());
+                let got = kv.get(&ns(arg(0)), arg(1).into()).map(|entry| entry.value);
                 if let Some(value) = got {
                     let key = (arg(0).to_string(), arg(1).to_string());
                     let seen = written.get(&key).is_some_and(|vs| vs.contains(&value));

@@ -60,12 +60,12 @@ fn setup(
     config: RuntimeConfig,
 ) -> (Runtime, Chain) {
     rt.block_on(async {
-        let runtime = Runtime::new(config, Arc::new(NoOutbound)).expect("runtime");
+        let runtime = Runtime::new(config, Arc::new(NoOutbound), None).expect("runtime");
         let mut spec = PluginSpec::new("bench", path);
         spec.isolation = isolation;
         spec.recycle_after = u32::MAX;
-        runtime.load(spec).await.expect("load");
-        let chain = runtime.chain(&["bench"]).expect("chain");
+        let set = runtime.load(spec).await.expect("load");
+        let chain = set.chain(&["bench"]).expect("chain");
         (runtime, chain)
     })
 }

@@ -1,37 +1,43 @@
-//! `Chain`: the ordered plugins of one route. A chain is immutable; the host
-//! builds one per route when it builds a config snapshot.
+//! `Chain`: the ordered plugin versions of one route. A chain is immutable;
+//! the host builds one per route from its snapshot's [`crate::PluginSet`].
 
 use crate::RequestInfo;
 use crate::exchange::Exchange;
-use crate::handle::PluginHandle;
+use crate::version::PluginVersion;
 use std::sync::Arc;
 
-/// The plugins of a route, in route order. Cheap to clone.
-#[derive(Clone, Debug)]
+/// The plugin versions of a route, in route order. Cheap to clone.
+#[derive(Clone)]
 pub struct Chain {
-    handles: Arc<[Arc<PluginHandle>]>,
+    versions: Arc<[Arc<PluginVersion>]>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
 }
 
 impl Chain {
-    pub(crate) fn new(handles: Vec<Arc<PluginHandle>>) -> Self {
+    pub(crate) fn new(versions: Vec<Arc<PluginVersion>>) -> Self {
         Chain {
-            handles: handles.into(),
+            versions: versions.into(),
         }
     }
 
-    /// Starts a request exchange: each plugin's current version is taken
-    /// now and kept until the exchange is dropped, whatever swaps happen.
+    /// Starts a request exchange on the chain's versions; it keeps them
+    /// until it is dropped, whatever snapshot replaces this one meanwhile.
     pub fn exchange(&self, info: RequestInfo) -> Exchange {
-        Exchange::new(&self.handles, info)
+        Exchange::new(&self.versions, info)
     }
 
     /// The plugins' names, in order.
     pub fn names(&self) -> Vec<String> {
-        self.handles.iter().map(|h| h.name().to_string()).collect()
+        self.versions.iter().map(|v| v.spec.name.clone()).collect()
     }
 
     /// Whether the chain has no plugins (the host can skip the exchange).
     pub fn is_empty(&self) -> bool {
-        self.handles.is_empty()
+        self.versions.is_empty()
     }
 }

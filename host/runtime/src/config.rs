@@ -63,6 +63,9 @@ pub struct PluginSpec {
     /// A pooled instance whose memory grew past this many bytes is discarded
     /// after its exchange.
     pub recycle_memory_bytes: u64,
+    /// Secrets read from files when a version is built, each added to the
+    /// configuration under its key (trailing newlines trimmed).
+    pub secret_files: Vec<(String, PathBuf)>,
 }
 
 impl PluginSpec {
@@ -82,6 +85,7 @@ impl PluginSpec {
             allowed_upstreams: Vec::new(),
             recycle_after: 10_000,
             recycle_memory_bytes: 16 << 20,
+            secret_files: Vec::new(),
         }
     }
 
@@ -108,6 +112,12 @@ impl PluginSpec {
                 "max_body_bytes {} is over 64 MiB",
                 self.max_body_bytes
             ));
+        }
+        if !self.secret_files.is_empty() && !(self.config.is_object() || self.config.is_null()) {
+            problems.push("config must be a table (or absent) to take secret_files".to_string());
+        }
+        if let Some((key, _)) = self.secret_files.iter().find(|(k, _)| k.is_empty()) {
+            problems.push(format!("secret_files has an empty key {key:?}"));
         }
         if self.recycle_after == 0 {
             problems.push("recycle_after must be at least 1".to_string());

@@ -1,9 +1,13 @@
 //! `StoreCtx`: what a plugin instance's store holds — its plugin's shared
-//! environment, the exchange it serves right now, its memory limiter, its
-//! hook clock, and (only if the guest imports WASI) a locked-down WASI context.
+//! environment, the exchange it serves right now (request, response,
+//! attributes, what the running hook asked for), its memory limiter, its hook
+//! clock, the guest's kv stores and outbound calls, and (only if the guest
+//! imports WASI) a locked-down WASI context.
 
 use crate::RequestInfo;
-use crate::kv::KvStore;
+use crate::body::BodyAsk;
+use crate::instance::Hook;
+use crate::kv::KvPort;
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use std::sync::Arc;
@@ -15,20 +19,23 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 /// What every instance of one plugin version shares.
 pub(crate) struct PluginEnv {
     pub name: Arc<str>,
-    pub kv: KvStore,
+    pub kv: Arc<dyn KvPort>,
     pub metrics: Arc<Metrics>,
     pub outbound: Arc<dyn Outbound>,
     pub allowed_upstreams: Vec<String>,
     pub memory_limit: u64,
     pub deadline: Duration,
+    /// The plugin's `max_body_kb`, in bytes: the cap on any body it asks for.
+    pub max_body_bytes: usize,
 }
 
-/// Tracks how long the current hook has run, excluding outbound calls and
-/// the time it spent yielded to the executor (waiting for a thread).
+/// Tracks how long the current hook has run, excluding waits on the ports
+/// (outbound calls, kv) and the time it spent yielded to the executor
+/// (waiting for a thread).
 #[derive(Debug)]
 pub(crate) struct HookClock {
     pub started: Instant,
-    pub outbound_wait: Duration,
+    pub host_wait: Duration,
     /// Nanoseconds spent yielded; written by the yield future.
     pub yielded: Arc<AtomicU64>,
     pub expired: bool,
@@ -38,7 +45,7 @@ impl HookClock {
     fn new() -> Self {
         HookClock {
             started: Instant::now(),
-            outbound_wait: Duration::ZERO,
+            host_wait: Duration::ZERO,
             yielded: Arc::default(),
             expired: false,
         }
@@ -49,7 +56,7 @@ impl HookClock {
         let yielded = Duration::from_nanos(self.yielded.load(Ordering::Relaxed));
         self.started
             .elapsed()
-            .saturating_sub(self.outbound_wait)
+            .saturating_sub(self.host_wait)
             .saturating_sub(yielded)
     }
 }
@@ -88,12 +95,62 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     }
 }
 
+/// The attributes one exchange's plugins share (`set-attribute`): bounded
+/// in count and bytes, so a plugin cannot grow them without limit.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Attributes(Vec<(String, String)>);
+
+/// The most attributes of one exchange.
+const MAX_ATTRIBUTES: usize = 64;
+/// The most bytes of names and values of one exchange's attributes.
+const MAX_ATTRIBUTE_BYTES: usize = 64 << 10;
+
+impl Attributes {
+    /// The value of `name`, if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets `name` to `value`, within the bounds.
+    pub fn set(&mut self, name: String, value: String) -> Result<(), String> {
+        let used: usize = self.0.iter().map(|(n, v)| n.len() + v.len()).sum();
+        let replaced = self.0.iter().position(|(n, _)| *n == name);
+        let freed = replaced.map_or(0, |i| self.0[i].0.len() + self.0[i].1.len());
+        if used - freed + name.len() + value.len() > MAX_ATTRIBUTE_BYTES {
+            return Err(format!(
+                "attributes are limited to {MAX_ATTRIBUTE_BYTES} bytes"
+            ));
+        }
+        match replaced {
+            Some(i) => self.0[i].1 = value,
+            None if self.0.len() >= MAX_ATTRIBUTES => {
+                return Err(format!("attributes are limited to {MAX_ATTRIBUTES}"));
+            }
+            None => self.0.push((name, value)),
+        }
+        Ok(())
+    }
+}
+
 /// The data of one instance's store.
 pub(crate) struct StoreCtx {
     pub env: Arc<PluginEnv>,
     pub request: Option<http::request::Parts>,
     pub response: Option<http::response::Parts>,
     pub info: Arc<RequestInfo>,
+    /// The exchange's attributes, lent for the call.
+    pub attributes: Attributes,
+    /// The hook running now (imports allowed in some hooks only).
+    pub hook: Option<Hook>,
+    /// What the running hook asked for with `want-body`.
+    pub body_ask: Option<BodyAsk>,
+    /// kv stores and outbound calls the guest holds (0.2).
+    pub table: ResourceTable,
+    /// The current exchange's outbound calls, cancelled when it ends.
+    pub calls: Vec<tokio::task::AbortHandle>,
     pub limiter: MemoryLimiter,
     pub clock: HookClock,
     wasi: Option<WasiState>,
@@ -112,6 +169,11 @@ impl StoreCtx {
             request: None,
             response: None,
             info: Arc::default(),
+            attributes: Attributes::default(),
+            hook: None,
+            body_ask: None,
+            table: ResourceTable::new(),
+            calls: Vec::new(),
             limiter: MemoryLimiter {
                 limit,
                 peak: 0,
@@ -122,14 +184,42 @@ impl StoreCtx {
         }
     }
 
+    /// The request of the running hook.
+    pub(crate) fn req(&mut self) -> wasmtime::Result<&mut http::request::Parts> {
+        self.request
+            .as_mut()
+            .ok_or_else(|| wasmtime::format_err!("no request is being handled"))
+    }
+
+    /// The response of the running hook.
+    pub(crate) fn resp(&mut self) -> wasmtime::Result<&mut http::response::Parts> {
+        self.response
+            .as_mut()
+            .ok_or_else(|| wasmtime::format_err!("no response is being handled"))
+    }
+
+    /// Cancels the exchange's outbound calls still running.
+    pub(crate) fn cancel_calls(&mut self) {
+        for call in self.calls.drain(..) {
+            call.abort();
+        }
+    }
+
     /// Starts the clock for a hook call.
     pub(crate) fn start_hook(&mut self) {
         let clock = &mut self.clock;
         clock.started = Instant::now();
-        clock.outbound_wait = Duration::ZERO;
+        clock.host_wait = Duration::ZERO;
         clock.yielded.store(0, Ordering::Relaxed);
         clock.expired = false;
         self.limiter.hit = false;
+    }
+}
+
+impl Drop for StoreCtx {
+    /// A discarded instance's calls end with it.
+    fn drop(&mut self) {
+        self.cancel_calls();
     }
 }
 

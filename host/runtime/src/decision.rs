@@ -1,9 +1,7 @@
 //! What the host passes in ([`RequestInfo`]) and gets back ([`Decision`],
-//! [`BodyDecision`], [`Failure`]) for each exchange, and the conversion of a
-//! plugin's response into an `http::Response`.
+//! [`BodyDecision`], [`Failure`]) for each exchange.
 
 use crate::PluginError;
-use crate::bindings::ravelin::plugin::types::ResponseInit;
 use bytes::Bytes;
 use http::StatusCode;
 use std::net::SocketAddr;
@@ -11,8 +9,11 @@ use std::net::SocketAddr;
 /// Facts about the request that are not in its `http` parts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestInfo {
-    /// The client's address.
+    /// The client's address as the proxy determined it (the TCP peer, or
+    /// what a trusted proxy forwarded).
     pub client_addr: Option<SocketAddr>,
+    /// The TCP peer's address.
+    pub peer_addr: Option<SocketAddr>,
     /// The client's TLS session, if it used TLS.
     pub tls: Option<TlsInfo>,
     /// The name of the route that matched.
@@ -30,6 +31,10 @@ pub struct TlsInfo {
     pub alpn: Option<String>,
     /// Whether the client presented a verified certificate.
     pub mtls: bool,
+    /// The protocol version, such as `TLSv1.3`.
+    pub version: String,
+    /// The cipher suite, such as `TLS13_AES_128_GCM_SHA256`.
+    pub cipher: String,
 }
 
 /// A plugin failed and its policy is `fail = "closed"`: answer with
@@ -75,12 +80,4 @@ pub enum BodyDecision {
     Respond(http::Response<Bytes>),
     /// A fail-closed plugin failed.
     Fail(Failure),
-}
-
-/// Builds the response a plugin asked for (see `guest_input::response`).
-pub(crate) fn to_response(
-    init: ResponseInit,
-    max_body: usize,
-) -> Result<http::Response<Bytes>, String> {
-    crate::guest_input::response(init.status, init.headers, init.body, max_body)
 }

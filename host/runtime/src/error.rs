@@ -74,6 +74,19 @@ pub enum PluginError {
         /// The memory limit in bytes.
         limit: u64,
     },
+    /// A body the plugin asked for is larger than its limit (`max_body_kb`):
+    /// the host's limit, not the guest's fault.
+    #[error(
+        "plugin {plugin}: the body for {hook} exceeds the plugin's max_body_kb ({limit} bytes)"
+    )]
+    BodyTooLarge {
+        /// The plugin's name.
+        plugin: String,
+        /// The body hook that could not run.
+        hook: &'static str,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The guest returned something the host refuses (an invalid status or
     /// header, a body over the limit).
     #[error("plugin {plugin}: {hook} returned an invalid answer: {reason}")]
@@ -98,6 +111,7 @@ impl PluginError {
             | PluginError::Trap { plugin, .. }
             | PluginError::Deadline { plugin, .. }
             | PluginError::OutOfMemory { plugin, .. }
+            | PluginError::BodyTooLarge { plugin, .. }
             | PluginError::Guest { plugin, .. } => plugin,
         }
     }
@@ -112,6 +126,7 @@ impl PluginError {
             PluginError::Trap { .. } => "trap",
             PluginError::Deadline { .. } => "deadline",
             PluginError::OutOfMemory { .. } => "oom",
+            PluginError::BodyTooLarge { .. } => "body_limit",
             PluginError::Guest { .. } => "guest",
         }
     }

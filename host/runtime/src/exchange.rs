@@ -1,102 +1,38 @@
-//! `Exchange`: one request passing through a chain. It holds one instance
-//! per plugin for its whole life (request and response hooks share it),
-//! applies each plugin's failure policy, and gives the instances back when
-//! dropped. Dropping it mid-hook abandons that hook (and its outbound
-//! calls); the instance is then discarded.
+//! `Exchange`: one request passing through a chain. One driver (`drive`)
+//! runs any hook of any plugin: it checks out the plugin's instance, lends
+//! it the exchange, records the call and applies the failure policy. The
+//! public steps — request, request body, response, response body whole or
+//! in chunks, log — only choose which plugins run, in which order, with
+//! which part of the body. An instance is held from its plugin's first hook
+//! to its last and given back as soon as the plugin needs nothing more;
+//! dropping the exchange mid-hook abandons that hook (and its outbound
+//! calls) and discards the instance.
 
-use crate::bindings::ravelin::plugin::types as wit;
-use crate::config::FailPolicy;
-use crate::decision::{BodyDecision, Decision, Failure, to_response};
-use crate::handle::PluginHandle;
-use crate::instance::{Hook, Instance};
+mod slot;
+
+use crate::body::{BodyAsk, OverLimit};
+use crate::ctx::Attributes;
+use crate::decision::{BodyDecision, Decision, Failure};
+use crate::instance::{Answer, Call, Hook, LogInfo};
 use crate::version::PluginVersion;
 use crate::{PluginError, RequestInfo};
 use bytes::Bytes;
+use slot::{Slot, Stage};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// One plugin's part in an exchange.
-struct Slot {
-    handle: Arc<PluginHandle>,
-    version: Arc<PluginVersion>,
-    instance: Option<Instance>,
-    /// A fail-open plugin that failed: skipped for the rest of the exchange.
-    skipped: bool,
-}
-
-/// What a hook produced, before the failure policy applies.
-enum Outcome {
-    Continue,
-    Replace(Bytes),
+/// What the chain decided about one chunk of a streamed response body.
+#[derive(Debug)]
+pub enum ChunkDecision {
+    /// Send these bytes on (possibly none: a plugin holds them back).
+    Data(Bytes),
+    /// A plugin answered before any body byte was sent: send this instead.
     Respond(http::Response<Bytes>),
+    /// A fail-closed plugin failed: cut the response short.
+    Fail(Failure),
 }
 
-impl Slot {
-    async fn instance(&mut self) -> Result<&mut Instance, PluginError> {
-        if self.instance.is_none() {
-            self.instance = Some(self.version.checkout().await?);
-        }
-        self.instance
-            .as_mut()
-            .ok_or_else(|| PluginError::Instantiate {
-                plugin: self.handle.name().to_string(),
-                reason: "no instance".into(),
-            })
-    }
-
-    fn guest_error(&self, hook: Hook, reason: String) -> PluginError {
-        PluginError::Guest {
-            plugin: self.handle.name().to_string(),
-            hook: hook.name(),
-            reason,
-        }
-    }
-
-    /// Converts a hook's raw answer, checking sizes against the spec.
-    fn outcome(&self, hook: Hook, decision: wit::BodyDecision) -> Result<Outcome, PluginError> {
-        let max = self.version.spec.max_body_bytes;
-        match decision {
-            wit::BodyDecision::Continue => Ok(Outcome::Continue),
-            wit::BodyDecision::Replace(body) => crate::guest_input::body(body, max)
-                .map(Outcome::Replace)
-                .map_err(|reason| self.guest_error(hook, reason)),
-            wit::BodyDecision::Respond(init) => to_response(init, max)
-                .map(Outcome::Respond)
-                .map_err(|reason| self.guest_error(hook, reason)),
-        }
-    }
-
-    /// Records the call; on failure discards the instance and applies the
-    /// policy: `None` means "skip this plugin and go on".
-    fn settle(
-        &mut self,
-        hook: Hook,
-        started: Instant,
-        result: Result<Outcome, PluginError>,
-    ) -> Result<Outcome, Option<Failure>> {
-        self.handle
-            .record(hook, started.elapsed(), result.as_ref().err());
-        result.map_err(|error| {
-            self.instance = None;
-            match self.version.spec.fail {
-                FailPolicy::Open => {
-                    self.skipped = true;
-                    None
-                }
-                FailPolicy::Closed => Some(Failure { error }),
-            }
-        })
-    }
-}
-
-fn body_decision(d: wit::Decision) -> wit::BodyDecision {
-    match d {
-        wit::Decision::Continue => wit::BodyDecision::Continue,
-        wit::Decision::Respond(init) => wit::BodyDecision::Respond(init),
-    }
-}
-
-/// A copy of the request's head for the response hooks (the host has
+/// A copy of the request's head for the later hooks (the host has
 /// forwarded the original by then).
 fn snapshot(parts: &http::request::Parts) -> http::request::Parts {
     let mut copy = http::Request::new(()).into_parts().0;
@@ -113,213 +49,410 @@ fn too_large() -> http::Response<Bytes> {
     response
 }
 
+fn empty_request() -> http::request::Parts {
+    http::Request::new(()).into_parts().0
+}
+
+/// What a body hook is given: the body, or its first bytes.
+enum BodyInput {
+    Whole,
+    Prefix(usize),
+    Skip,
+    Refuse,
+}
+
+/// How plugin `ask` takes a body of `len` bytes (`complete`: nothing more
+/// follows).
+fn body_input(ask: BodyAsk, len: usize, complete: bool) -> BodyInput {
+    if len <= ask.max() && complete {
+        return BodyInput::Whole;
+    }
+    match ask.over() {
+        OverLimit::Reject => BodyInput::Refuse,
+        OverLimit::Skip => BodyInput::Skip,
+        OverLimit::InspectPrefix => BodyInput::Prefix(ask.max().min(len)),
+    }
+}
+
 /// One request's pass through a [`crate::Chain`]. Call `on_request`, then
 /// (if asked for) `on_request_body`, then after the upstream `on_response`
-/// and (if asked for) `on_response_body`; then drop it.
+/// and (if asked for) `on_response_body` or `on_response_chunk` per chunk;
+/// then `on_log` (if [`Exchange::wants_log`]) or drop it.
 pub struct Exchange {
     slots: Vec<Slot>,
     info: Arc<RequestInfo>,
+    attributes: Attributes,
     request: Option<http::request::Parts>,
-    /// Plugins whose request hooks ran and continued: the response hooks
-    /// run for these, in reverse.
+    /// Plugins whose request hooks ran and continued: the later hooks run
+    /// for these.
     ran: usize,
+    /// Plugins whose request hooks ran, including one that answered:
+    /// `on-log` runs for these.
+    logged: usize,
+    stage: Stage,
+    /// Response body bytes went to the client: a plugin can no longer answer.
+    streamed: bool,
 }
 
 impl Exchange {
-    pub(crate) fn new(handles: &[Arc<PluginHandle>], info: RequestInfo) -> Self {
-        let slots = handles
-            .iter()
-            .map(|h| Slot {
-                handle: h.clone(),
-                version: h.current(),
-                instance: None,
-                skipped: false,
-            })
-            .collect();
+    pub(crate) fn new(versions: &[Arc<PluginVersion>], info: RequestInfo) -> Self {
         Exchange {
-            slots,
+            slots: versions.iter().cloned().map(Slot::new).collect(),
             info: Arc::new(info),
+            attributes: Attributes::default(),
             request: None,
             ran: 0,
+            logged: 0,
+            stage: Stage::Request,
+            streamed: false,
         }
     }
 
-    /// Runs `on-request` in route order. Plugins may change `parts`. A
-    /// `Respond` skips the remaining plugins and the upstream; the response
-    /// hooks then run only for the plugins before the one that answered.
+    /// Runs one hook of plugin `i`. `Err(None)`: a fail-open plugin failed
+    /// and is skipped from now on.
+    async fn drive(&mut self, i: usize, call: Call<'_>) -> Result<Answer, Option<Failure>> {
+        let hook = call.hook();
+        let Exchange {
+            slots,
+            info,
+            attributes,
+            ..
+        } = self;
+        let slot = &mut slots[i];
+        let started = Instant::now();
+        let result = match slot.instance().await {
+            Ok(instance) => {
+                let hooks = instance.hooks;
+                let called = instance.call(call, info, attributes).await;
+                called.map(|(answer, ask)| (answer, ask, hooks))
+            }
+            Err(e) => Err(e),
+        };
+        let result = result.map(|(answer, ask, hooks)| {
+            slot.learn(hook, hooks, ask);
+            answer
+        });
+        slot.settle(hook, started, result)
+    }
+
+    /// Fails plugin `i` for `error` (not its guest's doing) under its policy.
+    fn fail(&mut self, i: usize, hook: Hook, error: PluginError) -> Option<Failure> {
+        self.slots[i]
+            .settle(hook, Instant::now(), Err(error))
+            .err()
+            .flatten()
+    }
+
+    /// Ends a stage: remembers the request for the later hooks if any
+    /// plugin has some, and gives back the instances no longer needed.
+    fn end_stage(&mut self, stage: Stage, parts: Option<&http::request::Parts>) {
+        self.stage = stage;
+        let later = self.slots[..self.logged]
+            .iter()
+            .any(|s| s.needs_instance(stage));
+        if let Some(parts) = parts.filter(|_| later) {
+            self.request = Some(snapshot(parts));
+        }
+        let (ran, logged) = (self.ran, self.logged);
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            let keep = match i {
+                i if i < ran => slot.needs_instance(stage),
+                i if i < logged => !slot.skipped && slot.hooks.on_log,
+                _ => false,
+            };
+            if !keep {
+                slot.release();
+            }
+        }
+    }
+
+    /// Runs `on-request` in route order. Plugins may change `parts` and ask
+    /// for the request body. A `Respond` skips the remaining plugins and the
+    /// upstream; the later hooks then run only for the plugins before it.
     pub async fn on_request(&mut self, parts: &mut http::request::Parts) -> Decision {
-        let info = self.info.clone();
+        let mut decision = Decision::Continue;
+        self.ran = self.slots.len();
+        self.logged = self.slots.len();
         for i in 0..self.slots.len() {
-            let slot = &mut self.slots[i];
-            if slot.skipped {
+            if self.slots[i].skipped {
                 continue;
             }
-            let started = Instant::now();
-            let result = match slot.instance().await {
-                Ok(instance) => instance.on_request(parts, &info).await,
-                Err(e) => Err(e),
-            };
-            let result = result.and_then(|d| slot.outcome(Hook::OnRequest, body_decision(d)));
-            match slot.settle(Hook::OnRequest, started, result) {
-                Ok(Outcome::Respond(response)) => {
-                    return self.stop_at(i, parts, Decision::Respond(response));
+            match self.drive(i, Call::Request { req: parts }).await {
+                Ok(Answer::Respond(response)) => {
+                    decision = Decision::Respond(response);
+                    self.logged = i + 1;
                 }
-                Err(Some(failure)) => return self.stop_at(i, parts, Decision::Fail(failure)),
-                Ok(_) | Err(None) => {}
+                Err(Some(failure)) => {
+                    decision = Decision::Fail(failure);
+                    self.logged = i;
+                }
+                Ok(_) | Err(None) => continue,
             }
+            self.ran = i;
+            break;
         }
-        self.stop_at(self.slots.len(), parts, Decision::Continue)
-    }
-
-    fn stop_at(
-        &mut self,
-        ran: usize,
-        parts: &http::request::Parts,
-        decision: Decision,
-    ) -> Decision {
-        self.ran = ran;
-        self.request = Some(snapshot(parts));
+        self.end_stage(Stage::Request, Some(parts));
         decision
     }
 
-    /// The largest request body the body hooks accept, or `None` when no
-    /// plugin of this exchange wants the request body (do not buffer it).
+    fn wanting(&self, ask: impl Fn(&Slot) -> Option<BodyAsk>) -> impl Iterator<Item = BodyAsk> {
+        self.slots[..self.ran]
+            .iter()
+            .filter(|s| !s.skipped)
+            .filter_map(ask)
+    }
+
+    /// How much of the request body to read before `on_request_body`: the
+    /// largest any plugin asked for, or `None` when none asked (stream it).
     pub fn request_body_limit(&self) -> Option<usize> {
-        let wanting = self.slots[..self.ran]
-            .iter()
-            .filter(|s| s.version.spec.request_body && !s.skipped);
-        wanting.map(|s| s.version.spec.max_body_bytes).min()
+        self.wanting(|s| s.request_body).map(|a| a.max()).max()
     }
 
-    /// The largest response body the body hooks accept, or `None` when no
-    /// plugin of this exchange wants the response body.
+    /// How much of the response body to read before `on_response_body`, or
+    /// `None` when no plugin asked for it whole.
     pub fn response_body_limit(&self) -> Option<usize> {
-        let wanting = self.slots[..self.ran]
-            .iter()
-            .filter(|s| s.version.spec.response_body && !s.skipped);
-        wanting.map(|s| s.version.spec.max_body_bytes).min()
+        let whole = |s: &Slot| {
+            s.response_body
+                .filter(|a| matches!(a, BodyAsk::Whole { .. }))
+        };
+        self.wanting(whole).map(|a| a.max()).max()
     }
 
-    /// Runs `on-request-body` in route order for the plugins that want it,
-    /// each seeing the body the previous one left. A body over a plugin's
-    /// limit is answered with 413.
+    /// Whether a plugin asked for the response body in chunks.
+    pub fn response_streams(&self) -> bool {
+        let stream = |s: &Slot| {
+            s.response_body
+                .filter(|a| matches!(a, BodyAsk::Stream { .. }))
+        };
+        self.wanting(stream).next().is_some()
+    }
+
+    /// Whether a plugin wants `on-log` once the response is sent.
+    pub fn wants_log(&self) -> bool {
+        self.slots[..self.logged]
+            .iter()
+            .any(|s| !s.skipped && s.hooks.on_log)
+    }
+
+    /// Runs `on-request-body` in route order for the plugins that asked,
+    /// each seeing the body the previous one left. `complete` is false when
+    /// `body` is only the first part of a larger body: each plugin's
+    /// over-limit rule then applies, and the body cannot be replaced.
     pub async fn on_request_body(
         &mut self,
         parts: &mut http::request::Parts,
         mut body: Bytes,
+        complete: bool,
     ) -> BodyDecision {
-        let info = self.info.clone();
-        for slot in self.slots[..self.ran].iter_mut() {
-            if slot.skipped || !slot.version.spec.request_body {
+        for i in 0..self.ran {
+            let Some(ask) = self.slots[i]
+                .request_body
+                .filter(|_| !self.slots[i].skipped)
+            else {
                 continue;
-            }
-            if body.len() > slot.version.spec.max_body_bytes {
-                return BodyDecision::Respond(too_large());
-            }
-            let started = Instant::now();
-            let result = match slot.instance().await {
-                Ok(instance) => instance.on_request_body(parts, &info, &body).await,
-                Err(e) => Err(e),
             };
-            let result = result.and_then(|d| slot.outcome(Hook::OnRequestBody, d));
-            match slot.settle(Hook::OnRequestBody, started, result) {
-                Ok(Outcome::Replace(b)) => body = b,
-                Ok(Outcome::Respond(response)) => return BodyDecision::Respond(response),
+            let (input, truncated) = match body_input(ask, body.len(), complete) {
+                BodyInput::Whole => (body.clone(), false),
+                BodyInput::Prefix(n) => (body.slice(..n), true),
+                BodyInput::Skip => continue,
+                BodyInput::Refuse => return BodyDecision::Respond(too_large()),
+            };
+            let call = Call::RequestBody {
+                req: parts,
+                body: &input,
+                truncated,
+            };
+            match self.drive(i, call).await {
+                Ok(Answer::Replace(b)) if !truncated => body = b,
+                Ok(Answer::Respond(response)) => return BodyDecision::Respond(response),
                 Err(Some(failure)) => return BodyDecision::Fail(failure),
-                Ok(Outcome::Continue) | Err(None) => {}
+                Ok(_) | Err(None) => {}
             }
         }
-        self.request = Some(snapshot(parts));
+        self.end_stage(Stage::RequestBody, Some(parts));
         BodyDecision::Continue(body)
     }
 
-    /// Runs `on-response` in reverse route order. A `Respond` replaces the
-    /// response and skips the remaining response hooks.
+    /// Runs `on-response` in reverse route order; plugins may ask for the
+    /// response body. A `Respond` replaces the response and skips the
+    /// remaining response hooks.
     pub async fn on_response(&mut self, parts: &mut http::response::Parts) -> Decision {
-        let info = self.info.clone();
-        let mut request = self
-            .request
-            .take()
-            .unwrap_or_else(|| http::Request::new(()).into_parts().0);
+        let mut request = self.request.take().unwrap_or_else(empty_request);
         let mut decision = Decision::Continue;
-        for slot in self.slots[..self.ran].iter_mut().rev() {
-            if slot.skipped {
+        for i in (0..self.ran).rev() {
+            if self.slots[i].skipped || !self.slots[i].hooks.on_response {
                 continue;
             }
-            let started = Instant::now();
-            let result = match slot.instance().await {
-                Ok(instance) => instance.on_response(&mut request, parts, &info).await,
-                Err(e) => Err(e),
+            let call = Call::Response {
+                req: &mut request,
+                resp: parts,
             };
-            let result = result.and_then(|d| slot.outcome(Hook::OnResponse, body_decision(d)));
-            match slot.settle(Hook::OnResponse, started, result) {
-                Ok(Outcome::Respond(response)) => decision = Decision::Respond(response),
+            match self.drive(i, call).await {
+                Ok(Answer::Respond(response)) => decision = Decision::Respond(response),
                 Err(Some(failure)) => decision = Decision::Fail(failure),
                 Ok(_) | Err(None) => continue,
             }
             break;
         }
         self.request = Some(request);
+        self.end_stage(Stage::Response, None);
         decision
     }
 
     /// Runs `on-response-body` in reverse route order for the plugins that
-    /// want it.
+    /// asked for the body whole. `complete` as for `on_request_body`; a body
+    /// over a plugin's limit under `reject` fails that plugin under its
+    /// failure policy.
     pub async fn on_response_body(
         &mut self,
         parts: &mut http::response::Parts,
         mut body: Bytes,
+        complete: bool,
     ) -> BodyDecision {
-        let info = self.info.clone();
-        let mut request = self
-            .request
-            .take()
-            .unwrap_or_else(|| http::Request::new(()).into_parts().0);
+        let mut request = self.request.take().unwrap_or_else(empty_request);
         let mut decision = None;
-        for slot in self.slots[..self.ran].iter_mut().rev() {
-            if slot.skipped || !slot.version.spec.response_body {
+        for i in (0..self.ran).rev() {
+            let slot = &self.slots[i];
+            let Some(ask) = slot
+                .response_body
+                .filter(|a| !slot.skipped && matches!(a, BodyAsk::Whole { .. }))
+            else {
                 continue;
-            }
-            if body.len() > slot.version.spec.max_body_bytes {
-                decision = Self::overflow(slot);
-                if decision.is_some() {
-                    break;
-                }
-                continue;
-            }
-            let started = Instant::now();
-            let result = match slot.instance().await {
-                Ok(instance) => {
-                    instance
-                        .on_response_body(&mut request, parts, &info, &body)
-                        .await
-                }
-                Err(e) => Err(e),
             };
-            let result = result.and_then(|d| slot.outcome(Hook::OnResponseBody, d));
-            match slot.settle(Hook::OnResponseBody, started, result) {
-                Ok(Outcome::Replace(b)) => body = b,
-                Ok(Outcome::Respond(response)) => decision = Some(BodyDecision::Respond(response)),
+            let (input, truncated) = match body_input(ask, body.len(), complete) {
+                BodyInput::Whole => (body.clone(), false),
+                BodyInput::Prefix(n) => (body.slice(..n), true),
+                BodyInput::Skip => continue,
+                BodyInput::Refuse => {
+                    let error = self.slots[i].too_large(Hook::OnResponseBody, ask);
+                    match self.fail(i, Hook::OnResponseBody, error) {
+                        Some(failure) => {
+                            decision = Some(BodyDecision::Fail(failure));
+                            break;
+                        }
+                        None => continue,
+                    }
+                }
+            };
+            let call = Call::ResponseBody {
+                req: &mut request,
+                resp: parts,
+                body: &input,
+                truncated,
+            };
+            match self.drive(i, call).await {
+                Ok(Answer::Replace(b)) if !truncated => body = b,
+                Ok(Answer::Respond(response)) => decision = Some(BodyDecision::Respond(response)),
                 Err(Some(failure)) => decision = Some(BodyDecision::Fail(failure)),
-                Ok(Outcome::Continue) | Err(None) => continue,
+                Ok(_) | Err(None) => continue,
             }
             break;
         }
         self.request = Some(request);
+        if !self.response_streams() {
+            self.end_stage(Stage::ResponseBody, None);
+        }
         decision.unwrap_or(BodyDecision::Continue(body))
     }
 
-    /// A response body over a plugin's limit: fail-closed plugins fail the
-    /// exchange, fail-open ones are skipped.
-    fn overflow(slot: &mut Slot) -> Option<BodyDecision> {
-        let reason = format!(
-            "the response body exceeds max_body_bytes ({})",
-            slot.version.spec.max_body_bytes
-        );
-        let error = slot.guest_error(Hook::OnResponseBody, reason);
-        match slot.settle(Hook::OnResponseBody, Instant::now(), Err(error)) {
-            Err(Some(failure)) => Some(BodyDecision::Fail(failure)),
-            _ => None,
+    /// Runs `on-response-chunk` in reverse route order for the plugins that
+    /// asked for the body streamed: each gets what the one after it passed
+    /// on (joined to what it held back). `end` marks the last call.
+    pub async fn on_response_chunk(
+        &mut self,
+        parts: &mut http::response::Parts,
+        chunk: Bytes,
+        end: bool,
+    ) -> ChunkDecision {
+        let mut request = self.request.take().unwrap_or_else(empty_request);
+        let mut data = chunk;
+        let mut decision = None;
+        for i in (0..self.ran).rev() {
+            let slot = &mut self.slots[i];
+            let Some(ask) = slot
+                .response_body
+                .filter(|a| !slot.skipped && matches!(a, BodyAsk::Stream { .. }))
+            else {
+                continue;
+            };
+            let input = slot.join_held(std::mem::take(&mut data));
+            if input.is_empty() && !end {
+                data = input;
+                continue;
+            }
+            let call = Call::ResponseChunk {
+                req: &mut request,
+                resp: parts,
+                chunk: &input,
+                end,
+            };
+            data = match self.drive(i, call).await {
+                Ok(Answer::Continue) | Err(None) => input,
+                Ok(Answer::Replace(b)) => b,
+                Ok(Answer::Hold) if end => input,
+                Ok(Answer::Hold) if input.len() <= ask.max() => {
+                    self.slots[i].hold(input);
+                    Bytes::new()
+                }
+                Ok(Answer::Hold) => {
+                    if ask.over() == OverLimit::Skip {
+                        self.slots[i].skipped = true;
+                        input
+                    } else {
+                        let error = self.slots[i].too_large(Hook::OnResponseChunk, ask);
+                        match self.fail(i, Hook::OnResponseChunk, error) {
+                            Some(failure) => {
+                                decision = Some(ChunkDecision::Fail(failure));
+                                break;
+                            }
+                            None => input,
+                        }
+                    }
+                }
+                Ok(Answer::Respond(response)) if !self.streamed => {
+                    decision = Some(ChunkDecision::Respond(response));
+                    break;
+                }
+                Ok(Answer::Respond(_)) => {
+                    let error = self.slots[i].late_answer();
+                    match self.fail(i, Hook::OnResponseChunk, error) {
+                        Some(failure) => {
+                            decision = Some(ChunkDecision::Fail(failure));
+                            break;
+                        }
+                        None => input,
+                    }
+                }
+                Err(Some(failure)) => {
+                    decision = Some(ChunkDecision::Fail(failure));
+                    break;
+                }
+            };
+        }
+        self.request = Some(request);
+        if end {
+            self.end_stage(Stage::ResponseBody, None);
+        }
+        let decision = decision.unwrap_or(ChunkDecision::Data(data));
+        if matches!(&decision, ChunkDecision::Data(d) if !d.is_empty()) {
+            self.streamed = true;
+        }
+        decision
+    }
+
+    /// Runs `on-log` in route order for the plugins that want it, then ends
+    /// the exchange. Failures are counted and logged; nothing else follows.
+    pub async fn on_log(mut self, info: LogInfo) {
+        let mut request = self.request.take().unwrap_or_else(empty_request);
+        for i in 0..self.logged {
+            if self.slots[i].skipped || !self.slots[i].hooks.on_log {
+                continue;
+            }
+            let call = Call::Log {
+                req: &mut request,
+                info,
+            };
+            let _ = self.drive(i, call).await;
         }
     }
 }
@@ -327,9 +460,7 @@ impl Exchange {
 impl Drop for Exchange {
     fn drop(&mut self) {
         for slot in &mut self.slots {
-            if let Some(instance) = slot.instance.take() {
-                slot.version.checkin(instance);
-            }
+            slot.release();
         }
     }
 }

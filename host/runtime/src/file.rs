@@ -67,6 +67,12 @@ pub struct FilePluginSpec {
     /// after its exchange. Default 16.
     #[serde(default = "defaults::recycle_memory_mb")]
     pub recycle_memory_mb: u64,
+    /// Secrets kept out of the config file: `{ key = "path" }`; each file's
+    /// content (trailing newlines trimmed) is added to `config` under its
+    /// key when the plugin is loaded, and a change to the file reloads it.
+    /// Relative paths are resolved like `source`. Default none.
+    #[serde(default)]
+    pub secret_files: std::collections::BTreeMap<String, PathBuf>,
 }
 
 mod defaults {
@@ -92,11 +98,16 @@ impl FilePluginSpec {
     /// `base_dir` (the config file's directory). Limits are checked again
     /// against the runtime when the plugin is loaded.
     pub fn into_spec(self, name: &str, base_dir: &Path) -> Result<PluginSpec, String> {
-        let source = if self.source.is_absolute() {
-            self.source
-        } else {
-            base_dir.join(self.source)
+        let resolve = |path: PathBuf| match path.is_absolute() {
+            true => path,
+            false => base_dir.join(path),
         };
+        let source = resolve(self.source);
+        let secret_files = self
+            .secret_files
+            .into_iter()
+            .map(|(key, path)| (key, resolve(path)))
+            .collect();
         let max_body_bytes = usize::try_from(self.max_body_kb.saturating_mul(1024))
             .map_err(|_| format!("plugins.{name}.max_body_kb is too large"))?;
         let spec = PluginSpec {
@@ -113,6 +124,7 @@ impl FilePluginSpec {
             allowed_upstreams: self.allowed_upstreams,
             recycle_after: self.recycle_after,
             recycle_memory_bytes: self.recycle_memory_mb.saturating_mul(1 << 20),
+            secret_files,
         };
         spec.validate(&crate::RuntimeConfig::default())
             .map_err(|reason| format!("plugins.{name}: {reason}"))?;

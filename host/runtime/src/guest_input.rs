@@ -20,9 +20,10 @@ pub fn header_name(name: &str) -> Result<HeaderName, String> {
     HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))
 }
 
-/// A header value: visible characters, spaces and tabs; never CR, LF or NUL.
-pub fn header_value(value: &str) -> Result<HeaderValue, String> {
-    HeaderValue::from_str(value).map_err(|_| "invalid header value".to_string())
+/// A header value: visible characters, spaces, tabs and bytes from 0x80
+/// (obs-text); never CR, LF, NUL or another control.
+pub fn header_value(value: impl AsRef<[u8]>) -> Result<HeaderValue, String> {
+    HeaderValue::from_bytes(value.as_ref()).map_err(|_| "invalid header value".to_string())
 }
 
 /// A status code from 100 to 999.
@@ -58,9 +59,9 @@ pub fn body(body: Vec<u8>, max_body: usize) -> Result<Bytes, String> {
 }
 
 /// The response a plugin asks the proxy to send.
-pub fn response(
+pub fn response<V: AsRef<[u8]>>(
     code: u16,
-    headers: Vec<(String, String)>,
+    headers: Vec<(String, V)>,
     bytes: Vec<u8>,
     max_body: usize,
 ) -> Result<http::Response<Bytes>, String> {
@@ -68,7 +69,7 @@ pub fn response(
     let mut response = http::Response::new(bytes);
     *response.status_mut() = status(code)?;
     for (name, value) in headers {
-        let v = header_value(&value).map_err(|_| format!("invalid value for header {name:?}"))?;
+        let v = header_value(value).map_err(|_| format!("invalid value for header {name:?}"))?;
         response.headers_mut().append(header_name(&name)?, v);
     }
     Ok(response)
@@ -76,10 +77,10 @@ pub fn response(
 
 /// A request a plugin sends to an upstream: a method token, an origin-form
 /// target (the host supplies the authority) and valid headers.
-pub fn outbound_request(
+pub fn outbound_request<V: AsRef<[u8]>>(
     method: &str,
     path_with_query: &str,
-    headers: &[(String, String)],
+    headers: &[(String, V)],
     body: Vec<u8>,
 ) -> Result<http::Request<Bytes>, String> {
     let method = Method::from_bytes(method.as_bytes())
@@ -139,10 +140,11 @@ mod tests {
 
     #[test]
     fn outbound_targets_are_origin_form() {
-        assert!(outbound_request("GET", "http://elsewhere/x", &[], vec![]).is_err());
-        assert!(outbound_request("GET", "/a b", &[], vec![]).is_err());
-        assert!(outbound_request("GE T", "/a", &[], vec![]).is_err());
-        let ok = outbound_request("POST", "/a?b=c", &[("x".into(), "y".into())], vec![1]);
+        let none: &[(String, String)] = &[];
+        assert!(outbound_request("GET", "http://elsewhere/x", none, vec![]).is_err());
+        assert!(outbound_request("GET", "/a b", none, vec![]).is_err());
+        assert!(outbound_request("GE T", "/a", none, vec![]).is_err());
+        let ok = outbound_request("POST", "/a?b=c", &[("x".to_string(), "y".to_string())], vec![1]);
         assert_eq!(ok.unwrap().uri().to_string(), "/a?b=c");
     }
 
@@ -150,7 +152,7 @@ mod tests {
     fn bodies_over_the_limit_are_refused() {
         assert!(body(vec![0; 11], 10).is_err());
         assert_eq!(body(vec![0; 10], 10).unwrap().len(), 10);
-        assert!(response(200, vec![], vec![0; 11], 10).is_err());
+        assert!(response::<String>(200, vec![], vec![0; 11], 10).is_err());
     }
 
     #[test]

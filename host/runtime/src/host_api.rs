@@ -1,9 +1,10 @@
-//! The small imports: `log` into tracing, `kv` over the shared store,
+//! The small imports of 0.1: `log` into tracing, `kv` over the kv port,
 //! `metrics`, `clock` and `random`.
 
-use crate::bindings::ravelin::plugin::{clock, kv, log, metrics, random};
+use crate::bindings::v1::ravelin::plugin::{clock, kv, log, metrics, random};
 use crate::ctx::StoreCtx;
 use crate::guest_input;
+use crate::kv::KvFailure;
 use log::Level;
 use rand::RngCore;
 
@@ -28,39 +29,63 @@ impl log::Host for StoreCtx {
     }
 }
 
+/// 0.1's kv: the plugin's default store. A backend failure traps (0.1 has
+/// no error for it), so the plugin's failure policy applies.
 impl kv::Host for StoreCtx {
-    fn get(&mut self, key: String) -> Res<Option<Vec<u8>>> {
-        Ok(self.env.kv.get(&self.env.name, key))
+    async fn get(&mut self, key: String) -> Res<Option<Vec<u8>>> {
+        let ns = self.env.name.clone();
+        let got = self.on_kv(self.env.kv.get(ns, key)).await;
+        Ok(got.map_err(trap)?.map(|entry| entry.value))
     }
-    fn set(&mut self, key: String, value: Vec<u8>, ttl_ms: Option<u64>) -> Res<Result<(), String>> {
-        Ok(self
-            .env
-            .kv
-            .set(&self.env.name, key, value, ttl_ms)
-            .map(|evicted| {
-                self.env.metrics.kv_evictions.inc_by(evicted as u64);
-            }))
+    async fn set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+        ttl_ms: Option<u64>,
+    ) -> Res<Result<(), String>> {
+        let ns = self.env.name.clone();
+        match self.on_kv(self.env.kv.set(ns, key, value, ttl_ms)).await {
+            Err(KvFailure::TooLarge) => Ok(Err(KvFailure::TooLarge.to_string())),
+            other => Ok(Ok(other.map_err(trap)?)),
+        }
     }
-    fn delete(&mut self, key: String) -> Res<bool> {
-        Ok(self.env.kv.delete(&self.env.name, key))
+    async fn delete(&mut self, key: String) -> Res<bool> {
+        let ns = self.env.name.clone();
+        self.on_kv(self.env.kv.delete(ns, key)).await.map_err(trap)
     }
-    fn increment(
+    async fn increment(
         &mut self,
         key: String,
         delta: i64,
         ttl_ms: Option<u64>,
     ) -> Res<Result<i64, String>> {
-        Ok(self.env.kv.increment(&self.env.name, key, delta, ttl_ms))
+        let ns = self.env.name.clone();
+        match self
+            .on_kv(self.env.kv.increment(ns, key, delta, ttl_ms))
+            .await
+        {
+            Err(KvFailure::NotACounter) => Ok(Err(KvFailure::NotACounter.to_string())),
+            other => Ok(Ok(other.map_err(trap)?)),
+        }
     }
+}
+
+/// A kv failure 0.1 cannot express, as a trap.
+fn trap(failure: KvFailure) -> wasmtime::Error {
+    wasmtime::Error::msg(failure.to_string())
 }
 
 impl metrics::Host for StoreCtx {
     fn counter_add(&mut self, name: String, value: u64) -> Res<()> {
-        self.env.metrics.guest_counter(&self.env.name, name, value);
+        self.env
+            .metrics
+            .guest_counter(&self.env.name, name, Vec::new(), value);
         Ok(())
     }
     fn histogram_observe(&mut self, name: String, value: f64) -> Res<()> {
-        self.env.metrics.guest_observe(&self.env.name, name, value);
+        self.env
+            .metrics
+            .guest_observe(&self.env.name, name, Vec::new(), value);
         Ok(())
     }
 }

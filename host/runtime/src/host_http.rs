@@ -1,7 +1,7 @@
 //! The `request` and `response` resources: the guest's view of the
 //! exchange's `http` parts, which the store holds during a hook call.
 
-use crate::bindings::ravelin::plugin::types::{Host, HostRequest, HostResponse, TlsInfo};
+use crate::bindings::v1::ravelin::plugin::types::{Host, HostRequest, HostResponse, TlsInfo};
 use crate::bindings::{RequestHandle, ResponseHandle};
 use crate::ctx::StoreCtx;
 use crate::guest_input;
@@ -9,20 +9,6 @@ use crate::headers;
 use wasmtime::component::Resource;
 
 type Res<T> = wasmtime::Result<T>;
-
-impl StoreCtx {
-    fn req(&mut self) -> Res<&mut http::request::Parts> {
-        self.request
-            .as_mut()
-            .ok_or_else(|| wasmtime::format_err!("no request is being handled"))
-    }
-
-    fn resp(&mut self) -> Res<&mut http::response::Parts> {
-        self.response
-            .as_mut()
-            .ok_or_else(|| wasmtime::format_err!("no response is being handled"))
-    }
-}
 
 impl Host for StoreCtx {}
 

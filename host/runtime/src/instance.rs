@@ -3,13 +3,16 @@
 //! [`PluginError`]s. An instance that failed, or whose call was abandoned,
 //! is never reused.
 
+mod call;
+
+pub use call::LogInfo;
+pub(crate) use call::{Answer, Call};
+
 use crate::PluginError;
 use crate::RequestInfo;
-use crate::bindings::ravelin::plugin::types::{BodyDecision, Decision};
-use crate::bindings::{FilterPre, RequestHandle, ResponseHandle};
+use crate::bindings::{v1, v2};
 use crate::ctx::{PluginEnv, StoreCtx};
 use std::sync::Arc;
-use wasmtime::component::Resource;
 use wasmtime::{Store, StoreContextMut, UpdateDeadline};
 
 /// The hooks, named as in the WIT world (metric labels, error messages).
@@ -20,9 +23,27 @@ pub(crate) enum Hook {
     OnRequestBody,
     OnResponse,
     OnResponseBody,
+    OnResponseChunk,
+    OnLog,
 }
 
 impl Hook {
+    /// Every hook, in the order of [`Hook::index`].
+    pub(crate) const ALL: [Hook; 7] = [
+        Hook::Configure,
+        Hook::OnRequest,
+        Hook::OnRequestBody,
+        Hook::OnResponse,
+        Hook::OnResponseBody,
+        Hook::OnResponseChunk,
+        Hook::OnLog,
+    ];
+
+    /// The hook's position in [`Hook::ALL`].
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             Hook::Configure => "configure",
@@ -30,6 +51,8 @@ impl Hook {
             Hook::OnRequestBody => "on-request-body",
             Hook::OnResponse => "on-response",
             Hook::OnResponseBody => "on-response-body",
+            Hook::OnResponseChunk => "on-response-chunk",
+            Hook::OnLog => "on-log",
         }
     }
 }
@@ -78,10 +101,41 @@ fn empty_response() -> http::response::Parts {
     http::Response::new(()).into_parts().0
 }
 
+/// A version's pre-linked component, in the contract version it targets.
+pub(crate) enum GuestPre {
+    V1(v1::FilterPre<StoreCtx>),
+    V2(v2::FilterPre<StoreCtx>),
+}
+
+impl GuestPre {
+    fn engine(&self) -> &wasmtime::Engine {
+        match self {
+            GuestPre::V1(pre) => pre.engine(),
+            GuestPre::V2(pre) => pre.engine(),
+        }
+    }
+}
+
+/// A live component, in its contract version.
+enum Guest {
+    V1(v1::Filter),
+    V2(v2::Filter),
+}
+
+/// The hooks an instance implements beyond `on-request` (0.1: all of its
+/// world's; 0.2: what its `configure` reported).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hooks {
+    pub on_response: bool,
+    pub on_log: bool,
+}
+
 /// A live instance of one plugin version.
 pub(crate) struct Instance {
     store: Store<StoreCtx>,
-    filter: crate::bindings::Filter,
+    guest: Guest,
+    /// What `configure` said the plugin implements.
+    pub hooks: Hooks,
     /// Exchanges served so far.
     pub exchanges: u32,
     /// A hook call started and did not finish (its future was dropped).
@@ -93,7 +147,7 @@ pub(crate) struct Instance {
 impl Instance {
     /// Creates the store and instance, then runs `configure(config_json)`.
     pub(crate) async fn start(
-        pre: &FilterPre<StoreCtx>,
+        pre: &GuestPre,
         env: &Arc<PluginEnv>,
         config_json: &str,
     ) -> Result<Self, PluginError> {
@@ -102,31 +156,50 @@ impl Instance {
         store.epoch_deadline_callback(deadline_check);
         store.set_epoch_deadline(1);
         store.data_mut().start_hook();
-        let filter =
-            pre.instantiate_async(&mut store)
-                .await
-                .map_err(|e| PluginError::Instantiate {
-                    plugin: env.name.to_string(),
-                    reason: if store.data().limiter.hit {
-                        "memory limit reached".into()
-                    } else {
-                        reason(&e)
-                    },
-                })?;
+        let guest = match pre {
+            GuestPre::V1(pre) => pre.instantiate_async(&mut store).await.map(Guest::V1),
+            GuestPre::V2(pre) => pre.instantiate_async(&mut store).await.map(Guest::V2),
+        };
+        let guest = guest.map_err(|e| PluginError::Instantiate {
+            plugin: env.name.to_string(),
+            reason: if store.data().limiter.hit {
+                "memory limit reached".into()
+            } else {
+                reason(&e)
+            },
+        })?;
         let mut instance = Instance {
             store,
-            filter,
+            guest,
+            hooks: Hooks {
+                on_response: true,
+                on_log: false,
+            },
             exchanges: 0,
             in_call: false,
             faulted: false,
         };
-        instance.begin();
-        let result = instance
-            .filter
-            .call_configure(&mut instance.store, config_json)
-            .await;
-        match instance.finish(Hook::Configure, result)? {
-            Ok(()) => Ok(instance),
+        instance.begin(Hook::Configure);
+        let configured = match &instance.guest {
+            Guest::V1(filter) => filter
+                .call_configure(&mut instance.store, config_json)
+                .await
+                .map(|r| r.map(|()| instance.hooks)),
+            Guest::V2(filter) => filter
+                .call_configure(&mut instance.store, config_json)
+                .await
+                .map(|r| {
+                    r.map(|hooks| Hooks {
+                        on_response: hooks.contains(v2::ravelin::plugin::types::Hooks::ON_RESPONSE),
+                        on_log: hooks.contains(v2::ravelin::plugin::types::Hooks::ON_LOG),
+                    })
+                }),
+        };
+        match instance.finish(Hook::Configure, configured)? {
+            Ok(hooks) => {
+                instance.hooks = hooks;
+                Ok(instance)
+            }
             Err(message) => Err(PluginError::Config {
                 plugin: env.name.to_string(),
                 reason: message,
@@ -142,20 +215,27 @@ impl Instance {
             && self.store.data().limiter.peak <= recycle_memory
     }
 
-    /// Forgets the last exchange's facts before the instance goes idle.
+    /// Forgets the last exchange before the instance goes idle: its facts,
+    /// and its outbound calls still running.
     pub(crate) fn reset(&mut self, empty: &Arc<RequestInfo>) {
         self.exchanges += 1;
-        self.store.data_mut().info = empty.clone();
+        let data = self.store.data_mut();
+        data.info = empty.clone();
+        data.cancel_calls();
     }
 
-    fn begin(&mut self) {
-        self.store.data_mut().start_hook();
+    fn begin(&mut self, hook: Hook) {
+        let data = self.store.data_mut();
+        data.start_hook();
+        data.hook = Some(hook);
+        data.body_ask = None;
         self.store.set_epoch_deadline(1);
         self.in_call = true;
     }
 
     fn finish<R>(&mut self, hook: Hook, result: wasmtime::Result<R>) -> Result<R, PluginError> {
         self.in_call = false;
+        self.store.data_mut().hook = None;
         let error = match result {
             Ok(value) => return Ok(value),
             Err(e) => e,
@@ -183,109 +263,5 @@ impl Instance {
                 reason: reason(&error),
             }
         })
-    }
-
-    /// `on-request`, with `parts` lent to the guest for the call.
-    pub(crate) async fn on_request(
-        &mut self,
-        parts: &mut http::request::Parts,
-        info: &Arc<RequestInfo>,
-    ) -> Result<Decision, PluginError> {
-        let data = self.store.data_mut();
-        data.request = Some(std::mem::replace(parts, empty_request()));
-        data.info = info.clone();
-        self.begin();
-        let result = self
-            .filter
-            .call_on_request(&mut self.store, Resource::<RequestHandle>::new_borrow(0))
-            .await;
-        if let Some(p) = self.store.data_mut().request.take() {
-            *parts = p;
-        }
-        self.finish(Hook::OnRequest, result)
-    }
-
-    /// `on-request-body`.
-    pub(crate) async fn on_request_body(
-        &mut self,
-        parts: &mut http::request::Parts,
-        info: &Arc<RequestInfo>,
-        body: &[u8],
-    ) -> Result<BodyDecision, PluginError> {
-        let data = self.store.data_mut();
-        data.request = Some(std::mem::replace(parts, empty_request()));
-        data.info = info.clone();
-        self.begin();
-        let req = Resource::<RequestHandle>::new_borrow(0);
-        let result = self
-            .filter
-            .call_on_request_body(&mut self.store, req, body)
-            .await;
-        if let Some(p) = self.store.data_mut().request.take() {
-            *parts = p;
-        }
-        self.finish(Hook::OnRequestBody, result)
-    }
-
-    fn lend(
-        &mut self,
-        req: &mut http::request::Parts,
-        resp: &mut http::response::Parts,
-        info: &Arc<RequestInfo>,
-    ) {
-        let data = self.store.data_mut();
-        data.request = Some(std::mem::replace(req, empty_request()));
-        data.response = Some(std::mem::replace(resp, empty_response()));
-        data.info = info.clone();
-    }
-
-    fn give_back(&mut self, req: &mut http::request::Parts, resp: &mut http::response::Parts) {
-        let data = self.store.data_mut();
-        if let Some(p) = data.request.take() {
-            *req = p;
-        }
-        if let Some(p) = data.response.take() {
-            *resp = p;
-        }
-    }
-
-    /// `on-response`, with the request snapshot and the response lent.
-    pub(crate) async fn on_response(
-        &mut self,
-        req: &mut http::request::Parts,
-        resp: &mut http::response::Parts,
-        info: &Arc<RequestInfo>,
-    ) -> Result<Decision, PluginError> {
-        self.lend(req, resp, info);
-        self.begin();
-        let (rq, rs) = (
-            Resource::<RequestHandle>::new_borrow(0),
-            Resource::<ResponseHandle>::new_borrow(0),
-        );
-        let result = self.filter.call_on_response(&mut self.store, rq, rs).await;
-        self.give_back(req, resp);
-        self.finish(Hook::OnResponse, result)
-    }
-
-    /// `on-response-body`.
-    pub(crate) async fn on_response_body(
-        &mut self,
-        req: &mut http::request::Parts,
-        resp: &mut http::response::Parts,
-        info: &Arc<RequestInfo>,
-        body: &[u8],
-    ) -> Result<BodyDecision, PluginError> {
-        self.lend(req, resp, info);
-        self.begin();
-        let (rq, rs) = (
-            Resource::<RequestHandle>::new_borrow(0),
-            Resource::<ResponseHandle>::new_borrow(0),
-        );
-        let result = self
-            .filter
-            .call_on_response_body(&mut self.store, rq, rs, body)
-            .await;
-        self.give_back(req, resp);
-        self.finish(Hook::OnResponseBody, result)
     }
 }

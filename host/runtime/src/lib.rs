@@ -6,19 +6,20 @@
 //!
 //! | module | owns |
 //! | --- | --- |
-//! | [`Runtime`] (`runtime`) | engine, linker, shared KV and metrics, the named plugin set ([`Runtime::apply`]) |
+//! | [`Runtime`] (`runtime`) | engine, linker, shared KV and metrics; builds plugin sets ([`Runtime::prepare`]) |
 //! | [`PluginSpec`], [`RuntimeConfig`] (`config`) | validated settings; [`FilePluginSpec`] (`file`) is the TOML form |
-//! | [`PluginHandle`] (`handle`) | one named plugin: atomic version swap, reload, stats |
+//! | [`PluginSet`] (`set`) | the ready versions one config snapshot names; chains are built from it |
 //! | `version` | one compiled, pre-linked (`FilterPre`), configured version and its warm pool |
+//! | `meter` | one plugin name's measurements across versions (stats, metrics, fault log) |
 //! | `instance` | a store + instance; hooks under deadline and memory limit |
 //! | [`Chain`] (`chain`), [`Exchange`] (`exchange`) | a route's plugins; one request's pass through them |
 //! | [`Decision`], [`BodyDecision`], [`Failure`], [`RequestInfo`] (`decision`) | what goes in and out of an exchange |
 //! | [`Outbound`] (`outbound`) | the host's HTTP client for plugins, behind the allow-list |
 //! | `engine`, `cache` | engine settings (pooling, epochs); compiled-artifact disk cache |
 //! | `ctx`, `host_http`, `host_api`, `headers`, `wasi`, `kv` | the host API plugins import |
-//! | [`guest_input`], [`KvStore`] (`kv`) | the checks on what plugins hand the host, and the bounded store; public for the fuzz targets |
+//! | [`guest_input`] | the checks on what plugins hand the host; public for the fuzz targets |
+//! | [`KvPort`], [`MemoryKv`] (`kv`) | the kv port the host may fill (Redis) and the default memory backend |
 //! | `metrics`, [`PluginStats`] (`stats`) | Prometheus metrics; admin stats; fault logging per burst |
-//! | `watch` | file watching → reload ([`Runtime::watch`]) |
 //! | [`tool`] | `ravelin plugin new` / `ravelin plugin test` |
 //!
 //! # Use from the host
@@ -28,10 +29,10 @@
 //! use ravelin_runtime::{Decision, NoOutbound, PluginSpec, RequestInfo, Runtime, RuntimeConfig};
 //! use std::sync::Arc;
 //!
-//! let runtime = Runtime::new(RuntimeConfig::default(), Arc::new(NoOutbound))?;
-//! runtime.apply(vec![PluginSpec::new("waf", "plugins/waf.wasm")]).await.map_err(|mut e| e.remove(0))?;
-//! runtime.watch()?; // hot swap when the file changes
-//! let chain = runtime.chain(&["waf"])?; // once per route, per config snapshot
+//! let runtime = Runtime::new(RuntimeConfig::default(), Arc::new(NoOutbound), None)?;
+//! // once per config snapshot (pass the running set to reuse what did not change):
+//! let set = runtime.prepare(vec![PluginSpec::new("waf", "plugins/waf.wasm")], None).await.map_err(|mut e| e.remove(0))?;
+//! let chain = set.chain(&["waf"])?; // once per route
 //!
 //! // per request:
 //! let (mut parts, _body) = http::Request::new(()).into_parts();
@@ -50,6 +51,7 @@
 #![deny(unsafe_code)]
 
 mod bindings;
+mod body;
 mod cache;
 mod chain;
 mod config;
@@ -60,29 +62,31 @@ mod error;
 mod exchange;
 mod file;
 pub mod guest_input;
-mod handle;
 mod headers;
 mod host_api;
 mod host_http;
+mod imports;
 mod instance;
 mod kv;
+mod meter;
 mod metrics;
 mod outbound;
 mod runtime;
+mod set;
 mod stats;
 pub mod tool;
 mod version;
 mod wasi;
-mod watch;
 
 pub use chain::Chain;
 pub use config::{FailPolicy, Isolation, PluginSpec, RuntimeConfig};
 pub use decision::{BodyDecision, Decision, Failure, RequestInfo, TlsInfo};
 pub use error::PluginError;
-pub use exchange::Exchange;
+pub use exchange::{ChunkDecision, Exchange};
 pub use file::FilePluginSpec;
-pub use handle::{PluginHandle, ReloadOutcome};
-pub use kv::KvStore;
+pub use instance::LogInfo;
+pub use kv::{KvFailure, KvFuture, KvPort, MemoryKv, Versioned};
 pub use outbound::{NoOutbound, Outbound, OutboundFuture};
-pub use runtime::{ApplyReport, Runtime};
+pub use runtime::Runtime;
+pub use set::{PluginSet, SetChanges};
 pub use stats::PluginStats;

@@ -2,7 +2,7 @@
 //! clusters, and the `outbound` import that enforces the plugin's allow-list,
 //! the timeout and the exchange's cancellation around it.
 
-use crate::bindings::ravelin::plugin::outbound::{Host, OutboundRequest, OutboundResponse};
+use crate::bindings::v1::ravelin::plugin::outbound::{Host, OutboundRequest, OutboundResponse};
 use crate::ctx::StoreCtx;
 use bytes::Bytes;
 use std::future::Future;
@@ -102,7 +102,7 @@ impl Host for StoreCtx {
                 "upstream cluster {cluster:?} did not answer within {timeout:?}"
             )),
         };
-        self.clock.outbound_wait += started.elapsed();
+        self.clock.host_wait += started.elapsed();
         Ok(result)
     }
 }

@@ -1,20 +1,18 @@
 //! `Runtime`: the engine, the linker with the host API, the shared KV store
-//! and metrics, and the set of named plugins the host's config declares.
+//! and metrics; it builds the [`PluginSet`] a config snapshot declares.
 
-use crate::bindings::Filter;
-use crate::chain::Chain;
+use crate::bindings::{v1, v2};
 use crate::ctx::StoreCtx;
 use crate::engine::{self, EpochTicker};
-use crate::handle::PluginHandle;
-use crate::kv::KvStore;
+use crate::kv::{KvPort, MemoryKv};
+use crate::meter::PluginMeter;
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
-use crate::stats::PluginStats;
-use crate::version::{PluginVersion, read_source};
-use crate::watch::SourceWatcher;
+use crate::set::PluginSet;
+use crate::version::{PluginVersion, read_inputs};
 use crate::{PluginError, PluginSpec, RuntimeConfig};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
@@ -23,7 +21,7 @@ pub(crate) struct Shared {
     pub engine: Engine,
     pub linker: Linker<StoreCtx>,
     pub config: RuntimeConfig,
-    pub kv: KvStore,
+    pub kv: Arc<dyn KvPort>,
     pub metrics: Arc<Metrics>,
     pub outbound: Arc<dyn Outbound>,
     pub ticker: EpochTicker,
@@ -31,27 +29,17 @@ pub(crate) struct Shared {
 
 pub(crate) struct Inner {
     pub shared: Arc<Shared>,
-    pub plugins: RwLock<HashMap<String, Arc<PluginHandle>>>,
-    pub watcher: Mutex<Option<SourceWatcher>>,
+    /// Measurements by plugin name, kept across versions and snapshots.
+    meters: Mutex<HashMap<String, Arc<PluginMeter>>>,
 }
 
-/// The plugin runtime. Cheap to clone; clones share everything.
+/// The plugin runtime: compiles and initialises plugin versions and keeps
+/// what they share (engine, host API, kv, metrics). It does not decide
+/// which versions run: a [`PluginSet`] of the config snapshot does. Cheap to
+/// clone; clones share everything.
 #[derive(Clone)]
 pub struct Runtime {
     pub(crate) inner: Arc<Inner>,
-}
-
-/// What [`Runtime::apply`] changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ApplyReport {
-    /// Plugins that were not loaded before.
-    pub added: Vec<String>,
-    /// Plugins whose source or spec changed: a new version was swapped in.
-    pub updated: Vec<String>,
-    /// Plugins reused as they were.
-    pub unchanged: Vec<String>,
-    /// Plugins no longer declared (chains built earlier keep them alive).
-    pub removed: Vec<String>,
 }
 
 fn spec_error(plugin: &str, reason: impl Into<String>) -> PluginError {
@@ -63,194 +51,118 @@ fn spec_error(plugin: &str, reason: impl Into<String>) -> PluginError {
 
 impl Runtime {
     /// Starts the engine (pooling allocator, epoch thread) and links the
-    /// host API. `outbound` carries plugins' HTTP calls to upstream clusters.
-    pub fn new(config: RuntimeConfig, outbound: Arc<dyn Outbound>) -> Result<Self, PluginError> {
+    /// host API. `outbound` carries plugins' HTTP calls to upstream clusters;
+    /// `kv` is the kv backend (none: a [`MemoryKv`] of
+    /// `config.kv_capacity_bytes`).
+    pub fn new(
+        config: RuntimeConfig,
+        outbound: Arc<dyn Outbound>,
+        kv: Option<Arc<dyn KvPort>>,
+    ) -> Result<Self, PluginError> {
         let fail = |reason: String| spec_error("(runtime)", reason);
         let engine = engine::build(&config).map_err(fail)?;
         let mut linker = Linker::<StoreCtx>::new(&engine);
-        Filter::add_to_linker::<StoreCtx, HasSelf<StoreCtx>>(&mut linker, |ctx| ctx)
+        v1::Filter::add_to_linker::<StoreCtx, HasSelf<StoreCtx>>(&mut linker, |ctx| ctx)
+            .and_then(|()| {
+                v2::Filter::add_to_linker::<StoreCtx, HasSelf<StoreCtx>>(&mut linker, |ctx| ctx)
+            })
             .and_then(|()| wasmtime_wasi::p2::add_to_linker_async(&mut linker))
             .map_err(|e| fail(format!("cannot link the host API: {e:#}")))?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick).map_err(fail)?;
+        let metrics = Arc::new(Metrics::new());
+        let kv = kv.unwrap_or_else(|| {
+            Arc::new(
+                MemoryKv::new(config.kv_capacity_bytes)
+                    .counting_evictions(metrics.kv_evictions.clone()),
+            )
+        });
         let shared = Shared {
             engine,
             linker,
-            kv: KvStore::new(config.kv_capacity_bytes),
-            metrics: Arc::new(Metrics::new()),
+            kv,
+            metrics,
             outbound,
             config,
             ticker,
         };
         let inner = Inner {
             shared: Arc::new(shared),
-            plugins: RwLock::default(),
-            watcher: Mutex::default(),
+            meters: Mutex::default(),
         };
         Ok(Runtime {
             inner: Arc::new(inner),
         })
     }
 
-    fn plugins(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<PluginHandle>>> {
-        self.inner.plugins.read().unwrap_or_else(|p| p.into_inner())
+    /// The measurements of plugin `name`, created on first use.
+    fn meter(&self, name: &str) -> Arc<PluginMeter> {
+        let mut meters = self.inner.meters.lock().unwrap_or_else(|p| p.into_inner());
+        meters
+            .entry(name.to_string())
+            .or_insert_with(|| Arc::new(PluginMeter::new(name, self.inner.shared.metrics.clone())))
+            .clone()
     }
 
-    /// Loads one plugin (or replaces the one of that name, swapping it in
-    /// atomically). On error nothing changes.
-    pub async fn load(&self, spec: PluginSpec) -> Result<Arc<PluginHandle>, PluginError> {
-        let name = spec.name.clone();
-        if let Some(version) = self.prepare(spec).await? {
-            let mut plugins = self
-                .inner
-                .plugins
-                .write()
-                .unwrap_or_else(|p| p.into_inner());
-            self.insert(&mut plugins, version);
-        }
-        self.rewatch();
-        self.plugin(&name)
-            .ok_or_else(|| spec_error(&name, "vanished while loading"))
-    }
-
-    /// Installs `version` in its handle, or a new handle; true if new.
-    fn insert(
+    /// Builds the plugin set `specs` declare, reusing each version of
+    /// `previous` whose spec and source digest are unchanged and compiling
+    /// (cached by digest) and initialising the others. Nothing running
+    /// changes: the caller swaps the set in with the rest of its snapshot,
+    /// or drops it. All or nothing: every refused plugin is returned.
+    pub async fn prepare(
         &self,
-        plugins: &mut HashMap<String, Arc<PluginHandle>>,
-        version: Arc<PluginVersion>,
-    ) -> bool {
-        match plugins.get(&version.spec.name) {
-            Some(handle) => {
-                handle.install(version);
-                false
-            }
-            None => {
-                let name = version.spec.name.clone();
-                plugins.insert(
-                    name,
-                    Arc::new(PluginHandle::new(self.inner.shared.clone(), version)),
-                );
-                true
-            }
-        }
-    }
-
-    /// Makes the loaded set exactly `specs` (after a config reload): plugins
-    /// whose spec and source digest are unchanged are reused, changed ones
-    /// get a new version, new ones are loaded, missing ones are dropped.
-    /// All or nothing: if any plugin fails, nothing changes and every error
-    /// is returned.
-    pub async fn apply(&self, specs: Vec<PluginSpec>) -> Result<ApplyReport, Vec<PluginError>> {
-        let mut report = ApplyReport::default();
+        specs: Vec<PluginSpec>,
+        previous: Option<&PluginSet>,
+    ) -> Result<PluginSet, Vec<PluginError>> {
+        let mut versions = BTreeMap::new();
         let mut errors = Vec::new();
-        let mut built: Vec<(String, Arc<PluginVersion>)> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
         for spec in specs {
-            if !seen.insert(spec.name.clone()) {
+            if versions.contains_key(&spec.name) {
                 errors.push(spec_error(&spec.name, "declared twice"));
                 continue;
             }
-            match self.prepare(spec).await {
-                Ok(Some(version)) => built.push((version.spec.name.clone(), version)),
-                Ok(None) => {}
+            let name = spec.name.clone();
+            match self.version(spec, previous).await {
+                Ok(version) => {
+                    versions.insert(name, version);
+                }
                 Err(e) => errors.push(e),
             }
         }
-        if !errors.is_empty() {
-            for e in &errors {
-                tracing::error!("plugin set refused, the running one keeps serving: {e}");
-            }
-            return Err(errors);
+        match errors.is_empty() {
+            true => Ok(PluginSet::new(versions)),
+            false => Err(errors),
         }
-        let mut plugins = self
-            .inner
-            .plugins
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        report.unchanged = plugins
-            .keys()
-            .filter(|n| seen.contains(*n))
-            .cloned()
-            .collect();
-        report.removed = plugins
-            .keys()
-            .filter(|n| !seen.contains(*n))
-            .cloned()
-            .collect();
-        plugins.retain(|n, _| seen.contains(n));
-        for (name, version) in built {
-            report.unchanged.retain(|n| *n != name);
-            if self.insert(&mut plugins, version) {
-                report.added.push(name);
-            } else {
-                report.updated.push(name);
-            }
-        }
-        drop(plugins);
-        self.rewatch();
-        Ok(report)
     }
 
-    /// Builds a new version for `spec`, or `None` when the running one has
-    /// the same spec and source digest.
-    async fn prepare(&self, spec: PluginSpec) -> Result<Option<Arc<PluginVersion>>, PluginError> {
-        let existing = self.plugin(&spec.name);
-        let bytes = read_source(&spec).await;
-        if let Some(handle) = &existing {
-            let bytes = bytes.as_ref().map_err(|e| {
-                handle.refused(e);
-                e.clone()
-            })?;
-            if handle.spec() == spec && crate::cache::digest(bytes) == handle.digest() {
-                return Ok(None);
-            }
+    /// A set of one plugin (tools and tests).
+    pub async fn load(&self, spec: PluginSpec) -> Result<PluginSet, PluginError> {
+        self.prepare(vec![spec], None)
+            .await
+            .map_err(|mut errors| errors.remove(0))
+    }
+
+    /// `previous`'s version for `spec` when its spec and digest match, else
+    /// a new one.
+    async fn version(
+        &self,
+        spec: PluginSpec,
+        previous: Option<&PluginSet>,
+    ) -> Result<Arc<PluginVersion>, PluginError> {
+        let meter = self.meter(&spec.name);
+        let inputs = read_inputs(&spec).await.inspect_err(|e| meter.refused(e))?;
+        let running = previous.and_then(|p| p.version(&spec.name)).filter(|v| {
+            v.spec == spec
+                && v.config_json == inputs.config_json
+                && v.digest == crate::cache::digest(&inputs.bytes)
+        });
+        if let Some(running) = running {
+            return Ok(running.clone());
         }
         // Guest code runs from here on (its configure hook): deadlines need ticks.
         self.inner.shared.ticker.activate();
-        let version = PluginVersion::build(&self.inner.shared, spec, bytes?).await;
-        if let (Some(handle), Err(e)) = (&existing, &version) {
-            handle.refused(e);
-        }
-        version.map(Some)
-    }
-
-    /// The plugin named `name`.
-    pub fn plugin(&self, name: &str) -> Option<Arc<PluginHandle>> {
-        self.plugins().get(name).cloned()
-    }
-
-    /// A chain of the named plugins, in route order. Fails on an unknown name.
-    pub fn chain<S: AsRef<str>>(&self, names: &[S]) -> Result<Chain, PluginError> {
-        let plugins = self.plugins();
-        let handles = names
-            .iter()
-            .map(|n| {
-                let n = n.as_ref();
-                plugins
-                    .get(n)
-                    .cloned()
-                    .ok_or_else(|| spec_error(n, "no plugin of that name is declared"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Chain::new(handles))
-    }
-
-    /// Re-reads every plugin's source and swaps in those that changed (the
-    /// admin listener's "reload plugins"); one result per plugin, by name.
-    pub async fn reload_all(&self) -> Vec<(String, Result<crate::ReloadOutcome, PluginError>)> {
-        let mut handles: Vec<_> = self.plugins().values().cloned().collect();
-        handles.sort_by(|a, b| a.name().cmp(b.name()));
-        let mut results = Vec::with_capacity(handles.len());
-        for handle in handles {
-            results.push((handle.name().to_string(), handle.reload().await));
-        }
-        results
-    }
-
-    /// Every loaded plugin's stats, sorted by name.
-    pub fn stats(&self) -> Vec<PluginStats> {
-        let mut stats: Vec<_> = self.plugins().values().map(|h| h.stats()).collect();
-        stats.sort_by(|a, b| a.name.cmp(&b.name));
-        stats
+        PluginVersion::build(&self.inner.shared, spec, inputs, meter.clone())
+            .await
+            .inspect_err(|e| meter.refused(e))
     }
 
     /// Adds the runtime's metrics (prefix `ravelin_plugin_`, label `plugin`)

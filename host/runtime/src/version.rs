@@ -1,25 +1,29 @@
 //! `PluginVersion`: one compiled, pre-linked, configured version of a plugin
-//! and its pool of warm instances. Dropped when the last exchange that
-//! started on it ends, which frees its instances.
+//! and its pool of warm instances. Owned by the [`crate::PluginSet`]s (and so
+//! the config snapshots) that name it; dropped when the last snapshot and
+//! the last exchange that started on it are gone, which frees its instances.
 
 use crate::PluginError;
-use crate::bindings::FilterPre;
+use crate::bindings::{v1, v2};
 use crate::cache;
 use crate::config::{Isolation, PluginSpec};
 use crate::ctx::{PluginEnv, StoreCtx};
-use crate::instance::Instance;
+use crate::instance::{GuestPre, Hook, Instance};
+use crate::meter::PluginMeter;
 use crate::runtime::Shared;
 use crate::{RequestInfo, RuntimeConfig};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 pub(crate) struct PluginVersion {
     pub spec: PluginSpec,
     pub digest: String,
     pub loaded_at: SystemTime,
-    pre: FilterPre<StoreCtx>,
+    /// The plugin name's measurements, shared with its other versions.
+    pub meter: Arc<PluginMeter>,
+    pre: GuestPre,
     env: Arc<PluginEnv>,
-    config_json: String,
+    pub config_json: String,
     idle: Mutex<Vec<Instance>>,
     max_idle: usize,
     empty_info: Arc<RequestInfo>,
@@ -32,11 +36,67 @@ fn load_error(spec: &PluginSpec, reason: String) -> PluginError {
     }
 }
 
-/// Reads the plugin's source file.
-pub(crate) async fn read_source(spec: &PluginSpec) -> Result<Vec<u8>, PluginError> {
-    tokio::fs::read(&spec.source)
+/// What a version is built from: the component's bytes and the
+/// configuration JSON, secrets included.
+pub(crate) struct Inputs {
+    pub bytes: Vec<u8>,
+    pub config_json: String,
+}
+
+/// Reads the plugin's source file and secret files.
+pub(crate) async fn read_inputs(spec: &PluginSpec) -> Result<Inputs, PluginError> {
+    let bytes = tokio::fs::read(&spec.source)
         .await
-        .map_err(|e| load_error(spec, format!("cannot read {}: {e}", spec.source.display())))
+        .map_err(|e| load_error(spec, format!("cannot read {}: {e}", spec.source.display())))?;
+    let mut config = spec.config.clone();
+    for (key, path) in &spec.secret_files {
+        let secret = tokio::fs::read_to_string(path).await.map_err(|e| {
+            load_error(
+                spec,
+                format!("cannot read secret file {}: {e}", path.display()),
+            )
+        })?;
+        let value = serde_json::Value::String(secret.trim_end_matches(['\r', '\n']).to_string());
+        match &mut config {
+            serde_json::Value::Object(map) => {
+                map.insert(key.clone(), value);
+            }
+            other => *other = serde_json::json!({ key.clone(): value }),
+        }
+    }
+    let config_json = serde_json::to_string(&config).map_err(|e| PluginError::Config {
+        plugin: spec.name.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(Inputs { bytes, config_json })
+}
+
+/// The first bytes of a core WebAssembly module (a component's differ).
+const CORE_MODULE: &[u8] = b"\0asm\x01\0\0\0";
+
+const NOT_A_COMPONENT: &str = "this is a core WebAssembly module, not a component: \
+build the plugin for wasm32-wasip2 (`cargo build --target wasm32-wasip2`), or make \
+a component of the module with `wasm-tools component new` (with the WASI preview1 \
+adapter when it imports wasi_snapshot_preview1)";
+
+/// Links `component` against the host API of the contract version it
+/// targets: 0.2 if it fits, else 0.1.
+fn link(
+    linker: &wasmtime::component::Linker<StoreCtx>,
+    component: &wasmtime::component::Component,
+) -> Result<GuestPre, String> {
+    let pre = linker
+        .instantiate_pre(component)
+        .map_err(|e| format!("imports something the host does not provide: {e:#}"))?;
+    let v2_error = match v2::FilterPre::new(pre.clone()) {
+        Ok(pre) => return Ok(GuestPre::V2(pre)),
+        Err(e) => e,
+    };
+    v1::FilterPre::new(pre).map(GuestPre::V1).map_err(|v1_error| {
+        format!(
+            "does not fit the ravelin:plugin/filter world: as 0.2.0, {v2_error:#}; as 0.1.0, {v1_error:#}"
+        )
+    })
 }
 
 fn check_spec(spec: &PluginSpec, config: &RuntimeConfig) -> Result<(), PluginError> {
@@ -53,9 +113,14 @@ impl PluginVersion {
     pub(crate) async fn build(
         shared: &Arc<Shared>,
         spec: PluginSpec,
-        bytes: Vec<u8>,
+        inputs: Inputs,
+        meter: Arc<PluginMeter>,
     ) -> Result<Arc<Self>, PluginError> {
+        let Inputs { bytes, config_json } = inputs;
         check_spec(&spec, &shared.config)?;
+        if bytes.starts_with(CORE_MODULE) {
+            return Err(load_error(&spec, NOT_A_COMPONENT.into()));
+        }
         let digest = cache::digest(&bytes);
         let (engine, dir, d) = (
             shared.engine.clone(),
@@ -69,20 +134,7 @@ impl PluginVersion {
         .map_err(|e| load_error(&spec, format!("compilation task failed: {e}")))?;
         let component =
             compiled.map_err(|e| load_error(&spec, format!("not a valid component: {e}")))?;
-        let pre = shared
-            .linker
-            .instantiate_pre(&component)
-            .and_then(FilterPre::new)
-            .map_err(|e| {
-                load_error(
-                    &spec,
-                    format!("does not fit the ravelin:plugin/filter world: {e:#}"),
-                )
-            })?;
-        let config_json = serde_json::to_string(&spec.config).map_err(|e| PluginError::Config {
-            plugin: spec.name.clone(),
-            reason: e.to_string(),
-        })?;
+        let pre = link(&shared.linker, &component).map_err(|e| load_error(&spec, e))?;
         let env = Arc::new(PluginEnv {
             name: Arc::from(spec.name.as_str()),
             kv: shared.kv.clone(),
@@ -91,11 +143,13 @@ impl PluginVersion {
             allowed_upstreams: spec.allowed_upstreams.clone(),
             memory_limit: spec.memory_limit,
             deadline: spec.deadline,
+            max_body_bytes: spec.max_body_bytes,
         });
         let version = Arc::new(PluginVersion {
             spec,
             digest,
             loaded_at: SystemTime::now(),
+            meter,
             pre,
             env,
             config_json,
@@ -108,12 +162,14 @@ impl PluginVersion {
         Ok(version)
     }
 
+    /// A new instance, configured (its `configure` call is measured).
     async fn instantiate(&self) -> Result<Instance, PluginError> {
-        let label = crate::metrics::PluginLabel {
-            plugin: self.spec.name.clone(),
-        };
-        self.env.metrics.instantiations.get_or_create(&label).inc();
-        Instance::start(&self.pre, &self.env, &self.config_json).await
+        self.meter.instantiated();
+        let started = Instant::now();
+        let instance = Instance::start(&self.pre, &self.env, &self.config_json).await;
+        let error = instance.as_ref().err();
+        self.meter.record(Hook::Configure, started.elapsed(), error);
+        instance
     }
 
     /// An instance for one exchange: a warm one if pooled and available.

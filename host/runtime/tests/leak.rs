@@ -2,7 +2,7 @@
 //! process's resident memory within 10% of where it started. Its own test
 //! binary, so no other test shares the process.
 
-use ravelin_runtime::{Decision, NoOutbound, PluginSpec, ReloadOutcome, Runtime, RuntimeConfig};
+use ravelin_runtime::{Decision, NoOutbound, PluginSet, PluginSpec, Runtime, RuntimeConfig};
 use ravelin_test_guests::{SWAP_A, SWAP_B};
 use std::sync::Arc;
 
@@ -16,8 +16,8 @@ fn rss_bytes() -> u64 {
     pages * 4096
 }
 
-async fn exchange(rt: &Runtime) {
-    let chain = rt.chain(&["swap"]).expect("chain");
+async fn exchange(set: &PluginSet) {
+    let chain = set.chain(&["swap"]).expect("chain");
     let mut ex = chain.exchange(Default::default());
     let (mut parts, ()) = http::Request::new(()).into_parts();
     assert!(matches!(
@@ -26,22 +26,33 @@ async fn exchange(rt: &Runtime) {
     ));
 }
 
-async fn generations(rt: &Runtime, path: &std::path::Path, count: usize) {
-    let handle = rt.plugin("swap").expect("plugin");
+/// `count` generations, each a new component file and then a new config,
+/// every one built from the set before it as the host's reload does.
+async fn generations(
+    rt: &Runtime,
+    path: &std::path::Path,
+    mut set: PluginSet,
+    count: usize,
+) -> PluginSet {
     for i in 0..count {
         let tmp = path.with_extension("tmp");
         std::fs::copy(if i % 2 == 0 { SWAP_B } else { SWAP_A }, &tmp).expect("copy");
         std::fs::rename(&tmp, path).expect("rename");
-        assert!(matches!(
-            handle.reload().await,
-            Ok(ReloadOutcome::Swapped(_))
-        ));
-        exchange(rt).await;
-        let mut spec = handle.spec();
+        let mut spec = PluginSpec::new("swap", path);
+        let next = rt
+            .prepare(vec![spec.clone()], Some(&set))
+            .await
+            .expect("swap");
+        assert_eq!(next.changes(Some(&set)).updated, ["swap"]);
+        exchange(&next).await;
         spec.config = serde_json::json!({ "generation": i });
-        rt.apply(vec![spec]).await.expect("apply");
-        exchange(rt).await;
+        set = rt
+            .prepare(vec![spec], Some(&next))
+            .await
+            .expect("reconfigure");
+        exchange(&set).await;
     }
+    set
 }
 
 #[tokio::test]
@@ -56,15 +67,16 @@ async fn two_hundred_swaps_and_reloads_do_not_grow_memory() {
             ..RuntimeConfig::default()
         },
         Arc::new(NoOutbound),
+        None,
     )
     .expect("runtime");
-    rt.load(PluginSpec::new("swap", &path)).await.expect("load");
+    let set = rt.load(PluginSpec::new("swap", &path)).await.expect("load");
     // Warm-up: the blocking pool's threads (compilation runs there) and their
     // allocator arenas settle within the first tens of generations; after
     // that RSS is flat (measured: ±0.3% over 400 more).
-    generations(&rt, &path, 60).await;
+    let set = generations(&rt, &path, set, 60).await;
     let before = rss_bytes();
-    generations(&rt, &path, 200).await;
+    generations(&rt, &path, set, 200).await;
     let after = rss_bytes();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(

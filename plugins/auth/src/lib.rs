@@ -39,10 +39,10 @@ fn default_realm() -> String {
 }
 
 /// Compares without an early exit, so timing does not reveal a prefix.
-fn same(a: &str, b: &str) -> bool {
+fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
+        && a.iter()
+            .zip(b.iter())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
 }
@@ -51,19 +51,22 @@ struct Auth(Settings);
 
 impl Auth {
     fn authorized(&self, req: &Request) -> bool {
+        // Header values are compared as the bytes the client sent.
         let bearer = req
             .header("authorization")
-            .and_then(|v| v.strip_prefix("Bearer ").map(str::to_string))
-            .is_some_and(|t| self.0.bearer_tokens.iter().any(|k| same(k, &t)));
+            .and_then(|v| v.strip_prefix(b"Bearer ").map(<[u8]>::to_vec))
+            .is_some_and(|t| self.0.bearer_tokens.iter().any(|k| same(k.as_bytes(), &t)));
         let key = req
             .header(&self.0.api_key_header)
-            .is_some_and(|t| self.0.api_keys.iter().any(|k| same(k, &t)));
+            .is_some_and(|t| self.0.api_keys.iter().any(|k| same(k.as_bytes(), &t)));
         bearer || key
     }
 }
 
 impl Plugin for Auth {
-    fn new(config: Config) -> Result<Self, String> {
+    // No response hooks: the instance goes back to its pool as soon as
+    // `on_request` returns.
+    fn configure(config: Config) -> Result<Self, String> {
         let s: Settings = config.parse()?;
         if s.bearer_tokens.is_empty() && s.api_keys.is_empty() {
             return Err("no bearer_tokens and no api_keys: every request would be refused".into());
@@ -71,9 +74,9 @@ impl Plugin for Auth {
         Ok(Auth(s))
     }
 
-    fn on_request(&self, req: &Request) -> Decision {
+    fn on_request(&mut self, req: &Request) -> Decision {
         if !self.authorized(req) {
-            metrics::counter_add("auth_refused", 1);
+            metrics::counter_add("auth_refused", &[], 1);
             let challenge = format!("Bearer realm=\"{}\"", self.0.realm);
             return Reply::text(401, "unauthorized\n")
                 .header("www-authenticate", challenge)

@@ -11,7 +11,11 @@
 //!   replaced by `add_prefix` (either may be empty; the query is kept).
 //! - `request` / `response`: `set` (name → value, replacing), `add` (name →
 //!   value, appending), `remove` (names), applied in that order.
-use ravelin_sdk::{Config, Decision, Plugin, Request, Response};
+//!
+//! The plugin asks for the response hook only when `response` has edits:
+//! without them its instance goes back to its pool as soon as the request
+//! hook returns.
+use ravelin_sdk::{Config, Decision, Hooks, Plugin, Request, Response};
 use std::collections::BTreeMap;
 
 #[derive(serde::Deserialize, Default)]
@@ -38,6 +42,12 @@ struct Settings {
     response: Edits,
 }
 
+impl Edits {
+    fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
 struct Rewrite(Settings);
 
 /// Applies `edits` through the three header operations of either side.
@@ -59,7 +69,7 @@ fn apply(
 }
 
 impl Plugin for Rewrite {
-    fn new(config: Config) -> Result<Self, String> {
+    fn configure(config: Config) -> Result<Self, String> {
         let s: Settings = config.parse()?;
         if !s.add_prefix.is_empty() && !s.add_prefix.starts_with('/') {
             return Err(format!("add_prefix {:?} must start with /", s.add_prefix));
@@ -67,7 +77,15 @@ impl Plugin for Rewrite {
         Ok(Rewrite(s))
     }
 
-    fn on_request(&self, req: &Request) -> Decision {
+    fn hooks(&self) -> Hooks {
+        if self.0.response.is_empty() {
+            Hooks::empty()
+        } else {
+            Hooks::ON_RESPONSE
+        }
+    }
+
+    fn on_request(&mut self, req: &Request) -> Decision {
         let s = &self.0;
         if !s.strip_prefix.is_empty() || !s.add_prefix.is_empty() {
             let pq = req.path_with_query();
@@ -88,7 +106,7 @@ impl Plugin for Rewrite {
         Decision::Continue
     }
 
-    fn on_response(&self, _req: &Request, resp: &Response) -> Decision {
+    fn on_response(&mut self, _req: &Request, resp: &Response) -> Decision {
         let s = &self.0;
         apply(
             &s.response,

@@ -67,7 +67,9 @@ fn under(path: &str, prefix: &str) -> bool {
 }
 
 impl Plugin for Waf {
-    fn new(config: Config) -> Result<Self, String> {
+    // No response hooks: the instance goes back to its pool as soon as
+    // `on_request` returns.
+    fn configure(config: Config) -> Result<Self, String> {
         let s: Settings = config.parse()?;
         if !(400..=599).contains(&s.status) {
             return Err(format!("status {} is not a 4xx or 5xx code", s.status));
@@ -82,7 +84,7 @@ impl Plugin for Waf {
         })
     }
 
-    fn on_request(&self, req: &Request) -> Decision {
+    fn on_request(&mut self, req: &Request) -> Decision {
         let path = req.path();
         let target = percent_decode(&req.path_with_query()).to_lowercase();
         let rule = self
@@ -92,7 +94,7 @@ impl Plugin for Waf {
             .or_else(|| self.patterns.iter().find(|p| target.contains(p.as_str())));
         match rule {
             Some(rule) => {
-                metrics::counter_add("waf_blocked", 1);
+                metrics::counter_add("waf_blocked", &[], 1);
                 log::info(&format!(
                     "blocked {} (rule {rule:?})",
                     req.path_with_query()

@@ -61,8 +61,8 @@ fn source(name: &str) -> String {
         })
         .collect();
     format!(
-        r#"//! The `{name}` Ravelin plugin.
-use ravelin_sdk::{{Config, Decision, Plugin, Reply, Request, Response}};
+        r#"//! The `{name}` Ravelin plugin (contract `ravelin:plugin@0.2.0`).
+use ravelin_sdk::{{Config, Decision, Hooks, Plugin, Reply, Request, Response}};
 
 /// This plugin's configuration: the `config` table of `[plugins.{name}]`.
 #[derive(serde::Deserialize, Default)]
@@ -77,22 +77,27 @@ struct {type_name} {{
 }}
 
 impl Plugin for {type_name} {{
-    fn new(config: Config) -> Result<Self, String> {{
-        let settings = if config.json() == "null" {{ Settings::default() }} else {{ config.parse()? }};
+    /// The hooks beyond `on_request` this plugin implements: a hook not
+    /// listed here is never called. Without `ON_RESPONSE` the host gives
+    /// the instance back as soon as `on_request` returns.
+    const HOOKS: Hooks = Hooks::ON_RESPONSE;
+
+    fn configure(config: Config) -> Result<Self, String> {{
+        let settings = config.parse_or_default()?;
         Ok({type_name} {{ settings }})
     }}
 
-    fn on_request(&self, req: &Request) -> Decision {{
-        if let Some(prefix) = &self.settings.deny_prefix {{
-            if req.path().starts_with(prefix.as_str()) {{
-                return Reply::text(403, "forbidden\n").into();
-            }}
+    fn on_request(&mut self, req: &Request) -> Decision {{
+        if let Some(prefix) = &self.settings.deny_prefix
+            && req.path().starts_with(prefix.as_str())
+        {{
+            return Reply::text(403, "forbidden\n").into();
         }}
         let _ = req.set_header("x-plugin", "{name}");
         Decision::Continue
     }}
 
-    fn on_response(&self, _req: &Request, resp: &Response) -> Decision {{
+    fn on_response(&mut self, _req: &Request, resp: &Response) -> Decision {{
         let _ = resp.set_header("x-plugin", "{name}");
         Decision::Continue
     }}

@@ -15,10 +15,7 @@ fn faulty(name: &str, mode: &str) -> ravelin_runtime::PluginSpec {
 
 /// After a fault, another plugin (and the same one, fresh) still serves.
 async fn others_keep_serving(rt: &Runtime) {
-    rt.load(spec("healthy", SWAP_A, serde_json::Value::Null))
-        .await
-        .expect("load");
-    let healthy = rt.chain(&["healthy"]).expect("chain");
+    let healthy = chain(rt, vec![spec("healthy", SWAP_A, serde_json::Value::Null)]).await;
     let (_, decision, parts) = run(&healthy, "/").await;
     assert!(matches!(decision, Decision::Continue));
     assert_eq!(header(&parts.headers, "x-version").as_deref(), Some("a"));
@@ -27,7 +24,8 @@ async fn others_keep_serving(rt: &Runtime) {
 #[tokio::test]
 async fn a_trap_fails_closed_with_502() {
     let rt = runtime();
-    let chain = chain(&rt, vec![faulty("trap", "trap")]).await;
+    let set = plugins(&rt, vec![faulty("trap", "trap")]).await;
+    let chain = set.chain(&["trap"]).expect("chain");
     let (status, error) = failed(run(&chain, "/").await.1);
     assert_eq!(status, 502);
     assert!(
@@ -41,7 +39,7 @@ async fn a_trap_fails_closed_with_502() {
         "{error}"
     );
     others_keep_serving(&rt).await;
-    assert_eq!(rt.plugin("trap").expect("plugin").stats().errors, 1);
+    assert_eq!(stats(&set, "trap").errors, 1);
 }
 
 #[tokio::test]
@@ -103,7 +101,8 @@ async fn fail_open_skips_the_failing_plugin() {
     let rt = runtime();
     let mut open = faulty("open", "trap");
     open.fail = FailPolicy::Open;
-    let chain = chain(&rt, vec![open, spec("a", SWAP_A, serde_json::Value::Null)]).await;
+    let set = plugins(&rt, vec![open, spec("a", SWAP_A, serde_json::Value::Null)]).await;
+    let chain = set.chain(&["open", "a"]).expect("chain");
     for _ in 0..3 {
         let (mut ex, decision, parts) = run(&chain, "/").await;
         assert!(matches!(decision, Decision::Continue), "{decision:?}");
@@ -113,7 +112,7 @@ async fn fail_open_skips_the_failing_plugin() {
             Decision::Continue
         ));
     }
-    assert_eq!(rt.plugin("open").expect("plugin").stats().errors, 3);
+    assert_eq!(stats(&set, "open").errors, 3);
 }
 
 #[tokio::test]

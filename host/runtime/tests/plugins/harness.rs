@@ -3,8 +3,8 @@
 
 use bytes::Bytes;
 use ravelin_runtime::{
-    Chain, Decision, Exchange, NoOutbound, Outbound, PluginSpec, RequestInfo, Runtime,
-    RuntimeConfig,
+    Chain, Decision, Exchange, NoOutbound, Outbound, PluginSet, PluginSpec, PluginStats,
+    RequestInfo, Runtime, RuntimeConfig,
 };
 use std::sync::Arc;
 
@@ -19,7 +19,7 @@ pub fn runtime_with(outbound: Arc<dyn Outbound>) -> Runtime {
         max_instances: 64,
         ..RuntimeConfig::default()
     };
-    Runtime::new(config, outbound).expect("runtime")
+    Runtime::new(config, outbound, None).expect("runtime")
 }
 
 /// A spec for `path` named `name`, with `config`.
@@ -29,13 +29,21 @@ pub fn spec(name: &str, path: &str, config: serde_json::Value) -> PluginSpec {
     spec
 }
 
+/// Builds the plugin set of `specs`.
+pub async fn plugins(runtime: &Runtime, specs: Vec<PluginSpec>) -> PluginSet {
+    runtime.prepare(specs, None).await.expect("prepare")
+}
+
 /// Loads `specs` and returns the chain of all of them, in order.
 pub async fn chain(runtime: &Runtime, specs: Vec<PluginSpec>) -> Chain {
     let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
-    for spec in specs {
-        runtime.load(spec).await.expect("load");
-    }
-    runtime.chain(&names).expect("chain")
+    plugins(runtime, specs).await.chain(&names).expect("chain")
+}
+
+/// The stats of plugin `name` in `set`.
+pub fn stats(set: &PluginSet, name: &str) -> PluginStats {
+    let stats = set.stats().into_iter().find(|s| s.name == name);
+    stats.expect("a plugin of that name")
 }
 
 /// `GET path` with ten headers, two of them `x-a`.
@@ -73,10 +81,13 @@ pub fn response() -> http::response::Parts {
 pub fn info() -> RequestInfo {
     RequestInfo {
         client_addr: "192.0.2.7:40000".parse().ok(),
+        peer_addr: "192.0.2.1:50000".parse().ok(),
         tls: Some(ravelin_runtime::TlsInfo {
             sni: Some("example.com".into()),
             alpn: Some("h2".into()),
             mtls: true,
+            version: "TLSv1.3".into(),
+            cipher: "TLS13_AES_128_GCM_SHA256".into(),
         }),
         route: "api".into(),
         request_id: "req-42".into(),

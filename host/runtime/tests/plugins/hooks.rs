@@ -39,7 +39,7 @@ async fn request_facts_reach_the_guest() {
         "path=/info?q=1",
         "authority=Some(\"example.com\")",
         "client=Some(\"192.0.2.7:40000\")",
-        "tls=Some(\"Some(\\\"example.com\\\")/Some(\\\"h2\\\")/true\")",
+        "tls=Some(\"Some(\\\"example.com\\\")/Some(\\\"h2\\\")/TLSv1.3\")",
         "route=api",
         "id=req-42",
         "x-a=[\"1\", \"2\"]",
@@ -137,19 +137,19 @@ async fn body_hooks_run_only_when_asked_for() {
     let (mut ex, _, mut parts) = run(&chain, "/").await;
     assert_eq!(ex.request_body_limit(), Some(16));
     let body = continued(
-        ex.on_request_body(&mut parts, Bytes::from_static(b"hello"))
+        ex.on_request_body(&mut parts, Bytes::from_static(b"hello"), true)
             .await,
     );
     assert_eq!(body, Bytes::from_static(b"HELLO"));
     let blocked = ex
-        .on_request_body(&mut parts, Bytes::from_static(b"block"))
+        .on_request_body(&mut parts, Bytes::from_static(b"block"), true)
         .await;
     assert!(
         matches!(blocked, BodyDecision::Respond(ref r) if r.status() == 403),
         "{blocked:?}"
     );
     let too_big = ex
-        .on_request_body(&mut parts, Bytes::from(vec![b'x'; 17]))
+        .on_request_body(&mut parts, Bytes::from(vec![b'x'; 17]), true)
         .await;
     assert!(
         matches!(too_big, BodyDecision::Respond(ref r) if r.status() == 413),
@@ -158,7 +158,7 @@ async fn body_hooks_run_only_when_asked_for() {
     let mut resp = response();
     let _ = ex.on_response(&mut resp).await;
     let body = continued(
-        ex.on_response_body(&mut resp, Bytes::from_static(b"done"))
+        ex.on_response_body(&mut resp, Bytes::from_static(b"done"), true)
             .await,
     );
     assert_eq!(body, Bytes::from_static(b"done!"));
@@ -170,16 +170,16 @@ async fn body_hooks_run_only_when_asked_for() {
 }
 
 async fn chain_without_bodies(rt: &ravelin_runtime::Runtime) -> ravelin_runtime::Chain {
-    rt.load(spec("plain", PROBE, Value::Null))
-        .await
-        .expect("load");
-    rt.chain(&["plain"]).expect("chain")
+    chain(rt, vec![spec("plain", PROBE, Value::Null)]).await
 }
 
 #[tokio::test]
 async fn an_empty_chain_continues() {
     let rt = runtime();
-    let chain = rt.chain::<&str>(&[]).expect("chain");
+    let chain = plugins(&rt, vec![])
+        .await
+        .chain::<&str>(&[])
+        .expect("chain");
     assert!(chain.is_empty());
     let (mut ex, decision, _) = run(&chain, "/").await;
     assert!(matches!(decision, Decision::Continue));
@@ -200,13 +200,13 @@ fn exchanges_and_their_futures_are_send() {
         resp: &mut http::response::Parts,
     ) {
         send(&ex.on_request(parts));
-        send(&ex.on_request_body(parts, Bytes::new()));
+        send(&ex.on_request_body(parts, Bytes::new(), true));
         send(&ex.on_response(resp));
-        send(&ex.on_response_body(resp, Bytes::new()));
+        send(&ex.on_response_body(resp, Bytes::new(), true));
     }
     let _ = check;
     fn sync_and_send<T: Send + Sync>() {}
     sync_and_send::<ravelin_runtime::Runtime>();
     sync_and_send::<ravelin_runtime::Chain>();
-    sync_and_send::<ravelin_runtime::PluginHandle>();
+    sync_and_send::<ravelin_runtime::PluginSet>();
 }

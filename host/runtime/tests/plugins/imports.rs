@@ -170,6 +170,14 @@ async fn dropping_the_exchange_cancels_its_outbound_call() {
             .is_err()
     );
     assert_eq!(upstream.calls.load(Ordering::SeqCst), 1);
+    // The call runs on a task of its own, aborted with the exchange: it is
+    // dropped at that task's next poll.
+    for _ in 0..100 {
+        if upstream.dropped.load(Ordering::SeqCst) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert!(
         upstream.dropped.load(Ordering::SeqCst),
         "the outbound call must be dropped with its exchange"

@@ -3,7 +3,7 @@
 
 use crate::harness::*;
 use ravelin_runtime::{FilePluginSpec, PluginError};
-use ravelin_test_guests::{FAULTS, NOOP, WAF};
+use ravelin_test_guests::{FAULTS, NOOP, PROBE, WAF};
 use serde_json::json;
 use std::path::Path;
 
@@ -85,7 +85,6 @@ async fn a_refused_config_and_a_trap_at_load_are_refused() {
             .contains("an empty pattern would block everything"),
         "{err}"
     );
-    assert!(rt.plugin("r").is_none() && rt.plugin("t").is_none());
 }
 
 #[tokio::test]
@@ -138,22 +137,53 @@ fn file_spec_parses_toml_with_defaults_and_refuses_unknown_keys() {
 
 #[tokio::test]
 async fn the_offline_tool_reports_the_decision() {
-    let request = ravelin_runtime::tool::parse_request("GET /admin/x?y=1\nHost: example.com\n")
-        .expect("parse");
+    use ravelin_runtime::tool::{parse_request, parse_response, run_offline};
+    let ok = parse_response("200\ncontent-type: text/plain\n\nok").expect("response");
+    let request = parse_request("GET /admin/x?y=1\nHost: example.com\n").expect("parse");
     let config = json!({ "block_path_prefixes": ["/admin"] });
-    let report = ravelin_runtime::tool::run_offline(Path::new(WAF), config, request)
+    let reports = run_offline(Path::new(WAF), config, vec![request], ok.clone())
         .await
         .expect("run");
-    assert_eq!(report.decision, "respond");
-    assert!(report.to_string().contains("403 Forbidden"), "{report}");
+    assert_eq!(reports[0].decision, "respond");
+    assert!(
+        reports[0].to_string().contains("403 Forbidden"),
+        "{}",
+        reports[0]
+    );
 
-    let request =
-        ravelin_runtime::tool::parse_request("GET /ok\nHost: example.com\n").expect("parse");
-    let report = ravelin_runtime::tool::run_offline(Path::new(NOOP), json!(null), request)
+    let request = parse_request("GET /ok\nHost: example.com\n").expect("parse");
+    let reports = run_offline(Path::new(NOOP), json!(null), vec![request], ok)
         .await
         .expect("run");
-    assert_eq!(report.decision, "continue");
-    assert!(report.forwarded.is_some_and(|f| f.contains("GET /ok")));
+    assert_eq!(reports[0].decision, "continue");
+    assert!(
+        reports[0]
+            .forwarded
+            .as_ref()
+            .is_some_and(|f| f.contains("GET /ok"))
+    );
+}
+
+#[tokio::test]
+async fn the_offline_tool_runs_a_sequence_that_shares_kv_against_a_chosen_upstream() {
+    use ravelin_runtime::tool::{parse_request, parse_response, run_offline};
+    let upstream = parse_response("404\nx-from: stand-in\n\nnothing here").expect("response");
+    let requests = vec![
+        parse_request("GET /count").expect("parse"),
+        parse_request("GET /count").expect("parse"),
+        parse_request("GET /passes").expect("parse"),
+    ];
+    let reports = run_offline(Path::new(PROBE), json!(null), requests, upstream)
+        .await
+        .expect("run");
+    assert!(reports[0].response.contains("Ok(1)"), "{}", reports[0]);
+    assert!(reports[1].response.contains("Ok(2)"), "{}", reports[1]);
+    assert!(reports[2].response.contains("404"), "{}", reports[2]);
+    assert!(
+        reports[2].response.contains("nothing here"),
+        "{}",
+        reports[2]
+    );
 }
 
 #[tokio::test]
@@ -175,20 +205,17 @@ async fn a_scaffolded_plugin_builds_with_one_command_and_runs() {
     assert!(status.success());
     let wasm = dir.join("target/wasm32-wasip2/release/my_filter.wasm");
     let config = json!({ "deny_prefix": "/admin" });
-    let report = run_offline(
-        &wasm,
-        config.clone(),
+    let ok = ravelin_runtime::tool::parse_response("200").expect("response");
+    let requests = vec![
         parse_request("GET /admin").expect("req"),
-    )
-    .await
-    .expect("run");
-    assert_eq!(report.decision, "respond", "{report}");
-    let report = run_offline(&wasm, config, parse_request("GET /ok").expect("req"))
-        .await
-        .expect("run");
+        parse_request("GET /ok").expect("req"),
+    ];
+    let reports = run_offline(&wasm, config, requests, ok).await.expect("run");
+    assert_eq!(reports[0].decision, "respond", "{}", reports[0]);
     assert!(
-        report.to_string().contains("x-plugin: my-filter"),
-        "{report}"
+        reports[1].to_string().contains("x-plugin: my-filter"),
+        "{}",
+        reports[1]
     );
     let _ = std::fs::remove_dir_all(parent);
 }
@@ -206,9 +233,11 @@ async fn compiled_components_are_cached_on_disk_and_reused() {
         let rt = ravelin_runtime::Runtime::new(
             config.clone(),
             std::sync::Arc::new(ravelin_runtime::NoOutbound),
+            None,
         )
         .expect("rt");
-        let chain = chain(&rt, vec![spec("noop", NOOP, json!(null))]).await;
+        let set = plugins(&rt, vec![spec("noop", NOOP, json!(null))]).await;
+        let chain = set.chain(&["noop"]).expect("chain");
         assert!(matches!(
             run(&chain, "/").await.1,
             ravelin_runtime::Decision::Continue
@@ -220,10 +249,32 @@ async fn compiled_components_are_cached_on_disk_and_reused() {
         assert_eq!(artifacts.len(), 1, "one artifact, reused the second time");
         let name = artifacts[0].file_name().to_string_lossy().into_owned();
         assert!(
-            name.starts_with(&rt.plugin("noop").expect("plugin").digest())
-                && name.ends_with(".cwasm"),
+            name.starts_with(set.digest("noop").expect("digest")) && name.ends_with(".cwasm"),
             "{name}"
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn secret_files_reach_configure_and_a_missing_one_is_refused() {
+    let rt = runtime();
+    let secret = temp_file("mode.secret", b"refuse\n");
+    let mut s = spec("s", FAULTS, json!({}));
+    s.secret_files = vec![("mode".into(), secret)];
+    let err = rt
+        .load(s.clone())
+        .await
+        .expect_err("the secret says refuse");
+    assert_eq!(
+        err.to_string(),
+        "plugin s: configuration refused: mode \"refuse\": this config is refused"
+    );
+    s.secret_files = vec![("mode".into(), "/nonexistent/secret".into())];
+    let err = rt.load(s).await.expect_err("missing secret");
+    assert!(
+        err.to_string()
+            .contains("cannot read secret file /nonexistent/secret"),
+        "{err}"
+    );
 }

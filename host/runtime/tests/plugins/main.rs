@@ -10,3 +10,4 @@ mod isolation;
 mod load;
 mod sandbox;
 mod swap;
+mod v2;

@@ -1,14 +1,14 @@
-//! Hot swap: concurrent exchanges across swaps each see one version; broken
-//! versions are refused; the watcher reloads; `apply` reuses what did not
-//! change.
+//! Hot swap: a new plugin set replaces the running one while exchanges run,
+//! and each exchange sees one version; a broken version is refused and
+//! changes nothing; `prepare` reuses what did not change.
 
 use crate::harness::*;
-use ravelin_runtime::{Decision, PluginError, ReloadOutcome, Runtime};
+use ravelin_runtime::{Chain, Decision, PluginError, PluginSet, PluginSpec, Runtime};
 use ravelin_test_guests::{NOOP, SWAP_A, SWAP_B};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -45,12 +45,23 @@ async fn one_exchange(chain: &ravelin_runtime::Chain) -> Result<String, String> 
     Ok(on_request)
 }
 
-/// Loads the swap guest from `path`, with a deadline generous enough for a
-/// machine busy compiling (this file tests swaps, not deadlines).
-async fn load_swap(rt: &Runtime, path: &Path) -> ravelin_runtime::Chain {
+/// The swap guest at `path`, with a deadline generous enough for a machine
+/// busy compiling (this file tests swaps, not deadlines).
+fn swap_spec(path: &Path) -> PluginSpec {
     let mut s = spec("swap", path.to_str().expect("path"), json!(null));
     s.deadline = Duration::from_secs(2);
-    chain(rt, vec![s]).await
+    s
+}
+
+/// What the host does on a reload: a new set from the running one.
+async fn reprepare(
+    rt: &Runtime,
+    path: &Path,
+    running: &PluginSet,
+) -> Result<PluginSet, PluginError> {
+    rt.prepare(vec![swap_spec(path)], Some(running))
+        .await
+        .map_err(|mut errors| errors.remove(0))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,17 +69,20 @@ async fn twenty_swaps_under_load_fail_nothing_and_each_exchange_sees_one_version
     let path = temp_dir("load").join("swap.wasm");
     install(SWAP_A, &path);
     let rt = runtime();
-    let chain = load_swap(&rt, &path).await;
+    let mut set = plugins(&rt, vec![swap_spec(&path)]).await;
+    // The host's snapshot, reduced to the route's chain.
+    let running = Arc::new(RwLock::new(set.chain(&["swap"]).expect("chain")));
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..4)
         .map(|_| {
-            let (chain, stop) = (chain.clone(), stop.clone());
+            let (running, stop) = (running.clone(), stop.clone());
             tokio::spawn(async move {
                 let (mut a, mut b, mut errors) = (0u32, 0u32, Vec::new());
                 for _ in 0..200_000 {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
+                    let chain: Chain = running.read().expect("lock").clone();
                     match one_exchange(&chain).await.as_deref() {
                         Ok("a") => a += 1,
                         Ok("b") => b += 1,
@@ -81,13 +95,13 @@ async fn twenty_swaps_under_load_fail_nothing_and_each_exchange_sees_one_version
             })
         })
         .collect();
-    let handle = rt.plugin("swap").expect("plugin");
     for i in 0..20 {
         install(if i % 2 == 0 { SWAP_B } else { SWAP_A }, &path);
-        assert!(
-            matches!(handle.reload().await, Ok(ReloadOutcome::Swapped(_))),
-            "swap {i}"
-        );
+        let next = reprepare(&rt, &path, &set).await.expect("new version");
+        assert_eq!(next.changes(Some(&set)).updated, ["swap"], "swap {i}");
+        *running.write().expect("lock") = next.chain(&["swap"]).expect("chain");
+        next.announce(Some(&set));
+        set = next;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     stop.store(true, Ordering::Relaxed);
@@ -98,86 +112,92 @@ async fn twenty_swaps_under_load_fail_nothing_and_each_exchange_sees_one_version
         (a, b) = (a + wa, b + wb);
     }
     assert!(a > 0 && b > 0, "both versions served: a={a} b={b}");
-    assert_eq!(handle.stats().swaps, 20);
+    assert_eq!(stats(&set, "swap").swaps, 20);
 }
 
 #[tokio::test]
-async fn a_broken_version_is_refused_and_the_old_one_serves_on() {
+async fn a_broken_version_is_refused_and_changes_nothing() {
     let path = temp_dir("broken").join("swap.wasm");
     install(SWAP_A, &path);
     let rt = runtime();
-    let chain = load_swap(&rt, &path).await;
-    let handle = rt.plugin("swap").expect("plugin");
-    let digest = handle.digest();
+    let set = plugins(&rt, vec![swap_spec(&path)]).await;
+    let chain = set.chain(&["swap"]).expect("chain");
     std::fs::write(&path, b"\0asm garbage").expect("write");
-    let err = handle.reload().await.expect_err("refused");
+    let err = reprepare(&rt, &path, &set).await.expect_err("refused");
     assert!(matches!(err, PluginError::Load { .. }), "{err}");
-    assert_eq!(handle.digest(), digest);
     assert_eq!(one_exchange(&chain).await.as_deref(), Ok("a"));
     install(SWAP_A, &path);
-    assert_eq!(handle.reload().await, Ok(ReloadOutcome::Unchanged));
+    let same = reprepare(&rt, &path, &set).await.expect("same");
+    assert_eq!(same.changes(Some(&set)).unchanged, ["swap"]);
     install(SWAP_B, &path);
-    let results = rt.reload_all().await;
-    assert!(
-        matches!(results.as_slice(), [(name, Ok(ReloadOutcome::Swapped(_)))] if name == "swap"),
-        "{results:?}"
+    let next = reprepare(&rt, &path, &set).await.expect("b");
+    assert_eq!(
+        one_exchange(&chain).await.as_deref(),
+        Ok("a"),
+        "the running chain keeps its version"
     );
+    let chain = next.chain(&["swap"]).expect("chain");
     assert_eq!(one_exchange(&chain).await.as_deref(), Ok("b"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_watcher_swaps_in_a_changed_file() {
-    let path = temp_dir("watch").join("swap.wasm");
+/// An exchange that started on a version finishes on it, even when the set
+/// that held it is gone.
+#[tokio::test]
+async fn an_exchange_in_flight_finishes_on_its_version() {
+    let path = temp_dir("flight").join("swap.wasm");
     install(SWAP_A, &path);
     let rt = runtime();
-    let chain = load_swap(&rt, &path).await;
-    rt.watch().expect("watch");
+    let set = plugins(&rt, vec![swap_spec(&path)]).await;
+    let (mut ex, decision, parts) = run(&set.chain(&["swap"]).expect("chain"), "/").await;
+    assert!(matches!(decision, Decision::Continue));
+    assert_eq!(header(&parts.headers, "x-version").as_deref(), Some("a"));
     install(SWAP_B, &path);
-    for _ in 0..100 {
-        if one_exchange(&chain).await.as_deref() == Ok("b") {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the watcher did not swap in version b within 5 s");
+    let next = reprepare(&rt, &path, &set).await.expect("b");
+    drop(set);
+    let mut resp = response();
+    assert!(matches!(
+        ex.on_response(&mut resp).await,
+        Decision::Continue
+    ));
+    assert_eq!(header(&resp.headers, "x-version").as_deref(), Some("a"));
+    let chain = next.chain(&["swap"]).expect("chain");
+    assert_eq!(one_exchange(&chain).await.as_deref(), Ok("b"));
 }
 
 #[tokio::test]
-async fn apply_reuses_unchanged_plugins_and_is_all_or_nothing() {
+async fn prepare_reuses_unchanged_plugins_and_is_all_or_nothing() {
     let path = temp_dir("apply").join("swap.wasm");
     install(SWAP_A, &path);
     let rt = runtime();
     let swap = spec("swap", path.to_str().expect("path"), json!(null));
     let noop = spec("noop", NOOP, json!(null));
-    let report = rt
-        .apply(vec![swap.clone(), noop.clone()])
+    let first = plugins(&rt, vec![swap.clone(), noop.clone()]).await;
+    let changes = first.changes(None);
+    assert_eq!((changes.added.len(), changes.unchanged.len()), (2, 0));
+    let second = rt
+        .prepare(vec![swap.clone(), noop.clone()], Some(&first))
         .await
-        .expect("apply");
-    assert_eq!((report.added.len(), report.unchanged.len()), (2, 0));
-    let report = rt
-        .apply(vec![swap.clone(), noop.clone()])
-        .await
-        .expect("apply");
-    assert_eq!(report.unchanged.len(), 2, "{report:?}");
+        .expect("prepare");
+    assert_eq!(second.changes(Some(&first)).unchanged.len(), 2);
     let mut changed = noop.clone();
     changed.config = json!({ "x": 1 });
-    let report = rt.apply(vec![swap.clone(), changed]).await.expect("apply");
+    let third = rt
+        .prepare(vec![swap.clone(), changed], Some(&second))
+        .await
+        .expect("prepare");
+    let changes = third.changes(Some(&second));
     assert_eq!(
-        (report.updated.clone(), report.unchanged.clone()),
+        (changes.updated, changes.unchanged),
         (vec!["noop".to_string()], vec!["swap".to_string()])
     );
     let broken = spec("broken", "/nonexistent.wasm", json!(null));
     let errors = rt
-        .apply(vec![swap.clone(), broken])
+        .prepare(vec![swap.clone(), broken], Some(&third))
         .await
         .expect_err("refused");
     assert_eq!(errors.len(), 1);
-    assert!(
-        rt.plugin("noop").is_some(),
-        "a refused apply changes nothing"
-    );
-    let report = rt.apply(vec![swap]).await.expect("apply");
-    assert_eq!(report.removed, ["noop"]);
-    assert!(rt.plugin("noop").is_none());
-    assert!(rt.chain(&["noop"]).is_err());
+    let fourth = rt.prepare(vec![swap], Some(&third)).await.expect("prepare");
+    assert_eq!(fourth.changes(Some(&third)).removed, ["noop"]);
+    assert!(fourth.chain(&["noop"]).is_err());
+    assert!(third.chain(&["noop"]).is_ok(), "the older set is untouched");
 }

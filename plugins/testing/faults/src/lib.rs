@@ -1,6 +1,7 @@
 //! Test guest: misbehaves on purpose. Its config `{"mode": ...}` picks how;
 //! with `"by-path"` the request path does (`/trap`, `/loop`, ...), and
 //! `/global` answers with a module-global counter (to see instance reuse).
+//! It lists no hooks beyond `on-request`.
 use ravelin_sdk::{Config, Decision, Plugin, Reply, Request};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -42,7 +43,7 @@ fn misbehave(what: &str) -> Decision {
 }
 
 impl Plugin for Faults {
-    fn new(config: Config) -> Result<Self, String> {
+    fn configure(config: Config) -> Result<Self, String> {
         let settings: Settings = config.parse()?;
         match settings.mode.as_str() {
             "refuse" => Err("mode \"refuse\": this config is refused".into()),
@@ -53,7 +54,7 @@ impl Plugin for Faults {
         }
     }
 
-    fn on_request(&self, req: &Request) -> Decision {
+    fn on_request(&mut self, req: &Request) -> Decision {
         if self.mode == "by-path" {
             return misbehave(req.path().trim_start_matches('/'));
         }

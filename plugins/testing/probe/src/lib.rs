@@ -1,7 +1,9 @@
 //! Test guest: exercises every hook and host import; what it does depends on
-//! the request path (see each arm of `on_request`).
-use ravelin_sdk::{BodyDecision, Config, Decision, Plugin, Reply, Request, Response};
-use ravelin_sdk::{kv, log, metrics, outbound};
+//! the request path (see each arm of `on_request`). Its body hooks run when
+//! the plugin's config asks for bodies (`request_body` / `response_body`).
+use ravelin_sdk::kv::{KvError, Store};
+use ravelin_sdk::{BodyDecision, Config, Decision, Hooks, Plugin, Reply, Request, Response};
+use ravelin_sdk::{log, metrics, outbound};
 use std::time::Duration;
 
 struct Probe;
@@ -13,7 +15,7 @@ fn reply(body: String) -> Decision {
 fn info(req: &Request) -> String {
     let tls = req
         .tls()
-        .map(|t| format!("{:?}/{:?}/{}", t.sni, t.alpn, t.mtls));
+        .map(|t| format!("{:?}/{:?}/{}", t.sni, t.alpn, t.version));
     format!(
         "method={} path={} authority={:?} client={:?} tls={:?} route={} id={} x-a={:?} names={}",
         req.method(),
@@ -23,20 +25,34 @@ fn info(req: &Request) -> String {
         tls,
         req.route(),
         req.request_id(),
-        req.header_all("x-a"),
+        req.header_all_str("x-a"),
         req.header_names().len(),
     )
 }
 
+/// The default store: the one 0.1 plugins' kv functions used.
+fn store() -> Result<Store, KvError> {
+    Store::open(ravelin_sdk::kv::DEFAULT)
+}
+
 fn kv_scenario() -> String {
-    let set = kv::set("a", b"1", None).is_ok();
-    let got = kv::get("a").map(|v| String::from_utf8_lossy(&v).into_owned());
-    let first = kv::increment("n", 5, None);
-    let second = kv::increment("n", 5, None);
-    let deleted = kv::delete("a");
-    let after = kv::get("a");
-    let not_counter = kv::set("s", b"x", None)
-        .and_then(|_| kv::increment("s", 1, None))
+    let kv = match store() {
+        Ok(kv) => kv,
+        Err(e) => return format!("open failed: {e}"),
+    };
+    let set = kv.set("a", b"1", None).is_ok();
+    let got = kv
+        .get_value("a")
+        .ok()
+        .flatten()
+        .map(|v| String::from_utf8_lossy(&v).into_owned());
+    let first = kv.increment("n", 5, None);
+    let second = kv.increment("n", 5, None);
+    let deleted = kv.delete("a").unwrap_or(false);
+    let after = kv.get_value("a").ok().flatten();
+    let not_counter = kv
+        .set("s", b"x", None)
+        .and_then(|_| kv.increment("s", 1, None))
         .is_err();
     format!(
         "set={set} get={got:?} incr={first:?},{second:?} deleted={deleted} after={after:?} bad={not_counter}"
@@ -51,17 +67,19 @@ fn call_out(req: &Request) -> Decision {
         &[("x-probe", "1")],
         Duration::from_millis(2000),
     ) {
-        Ok(resp) => Reply::text(resp.status, String::from_utf8_lossy(&resp.body)).into(),
+        Ok(resp) => Reply::text(resp.status, resp.text()).into(),
         Err(e) => Reply::text(502, format!("outbound error: {e}")).into(),
     }
 }
 
 impl Plugin for Probe {
-    fn new(_config: Config) -> Result<Self, String> {
+    const HOOKS: Hooks = Hooks::ON_RESPONSE;
+
+    fn configure(_config: Config) -> Result<Self, String> {
         Ok(Probe)
     }
 
-    fn on_request(&self, req: &Request) -> Decision {
+    fn on_request(&mut self, req: &Request) -> Decision {
         match req.path().as_str() {
             "/respond" => Reply::text(418, "short").header("x-short", "yes").into(),
             "/info" => reply(info(req)),
@@ -77,10 +95,13 @@ impl Plugin for Probe {
                 }
             }
             "/kv" => reply(kv_scenario()),
-            "/count" => reply(format!("{:?}", kv::increment("hits", 1, None))),
+            "/count" => {
+                let count = store().and_then(|kv| kv.increment("hits", 1, None));
+                reply(format!("{count:?}"))
+            }
             "/metrics" => {
-                metrics::counter_add("probe_hits", 2);
-                metrics::observe("probe_size", 0.5);
+                metrics::counter_add("probe_hits", &[], 2);
+                metrics::histogram_observe("probe_size", &[], 0.5);
                 Decision::Continue
             }
             "/clock" => {
@@ -104,28 +125,31 @@ impl Plugin for Probe {
         }
     }
 
-    fn on_request_body(&self, _req: &Request, body: Vec<u8>) -> BodyDecision {
+    fn on_request_body(&mut self, _req: &Request, body: Vec<u8>, _truncated: bool) -> BodyDecision {
         if body == b"block" {
             return BodyDecision::Respond(Reply::text(403, "blocked body"));
         }
         BodyDecision::Replace(body.to_ascii_uppercase())
     }
 
-    fn on_response(&self, req: &Request, resp: &Response) -> Decision {
+    fn on_response(&mut self, req: &Request, resp: &Response) -> Decision {
         if req.path() == "/resp-status" {
             let _ = resp.set_status(201);
         }
         let upstream = resp.header("x-upstream").unwrap_or_default();
-        let _ = resp.set_header("x-probe-response", &format!("seen:{upstream}"));
+        let mut seen = b"seen:".to_vec();
+        seen.extend_from_slice(&upstream);
+        let _ = resp.set_header("x-probe-response", seen);
         resp.remove_header("server");
         Decision::Continue
     }
 
     fn on_response_body(
-        &self,
+        &mut self,
         _req: &Request,
         _resp: &Response,
         mut body: Vec<u8>,
+        _truncated: bool,
     ) -> BodyDecision {
         body.push(b'!');
         BodyDecision::Replace(body)

@@ -14,11 +14,11 @@ fn attempt() -> String {
 }
 
 impl Plugin for Sandbox {
-    fn new(_config: Config) -> Result<Self, String> {
+    fn configure(_config: Config) -> Result<Self, String> {
         Ok(Sandbox)
     }
 
-    fn on_request(&self, _req: &Request) -> Decision {
+    fn on_request(&mut self, _req: &Request) -> Decision {
         println!("sandbox guest writes to stdout");
         eprintln!("sandbox guest writes to stderr");
         Reply::text(200, attempt()).into()

@@ -1,22 +1,24 @@
 //! Test guest: version A of the hot-swap pair; stamps every request and
 //! response with `x-version: a`.
-use ravelin_sdk::{Config, Decision, Plugin, Request, Response};
+use ravelin_sdk::{Config, Decision, Hooks, Plugin, Request, Response};
 
 const VERSION: &str = "a";
 
 struct Swap;
 
 impl Plugin for Swap {
-    fn new(_config: Config) -> Result<Self, String> {
+    const HOOKS: Hooks = Hooks::ON_RESPONSE;
+
+    fn configure(_config: Config) -> Result<Self, String> {
         Ok(Swap)
     }
 
-    fn on_request(&self, req: &Request) -> Decision {
+    fn on_request(&mut self, req: &Request) -> Decision {
         let _ = req.set_header("x-version", VERSION);
         Decision::Continue
     }
 
-    fn on_response(&self, _req: &Request, resp: &Response) -> Decision {
+    fn on_response(&mut self, _req: &Request, resp: &Response) -> Decision {
         let _ = resp.set_header("x-version", VERSION);
         Decision::Continue
     }

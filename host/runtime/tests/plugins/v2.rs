@@ -1,0 +1,88 @@
+//! Contract 0.2 in the runtime: outbound calls in flight are cancelled with
+//! their exchange, and a plugin without response hooks gives its instance
+//! back as soon as its request hook returns.
+
+use crate::harness::*;
+use bytes::Bytes;
+use ravelin_runtime::{Decision, Outbound, OutboundFuture};
+use ravelin_test_guests::{NOOP, V2_PROBE};
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Counts a call's future when it starts and when it is dropped.
+struct Started(Arc<AtomicUsize>);
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// An upstream that never answers; it counts calls begun and dropped.
+#[derive(Default)]
+struct Silent {
+    begun: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
+}
+
+impl Outbound for Silent {
+    fn send(&self, _: &str, _: http::Request<Bytes>, _: Duration) -> OutboundFuture {
+        self.begun.fetch_add(1, Ordering::SeqCst);
+        let guard = Started(self.dropped.clone());
+        Box::pin(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+            Err("unreachable".to_string())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_in_flight_are_cancelled_when_the_exchange_ends() {
+    let silent = Arc::new(Silent::default());
+    let (begun, dropped) = (silent.begun.clone(), silent.dropped.clone());
+    let rt = runtime_with(silent);
+    let mut probe = spec("probe", V2_PROBE, json!({ "cluster": "side" }));
+    probe.allowed_upstreams = vec!["side".into()];
+    probe.deadline = Duration::from_secs(2);
+    let chain = chain(&rt, vec![probe]).await;
+    let exchange = async {
+        let (_ex, decision, _) = run(&chain, "/v2/concurrent?n=3").await;
+        decision
+    };
+    let outcome = tokio::time::timeout(Duration::from_millis(300), exchange).await;
+    assert!(outcome.is_err(), "the calls never answer: {outcome:?}");
+    for _ in 0..100 {
+        if dropped.load(Ordering::SeqCst) == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(begun.load(Ordering::SeqCst), 3, "three calls ran at once");
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        3,
+        "all three were cancelled"
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_without_response_hooks_gives_its_instance_back_at_once() {
+    let rt = runtime();
+    let chain = chain(&rt, vec![spec("noop", NOOP, json!(null))]).await;
+    // Both exchanges stay open; the second still finds the first's instance.
+    let (first, d1, _) = run(&chain, "/").await;
+    let (second, d2, _) = run(&chain, "/").await;
+    assert!(matches!((d1, d2), (Decision::Continue, Decision::Continue)));
+    let mut registry = prometheus_client::registry::Registry::default();
+    rt.register_metrics(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+    assert!(
+        text.contains(r#"ravelin_plugin_instantiations_total{plugin="noop"} 1"#),
+        "{text}"
+    );
+    drop((first, second));
+}
