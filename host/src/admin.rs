@@ -107,7 +107,7 @@ async fn route(admin: &Admin, method: &Method, path: &str) -> Response<ProxyBody
 }
 
 fn plugins(admin: &Admin) -> serde_json::Value {
-    let stats = admin.proxy.plugins.stats();
+    let stats = admin.proxy.snapshot.load().plugins.stats();
     let listed: Vec<_> = stats
         .iter()
         .map(|p| {
@@ -131,16 +131,26 @@ fn plugins(admin: &Admin) -> serde_json::Value {
     serde_json::Value::Array(listed)
 }
 
+/// Rebuilds the snapshot (as `POST /reload`: a plugin version belongs to a
+/// snapshot) and says whether plugin `name` got a new version.
 async fn reload_plugin(admin: &Admin, name: &str) -> Response<ProxyBody> {
-    let Some(handle) = admin.proxy.plugins.plugin(name) else {
+    let digest = |admin: &Admin| {
+        let snapshot = admin.proxy.snapshot.load();
+        snapshot.plugins.digest(name).map(str::to_string)
+    };
+    let Some(before) = digest(admin) else {
         return text(
             StatusCode::NOT_FOUND,
             format!("no plugin is named `{name}`\n"),
         );
     };
-    match handle.reload().await {
-        Ok(outcome) => text(StatusCode::OK, format!("{outcome:?}\n")),
-        Err(error) => text(StatusCode::UNPROCESSABLE_ENTITY, format!("{error}\n")),
+    if let Err(error) = admin.reloader.reload().await {
+        return text(StatusCode::UNPROCESSABLE_ENTITY, format!("{error}\n"));
+    }
+    match digest(admin) {
+        Some(after) if after == before => text(StatusCode::OK, "unchanged\n".into()),
+        Some(after) => text(StatusCode::OK, format!("swapped {after}\n")),
+        None => text(StatusCode::OK, format!("`{name}` is no longer declared\n")),
     }
 }
 

@@ -19,7 +19,7 @@ use crate::server::{self, Shared};
 /// Runs the proxy until a shutdown signal; errors are start-up failures.
 pub async fn run(path: PathBuf) -> Result<(), String> {
     let (config, _) = crate::config::Config::load(&path).map_err(|e| e.to_string())?;
-    let (runtime, outbound) = plugins::start_runtime(&config.server.plugin_cache_dir)?;
+    let (runtime, outbound) = plugins::start_runtime(&config)?;
     let snapshot = reload::load(&path, None, &runtime)
         .await
         .map_err(|e| e.to_string())?;
@@ -28,10 +28,9 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
     let proxy = Arc::new(Proxy {
         snapshot: ArcSwap::from_pointee(snapshot),
         metrics,
-        plugins: runtime.clone(),
+        runtime: runtime.clone(),
     });
     outbound.attach(&proxy);
-    runtime.watch().map_err(|e| e.to_string())?;
     let shared = Shared {
         proxy: proxy.clone(),
         shutdown: CancellationToken::new(),
@@ -104,7 +103,7 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
 /// plugins compiled and their configuration accepted.
 pub async fn check(path: &std::path::Path) -> Result<(), String> {
     let (config, _) = crate::config::Config::load(path).map_err(|e| e.to_string())?;
-    let (runtime, _) = plugins::start_runtime(&config.server.plugin_cache_dir)?;
+    let (runtime, _) = plugins::start_runtime(&config)?;
     reload::load(path, None, &runtime)
         .await
         .map_err(|e| e.to_string())?;

@@ -34,6 +34,8 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Plugins by name, in name order.
     pub plugins: Vec<ravelin_runtime::PluginSpec>,
+    /// The backend behind plugins' kv imports.
+    pub kv: Kv,
     /// The directory relative paths (certificates, plugins) are resolved against.
     pub base_dir: PathBuf,
 }
@@ -205,6 +207,69 @@ pub struct Pool {
 pub struct Retries {
     pub attempts: u32,
     pub buffer_bytes: usize,
+}
+
+/// `[kv]`: the backend behind plugins' kv imports, chosen at start-up (a
+/// reload that changes it is refused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kv {
+    /// The runtime's memory store: per process, at most this many bytes.
+    Memory { capacity_bytes: usize },
+    /// Redis, shared by every proxy pointed at it.
+    Redis(RedisSettings),
+}
+
+/// `[kv]` with `backend = "redis"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    pub url: RedisUrl,
+    /// The longest one kv call may take, waiting for a connection included.
+    pub timeout: Duration,
+    /// Larger values are refused as too large.
+    pub max_value_bytes: usize,
+    /// Keys are stored as `{key_prefix}:{namespace}:{key}`.
+    pub key_prefix: String,
+}
+
+/// A `redis://` URL. It may hold a password, so only its address is ever
+/// printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl {
+    url: String,
+    addr: String,
+}
+
+impl RedisUrl {
+    /// Checks that `text` is a `redis://` URL the client accepts.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let example =
+            "write it like \"redis://127.0.0.1:6379\" or \"redis://:password@host:6379/0\"";
+        if !text.starts_with("redis://") {
+            return Err(format!("the URL must start with `redis://`: {example}"));
+        }
+        let client =
+            redis::Client::open(text).map_err(|e| format!("not a Redis URL ({e}): {example}"))?;
+        Ok(RedisUrl {
+            url: text.to_string(),
+            addr: client.get_connection_info().addr().to_string(),
+        })
+    }
+
+    /// The URL as written.
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    /// `host:port`, for messages.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RedisUrl({})", self.addr)
+    }
 }
 
 #[derive(Debug)]

@@ -145,6 +145,28 @@ pub struct Forwarding<'a> {
 /// Writes `X-Forwarded-For/-Proto/-Host` and `Forwarded`. A trusted peer's
 /// headers are extended; anyone else's are replaced, so a client cannot
 /// choose the address an origin sees.
+/// The client's address as the proxy determines it from a request whose
+/// forwarding headers `set_forwarding` has written: the rightmost address
+/// of `X-Forwarded-For` that is not a trusted proxy (the TCP peer itself
+/// when it is not trusted).
+pub fn client_ip(headers: &HeaderMap, peer: IpAddr, trusted_proxies: &[IpNet]) -> IpAddr {
+    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    let mut client = peer;
+    let Some(chain) = joined(headers, &X_FORWARDED_FOR) else {
+        return client;
+    };
+    for hop in chain.rsplit(',') {
+        if !trusted(&client) {
+            break;
+        }
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => client = ip,
+            Err(_) => break,
+        }
+    }
+    client
+}
+
 pub fn set_forwarding(headers: &mut HeaderMap, f: &Forwarding<'_>) {
     let trusted = f.trusted_proxies.iter().any(|net| net.contains(&f.peer));
     let proto = if f.tls { "https" } else { "http" };

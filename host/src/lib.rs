@@ -6,7 +6,8 @@
 //! request (`hygiene`), sends it to an `upstream` cluster (balancer, pool,
 //! health, retries), cleans and compresses the response (`compress`), and
 //! logs it (`access_log`, `metrics`); `plugins` connects the Wasm plugin
-//! runtime (crate `ravelin-runtime`), whose chains run in the pipeline. `config` parses and validates the
+//! runtime (crate `ravelin-runtime`), whose chains run in the pipeline, and
+//! `kv` gives it the kv backend `[kv]` chooses (memory or Redis). `config` parses and validates the
 //! TOML file; `reload` swaps snapshots; `admin` serves health and metrics;
 //! `app` ties start-up and shutdown together.
 
@@ -17,6 +18,7 @@ pub mod compress;
 pub mod config;
 pub mod error;
 pub mod hygiene;
+pub mod kv;
 pub mod metrics;
 pub mod pipeline;
 pub mod plugins;

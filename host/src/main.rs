@@ -51,14 +51,23 @@ enum PluginCommand {
         #[arg(long, value_name = "DIR")]
         sdk_path: Option<PathBuf>,
     },
-    /// Run a plugin against a sample request, offline, and print its decision.
+    /// Run a plugin offline through every hook, for one or more requests in
+    /// turn (they share one kv store), and print what it did and logged.
     Test {
         /// The plugin component (.wasm).
         file: PathBuf,
-        /// The request: "METHOD TARGET", then "Name: value" lines, a blank line
-        /// and a body; `@FILE` reads it from a file.
-        #[arg(long, value_name = "TEXT|@FILE")]
-        request: String,
+        /// A request: "METHOD TARGET", then "Name: value" lines, a blank line
+        /// and a body; `@FILE` reads it from a file. Repeat for a sequence.
+        #[arg(long, value_name = "TEXT|@FILE", required = true)]
+        request: Vec<String>,
+        /// The upstream's answer: "STATUS", then "Name: value" lines, a blank
+        /// line and a body; `@FILE` reads it from a file.
+        #[arg(
+            long,
+            value_name = "TEXT|@FILE",
+            default_value = "200\ncontent-type: text/plain\n\nok"
+        )]
+        response: String,
         /// The plugin's configuration, as JSON.
         #[arg(long, value_name = "JSON", default_value = "null")]
         config: String,
@@ -79,8 +88,9 @@ fn main() -> ExitCode {
         Command::Plugin(PluginCommand::Test {
             file,
             request,
+            response,
             config,
-        }) => test_plugin(&file, &request, &config),
+        }) => test_plugin(&file, &request, &response, &config),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -120,20 +130,42 @@ fn new_plugin(name: &str, dir: &Path, sdk_path: Option<PathBuf>) -> Result<(), S
     Ok(())
 }
 
-fn test_plugin(file: &Path, request: &str, config: &str) -> Result<(), String> {
-    let text = match request.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?,
-        None => request.replace("\\n", "\n"),
-    };
-    let request = tool::parse_request(&text)?;
+/// A `--request` or `--response` argument: the text (with `\n` escapes),
+/// or `@FILE`.
+fn sample(arg: &str) -> Result<String, String> {
+    match arg.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}")),
+        None => Ok(arg.replace("\\n", "\n")),
+    }
+}
+
+fn test_plugin(
+    file: &Path,
+    requests: &[String],
+    response: &str,
+    config: &str,
+) -> Result<(), String> {
+    let requests = requests
+        .iter()
+        .map(|r| tool::parse_request(&sample(r)?))
+        .collect::<Result<Vec<_>, _>>()?;
+    let upstream = tool::parse_response(&sample(response)?)?;
     let config: serde_json::Value =
         serde_json::from_str(config).map_err(|e| format!("--config is not JSON: {e}"))?;
-    let report = block_on(async {
-        tool::run_offline(file, config, request)
+    // The plugin's own log lines are part of what it did.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_writer(std::io::stdout)
+        .without_time()
+        .init();
+    let reports = block_on(async {
+        tool::run_offline(file, config, requests, upstream)
             .await
             .map_err(|e| e.to_string())
     })?;
-    println!("{report}");
+    for (i, report) in reports.iter().enumerate() {
+        println!("--- request {}\n{report}", i + 1);
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! compression, then the access log and metrics.
 
 mod body;
+mod exchange_body;
 mod plugin_steps;
 mod upgrade;
 
@@ -34,7 +35,7 @@ use ravelin_runtime::{Exchange, RequestInfo, Runtime, TlsInfo};
 pub struct Proxy {
     pub snapshot: ArcSwap<Snapshot>,
     pub metrics: Metrics,
-    pub plugins: Arc<Runtime>,
+    pub runtime: Arc<Runtime>,
 }
 
 /// Facts about the client connection a request came on.
@@ -45,6 +46,9 @@ pub struct ConnInfo {
     /// The TLS server name and ALPN protocol the client chose, over TLS.
     pub sni: Option<String>,
     pub alpn: Option<String>,
+    /// The TLS version and cipher suite, over TLS (`""` otherwise).
+    pub tls_version: &'static str,
+    pub tls_cipher: &'static str,
     /// HTTP/1 framing verdicts of this connection's requests, in order.
     pub framing: Option<Arc<crate::server::Verdicts>>,
 }
@@ -152,25 +156,46 @@ async fn forward(
     let index = route(snapshot, conn, parts)?;
     *route_out = Some(index);
     let route = &snapshot.router.routes()[index];
-    let cluster = &snapshot.route_clusters[index];
     // 3. Hygiene: what the origin sees.
     clean_request(snapshot, conn, parts, request_id);
+    // 4–7, with the route's plugins (if any) around them; then their
+    // streamed response body hooks and `on-log`, as the body goes out.
+    let mut exchange = snapshot.route_chains[index]
+        .as_ref()
+        .map(|chain| chain.exchange(request_info(snapshot, conn, parts, &route.name, request_id)));
+    let started = Instant::now();
+    let result = exchange_upstream(snapshot, conn, parts, body, index, &mut exchange).await;
+    match exchange {
+        Some(exchange) => exchange_body::finish(exchange, result, started).await,
+        None => result,
+    }
+}
+
+/// Steps 4–7: the request hooks (one may answer instead), the body, the
+/// upstream, the response hooks.
+async fn exchange_upstream(
+    snapshot: &Snapshot,
+    conn: &ConnInfo,
+    parts: &mut request::Parts,
+    body: Incoming,
+    index: usize,
+    exchange: &mut Option<Exchange>,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let route = &snapshot.router.routes()[index];
+    let cluster = &snapshot.route_clusters[index];
     let client_upgrade = parts
         .extensions
         .remove::<hyper::upgrade::OnUpgrade>()
         .filter(|_| hygiene::is_upgrade(&parts.headers));
     // 4. Plugins, on-request in route order; one may answer instead.
-    let mut exchange = snapshot.route_chains[index]
-        .as_ref()
-        .map(|chain| chain.exchange(request_info(conn, &route.name, request_id)));
-    if let Some(exchange) = &mut exchange
+    if let Some(exchange) = exchange.as_mut()
         && let Step::Answer(answer) = plugin_steps::on_request(exchange, parts).await
     {
         return Ok(answer);
     }
     // 5. The body: small ones are read whole (validating their framing before
     // the origin sees a byte, and making them replayable for retries); a
-    // plugin that wants the body gets it whole.
+    // plugin that asked for the body gets it, or its first bytes.
     let limits = &snapshot.config.limits;
     let wanted = exchange.as_ref().and_then(Exchange::request_body_limit);
     let buffer = wanted.unwrap_or(cluster.retries.buffer_bytes);
@@ -180,8 +205,8 @@ async fn forward(
         timeout: snapshot.config.timeouts.client_body,
     };
     let mut body = PreparedBody::prepare(body, &parts.headers, parts.version, &body_limits).await?;
-    if let Some(exchange) = exchange.as_mut().filter(|_| wanted.is_some()) {
-        match plugin_steps::on_request_body(exchange, parts, body).await? {
+    if let (Some(exchange), Some(limit)) = (exchange.as_mut(), wanted) {
+        match plugin_steps::on_request_body(exchange, parts, body, limit).await? {
             Step::Go(replaced) => body = replaced,
             Step::Answer(answer) => return Ok(answer),
         }
@@ -194,8 +219,8 @@ async fn forward(
     {
         upgrade::splice(client, &mut response);
     }
-    // 7. Plugins, on-response in reverse order.
-    match &mut exchange {
+    // 7. Plugins, on-response in reverse order, and whole-body hooks.
+    match exchange {
         Some(exchange) => Ok(plugin_steps::on_response(exchange, response).await),
         None => Ok(response),
     }
@@ -264,13 +289,32 @@ fn clean_request(
     }
 }
 
-fn request_info(conn: &ConnInfo, route: &str, request_id: &HeaderValue) -> RequestInfo {
+fn request_info(
+    snapshot: &Snapshot,
+    conn: &ConnInfo,
+    parts: &request::Parts,
+    route: &str,
+    request_id: &HeaderValue,
+) -> RequestInfo {
+    let client = hygiene::client_ip(
+        &parts.headers,
+        conn.peer.ip(),
+        &snapshot.config.server.trusted_proxies,
+    );
+    let client_port = if client == conn.peer.ip() {
+        conn.peer.port()
+    } else {
+        0
+    };
     RequestInfo {
-        client_addr: Some(conn.peer),
+        client_addr: Some(std::net::SocketAddr::new(client, client_port)),
+        peer_addr: Some(conn.peer),
         tls: conn.tls.then(|| TlsInfo {
             sni: conn.sni.clone(),
             alpn: conn.alpn.clone(),
             mtls: false,
+            version: conn.tls_version.to_string(),
+            cipher: conn.tls_cipher.to_string(),
         }),
         route: route.to_string(),
         request_id: request_id.to_str().unwrap_or("").to_string(),

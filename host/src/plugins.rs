@@ -10,6 +10,7 @@ use http_body_util::BodyExt;
 use ravelin_runtime::{Outbound, OutboundFuture, Runtime, RuntimeConfig};
 
 use crate::compress::full;
+use crate::config::{Config, Kv};
 use crate::pipeline::Proxy;
 use crate::upstream::ProxyBody;
 
@@ -82,16 +83,22 @@ async fn read_limited(mut body: ProxyBody) -> Result<Bytes, String> {
     Ok(buf.freeze())
 }
 
-/// Starts the runtime with its compiled-artifact cache in `cache_dir`.
-pub fn start_runtime(
-    cache_dir: &std::path::Path,
-) -> Result<(Arc<Runtime>, Arc<HostOutbound>), String> {
+/// Starts the runtime with its compiled-artifact cache in
+/// `server.plugin_cache_dir` and the kv backend `[kv]` chooses. A Redis
+/// backend connects on first use: Redis being down does not stop the start.
+pub fn start_runtime(config: &Config) -> Result<(Arc<Runtime>, Arc<HostOutbound>), String> {
     let outbound = Arc::new(HostOutbound::default());
-    let config = RuntimeConfig {
-        cache_dir: Some(cache_dir.to_path_buf()),
-        ..RuntimeConfig::default()
+    let defaults = RuntimeConfig::default();
+    let runtime_config = RuntimeConfig {
+        cache_dir: Some(config.server.plugin_cache_dir.clone()),
+        kv_capacity_bytes: match config.kv {
+            Kv::Memory { capacity_bytes } => capacity_bytes,
+            Kv::Redis(_) => defaults.kv_capacity_bytes,
+        },
+        ..defaults
     };
-    let runtime = Runtime::new(config, outbound.clone())
+    let kv = crate::kv::port(&config.kv)?;
+    let runtime = Runtime::new(runtime_config, outbound.clone(), kv)
         .map_err(|e| format!("cannot start the plugin runtime: {e}"))?;
     Ok((Arc::new(runtime), outbound))
 }

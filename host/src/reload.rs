@@ -1,14 +1,13 @@
-//! Hot reload: on a change to the config file (notify) or on request (SIGHUP,
-//! the admin API), parse → validate → build a new snapshot → swap it in
-//! atomically. Requests in flight finish on the snapshot they loaded; an
-//! invalid file leaves the running config in place and logs why, by line.
+//! Hot reload: on a change to the config file or to a plugin's source
+//! (`watch`), or on request (SIGHUP, the admin API), parse → validate →
+//! build a new snapshot (plugin versions included) → swap it in atomically.
+//! Requests in flight finish on the snapshot they loaded; an invalid file or
+//! a refused plugin leaves the running snapshot in place and logs why.
+
+mod watch;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
-
-use notify::Watcher;
-use tokio::sync::mpsc;
+use std::sync::{Arc, OnceLock};
 
 use ravelin_runtime::Runtime;
 
@@ -35,6 +34,8 @@ pub struct Reloader {
     proxy: Arc<Proxy>,
     /// One reload at a time.
     busy: tokio::sync::Mutex<()>,
+    /// The file watch, once started: it follows each new snapshot's sources.
+    watch: OnceLock<watch::SourceWatch>,
 }
 
 impl Reloader {
@@ -43,6 +44,7 @@ impl Reloader {
             path,
             proxy,
             busy: tokio::sync::Mutex::new(()),
+            watch: OnceLock::new(),
         })
     }
 
@@ -50,11 +52,16 @@ impl Reloader {
     pub async fn reload(&self) -> Result<(), ConfigError> {
         let _one_at_a_time = self.busy.lock().await;
         let previous = self.proxy.snapshot.load_full();
-        let result = load(&self.path, Some(&previous), &self.proxy.plugins).await;
+        let result = load(&self.path, Some(&previous), &self.proxy.runtime).await;
         let outcome = match result {
             Ok(snapshot) => {
                 warn_about_restart_only_changes(&previous, &snapshot);
-                self.proxy.snapshot.store(Arc::new(snapshot));
+                let snapshot = Arc::new(snapshot);
+                self.proxy.snapshot.store(snapshot.clone());
+                snapshot.plugins.announce(Some(&previous.plugins));
+                if let Some(watch) = self.watch.get() {
+                    watch.follow(&snapshot);
+                }
                 tracing::info!(file = %self.path.display(), "configuration reloaded");
                 Ok(())
             }
@@ -78,41 +85,12 @@ impl Reloader {
         outcome
     }
 
-    /// Reloads whenever the file changes, until the watcher fails.
+    /// Reloads whenever the config file or a plugin source of the running
+    /// snapshot changes.
     pub fn watch(self: &Arc<Self>) -> Result<(), String> {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let file_name = self.path.file_name().map(|n| n.to_os_string());
-        let mut watcher =
-            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                let Ok(event) = event else { return };
-                let ours = event
-                    .paths
-                    .iter()
-                    .any(|p| p.file_name().map(|n| n.to_os_string()) == file_name);
-                if ours && (event.kind.is_modify() || event.kind.is_create()) {
-                    let _ = tx.send(());
-                }
-            })
-            .map_err(|e| format!("cannot watch {}: {e}", self.path.display()))?;
-        // Watch the directory: editors and config managers replace files by rename.
-        let dir = self
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        watcher
-            .watch(dir, notify::RecursiveMode::NonRecursive)
-            .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
-        let this = self.clone();
-        tokio::spawn(async move {
-            let _watcher = watcher;
-            while rx.recv().await.is_some() {
-                // Let a burst of writes settle into one reload.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                while rx.try_recv().is_ok() {}
-                let _ = this.reload().await;
-            }
-        });
+        let watch = watch::SourceWatch::start(self.clone())?;
+        watch.follow(&self.proxy.snapshot.load());
+        let _ = self.watch.set(watch);
         Ok(())
     }
 

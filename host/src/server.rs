@@ -94,6 +94,8 @@ pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) 
             framing: None,
             sni: None,
             alpn: None,
+            tls_version: "",
+            tls_cipher: "",
             peer,
             tls: false,
             listener: name.clone(),
@@ -144,6 +146,15 @@ async fn serve_tls(
             conn.alpn = session
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned());
+            conn.tls_version = match session.protocol_version() {
+                Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+                Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+                _ => "",
+            };
+            conn.tls_cipher = session
+                .negotiated_cipher_suite()
+                .and_then(|s| s.suite().as_str())
+                .unwrap_or("");
             serve_http(tls_stream, conn, shared).await;
         }
         Ok(Err(e)) => tracing::debug!(client = %conn.peer, "TLS handshake failed: {e}"),

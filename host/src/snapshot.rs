@@ -1,11 +1,12 @@
 //! The running configuration as one immutable value: router, clusters, TLS
-//! settings and limits. A request loads it once; a reload builds a new one
-//! and swaps it whole, so no request ever sees half of each.
+//! settings, limits and the plugin versions. A request loads it once; a
+//! reload builds a new one and swaps it whole, so no request ever sees half
+//! of each, and a refused reload changes nothing at all.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use ravelin_runtime::{Chain, PluginError, Runtime};
+use ravelin_runtime::{Chain, PluginSet, Runtime};
 use rustls::ServerConfig;
 
 use crate::config::{Config, ConfigError, Problem};
@@ -21,38 +22,47 @@ pub struct Snapshot {
     pub route_clusters: Vec<Arc<Cluster>>,
     /// TLS settings by listener name.
     pub tls: HashMap<String, Arc<ServerConfig>>,
+    /// The plugin versions this snapshot runs.
+    pub plugins: PluginSet,
     /// The plugin chain of each route, by route index (`None`: no plugins).
     pub route_chains: Vec<Option<Chain>>,
 }
 
 impl Snapshot {
-    /// Builds the runtime objects for `config`, loading certificates and
-    /// keeping the clusters of `previous` whose config did not change.
-    /// Plugins are loaded (compiled, configured) through `runtime` first;
-    /// unchanged ones are reused.
+    /// Builds the runtime objects for `config`: certificates loaded,
+    /// clusters built (those of `previous` whose config did not change are
+    /// kept) and plugin versions compiled and initialised through `runtime`
+    /// (those of `previous` whose spec and source did not change are kept).
+    /// Nothing running changes: the caller swaps the result in whole.
+    /// Every problem is reported, plugins and host alike.
     pub async fn build(
         config: Config,
         previous: Option<&Snapshot>,
         file: &str,
         runtime: &Runtime,
     ) -> Result<Snapshot, ConfigError> {
-        let error = |problems| ConfigError {
-            file: file.to_string(),
-            problems,
+        let plugins = runtime
+            .prepare(config.plugins.clone(), previous.map(|p| &p.plugins))
+            .await;
+        let host = Self::build_host(config, previous);
+        let (mut snapshot, plugins) = match (host, plugins) {
+            (Ok(snapshot), Ok(plugins)) => (snapshot, plugins),
+            (host, plugins) => {
+                let mut problems = host.err().unwrap_or_default();
+                for e in plugins.err().unwrap_or_default() {
+                    problems.push(problem(format!("plugins.{}", e.plugin()), e.to_string()));
+                }
+                return Err(ConfigError {
+                    file: file.to_string(),
+                    problems,
+                });
+            }
         };
-        if let Err(errors) = runtime.apply(config.plugins.clone()).await {
-            let problems = errors
-                .iter()
-                .map(|e| problem(plugin_key(e), e.to_string()))
-                .collect();
-            return Err(error(problems));
-        }
-        let mut snapshot = Self::build_host(config, previous, file)?;
         let mut problems = Vec::new();
         for (i, route) in snapshot.router.routes().iter().enumerate() {
             let chain = match route.plugins.is_empty() {
                 true => None,
-                false => match runtime.chain(&route.plugins) {
+                false => match plugins.chain(&route.plugins) {
                     Ok(chain) => Some(chain),
                     Err(e) => {
                         problems.push(problem(format!("routes[{i}].plugins"), e.to_string()));
@@ -63,8 +73,12 @@ impl Snapshot {
             snapshot.route_chains.push(chain);
         }
         if !problems.is_empty() {
-            return Err(error(problems));
+            return Err(ConfigError {
+                file: file.to_string(),
+                problems,
+            });
         }
+        snapshot.plugins = plugins;
         Ok(snapshot)
     }
 
@@ -72,9 +86,15 @@ impl Snapshot {
     fn build_host(
         mut config: Config,
         previous: Option<&Snapshot>,
-        file: &str,
-    ) -> Result<Snapshot, ConfigError> {
+    ) -> Result<Snapshot, Vec<Problem>> {
         let mut problems = Vec::new();
+        if let Some(previous) = previous
+            && previous.config.kv != config.kv
+        {
+            let message =
+                "the kv backend is chosen at start-up: restart the proxy to apply a change to [kv]";
+            problems.push(problem("kv".into(), message.into()));
+        }
         let mut tls = HashMap::new();
         for (i, listener) in config.listeners.iter().enumerate() {
             let Some(certificates) = &listener.tls else {
@@ -103,10 +123,7 @@ impl Snapshot {
             }
         }
         if !problems.is_empty() {
-            return Err(ConfigError {
-                file: file.to_string(),
-                problems,
-            });
+            return Err(problems);
         }
         let routes = std::mem::take(&mut config.routes);
         let route_clusters = routes
@@ -119,19 +136,10 @@ impl Snapshot {
             route_clusters,
             tls,
             config,
+            plugins: PluginSet::default(),
             route_chains: Vec::new(),
         })
     }
-}
-
-/// The config key a plugin error belongs to.
-fn plugin_key(error: &PluginError) -> String {
-    let text = error.to_string();
-    let name = text
-        .strip_prefix("plugin ")
-        .and_then(|rest| rest.split(':').next())
-        .unwrap_or("");
-    format!("plugins.{name}")
 }
 
 fn problem(key: String, message: String) -> Problem {

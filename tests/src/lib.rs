@@ -1,7 +1,7 @@
 //! Harness for the end-to-end tests: real origins ([`Origin`]), the real
 //! `ravelin` binary ([`Proxy`]), certificates made on the spot ([`Pki`]),
-//! and clients ([`client`]). Everything listens on 127.0.0.1 ports the OS
-//! picks.
+//! clients ([`client`]), and a real Redis for the kv tests ([`redis`]).
+//! Everything listens on 127.0.0.1 ports the OS picks.
 
 pub mod adversary;
 pub mod certs;
@@ -10,6 +10,7 @@ pub mod faulty;
 pub mod h2raw;
 pub mod origin;
 pub mod proxy;
+pub mod redis;
 
 pub use certs::Pki;
 pub use origin::{Origin, Recorded};

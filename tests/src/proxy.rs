@@ -105,6 +105,11 @@ impl Proxy {
         std::fs::read_to_string(self.dir.path().join("ravelin.log")).unwrap_or_default()
     }
 
+    /// The proxy's process id (for memory measurements).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.http)
     }

@@ -533,7 +533,7 @@ fn plugin_hot_swaps_under_load_lose_nothing() {
         // A broken version while the last requests run: refused.
         std::fs::write(dir.path().join("staged.wasm"), b"not a component").expect("stage");
         std::fs::rename(dir.path().join("staged.wasm"), &live).expect("swap broken");
-        let refused = proxy.wait_for_log("new plugin version refused", Duration::from_secs(10));
+        let refused = proxy.wait_for_log("plugin version refused", Duration::from_secs(10));
         let tally = run.await.expect("load");
         println!("{}", tally.line("20 plugin hot swaps under load"));
         let after = ravelin_tests::client::get(&client(None, false), &proxy.url("/after"))

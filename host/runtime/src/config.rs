@@ -113,7 +113,8 @@ impl PluginSpec {
                 self.max_body_bytes
             ));
         }
-        if !self.secret_files.is_empty() && !(self.config.is_object() || self.config.is_null()) {
+        let takes_secrets = self.config.is_object() || self.config.is_null();
+        if !self.secret_files.is_empty() && !takes_secrets {
             problems.push("config must be a table (or absent) to take secret_files".to_string());
         }
         if let Some((key, _)) = self.secret_files.iter().find(|(k, _)| k.is_empty()) {

@@ -144,7 +144,12 @@ mod tests {
         assert!(outbound_request("GET", "http://elsewhere/x", none, vec![]).is_err());
         assert!(outbound_request("GET", "/a b", none, vec![]).is_err());
         assert!(outbound_request("GE T", "/a", none, vec![]).is_err());
-        let ok = outbound_request("POST", "/a?b=c", &[("x".to_string(), "y".to_string())], vec![1]);
+        let ok = outbound_request(
+            "POST",
+            "/a?b=c",
+            &[("x".to_string(), "y".to_string())],
+            vec![1],
+        );
         assert_eq!(ok.unwrap().uri().to_string(), "/a?b=c");
     }
 

@@ -31,6 +31,8 @@ pub struct FileConfig {
     pub routes: Vec<FileRoute>,
     #[serde(default)]
     pub plugins: BTreeMap<String, ravelin_runtime::FilePluginSpec>,
+    #[serde(default)]
+    pub kv: FileKv,
 }
 
 #[derive(Debug, Deserialize)]
@@ -312,4 +314,44 @@ pub struct FileRoute {
     pub strip_prefix: bool,
     #[serde(default)]
     pub plugins: Vec<String>,
+}
+
+/// `[kv]`. The keys after `backend` belong to one backend each, so they are
+/// optional here: `validate.rs` refuses those of the other backend and fills
+/// in the [`kv_defaults`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileKv {
+    pub backend: String,
+    /// Memory only.
+    pub capacity_mb: Option<u64>,
+    /// Redis only, required there.
+    pub url: Option<String>,
+    /// Redis only.
+    pub timeout_ms: Option<u64>,
+    /// Redis only.
+    pub max_value_kb: Option<u64>,
+    /// Redis only.
+    pub key_prefix: Option<String>,
+}
+
+impl Default for FileKv {
+    fn default() -> Self {
+        Self {
+            backend: "memory".into(),
+            capacity_mb: None,
+            url: None,
+            timeout_ms: None,
+            max_value_kb: None,
+            key_prefix: None,
+        }
+    }
+}
+
+/// Defaults of the backend-specific `[kv]` keys.
+pub mod kv_defaults {
+    pub const CAPACITY_MB: u64 = 64;
+    pub const TIMEOUT_MS: u64 = 50;
+    pub const MAX_VALUE_KB: u64 = 1024;
+    pub const KEY_PREFIX: &str = "ravelin";
 }

@@ -176,3 +176,98 @@ fn admin_tokens_are_checked() {
         assert!(error.contains(expected), "{extra}: {error}");
     }
 }
+
+#[test]
+fn kv_defaults_to_a_64_mib_memory_store() {
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(
+        config.kv,
+        Kv::Memory {
+            capacity_bytes: 64 << 20
+        }
+    );
+    let text = format!("{MINIMAL}\n[kv]\ncapacity_mb = 8\n");
+    assert_eq!(
+        parse(&text).unwrap().kv,
+        Kv::Memory {
+            capacity_bytes: 8 << 20
+        }
+    );
+}
+
+#[test]
+fn a_redis_kv_gets_documented_defaults_and_hides_its_password() {
+    let text = format!(
+        "{MINIMAL}\n[kv]\nbackend = \"redis\"\nurl = \"redis://:secret@10.0.0.7:6380/2\"\n"
+    );
+    let Kv::Redis(redis) = parse(&text).unwrap().kv else {
+        panic!("not a redis backend")
+    };
+    assert_eq!(redis.url.as_str(), "redis://:secret@10.0.0.7:6380/2");
+    assert_eq!(redis.url.addr(), "10.0.0.7:6380");
+    assert_eq!(redis.timeout, Duration::from_millis(50));
+    assert_eq!(redis.max_value_bytes, 1 << 20);
+    assert_eq!(redis.key_prefix, "ravelin");
+    assert!(!format!("{redis:?}").contains("secret"), "{redis:?}");
+    let text = format!(
+        "{MINIMAL}\n[kv]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1\"\ntimeout_ms = 250\nmax_value_kb = 4\nkey_prefix = \"edge-1\"\n"
+    );
+    let Kv::Redis(redis) = parse(&text).unwrap().kv else {
+        panic!("not a redis backend")
+    };
+    assert_eq!(redis.url.addr(), "127.0.0.1:6379");
+    assert_eq!(redis.timeout, Duration::from_millis(250));
+    assert_eq!(redis.max_value_bytes, 4096);
+    assert_eq!(redis.key_prefix, "edge-1");
+}
+
+#[test]
+fn kv_problems_name_their_key_and_line() {
+    let kv = |body: &str| format!("{MINIMAL}\n[kv]\n{body}\n");
+    for (body, expected) in [
+        (
+            "backend = \"etcd\"",
+            "test.toml:12: `kv.backend`: unknown backend `etcd`: use \"memory\" or \"redis\"",
+        ),
+        (
+            "backend = \"redis\"",
+            "`kv.url`: backend = \"redis\" needs `url`, like \"redis://127.0.0.1:6379\"",
+        ),
+        (
+            "backend = \"redis\"\nurl = \"http://127.0.0.1:6379\"",
+            "test.toml:13: `kv.url`: the URL must start with `redis://`",
+        ),
+        (
+            "backend = \"redis\"\nurl = \"redis://127.0.0.1:6379/not-a-db\"",
+            "test.toml:13: `kv.url`: not a Redis URL",
+        ),
+        (
+            "backend = \"redis\"\nurl = \"redis://h\"\ntimeout_ms = 0",
+            "test.toml:14: `kv.timeout_ms`: 0 ms is outside 1..=60000",
+        ),
+        (
+            "backend = \"redis\"\nurl = \"redis://h\"\nmax_value_kb = 0",
+            "test.toml:14: `kv.max_value_kb`: 0 KiB is outside",
+        ),
+        (
+            "backend = \"redis\"\nurl = \"redis://h\"\nkey_prefix = \"a:b\"",
+            "test.toml:14: `kv.key_prefix`: `a:b` is not a key prefix",
+        ),
+        (
+            "capacity_mb = 0",
+            "test.toml:12: `kv.capacity_mb`: 0 MiB is outside",
+        ),
+        (
+            "url = \"redis://h\"",
+            "test.toml:12: `kv.url`: applies only to backend = \"redis\", and this one is \"memory\"",
+        ),
+        (
+            "backend = \"redis\"\nurl = \"redis://h\"\ncapacity_mb = 8",
+            "test.toml:14: `kv.capacity_mb`: applies only to backend = \"memory\", and this one is \"redis\"",
+        ),
+        ("timeout = \"50ms\"", "unknown field `timeout`"),
+    ] {
+        let error = parse(&kv(body)).unwrap_err().to_string();
+        assert!(error.contains(expected), "{body}: {error}");
+    }
+}

@@ -41,6 +41,7 @@ pub fn validate(raw: FileConfig, base_dir: &Path) -> Result<Config, Vec<Problem>
     let plugins = plugins(raw.plugins, &upstreams, base_dir, &mut p);
     let routes = routes(raw.routes, &upstreams, &plugins, &mut p);
     let compression = compression(raw.compression, &mut p);
+    let kv = kv(raw.kv, &mut p);
     let t = raw.timeouts;
     let timeouts = Timeouts {
         connect: t.connect.0,
@@ -72,6 +73,7 @@ pub fn validate(raw: FileConfig, base_dir: &Path) -> Result<Config, Vec<Problem>
         upstreams,
         routes,
         plugins,
+        kv,
         base_dir: base_dir.to_path_buf(),
     })
 }
@@ -271,6 +273,110 @@ fn compression(raw: FileCompression, p: &mut Problems) -> Compression {
             .collect(),
         level,
     }
+}
+
+/// The largest `kv.capacity_mb`: 64 GiB.
+const MAX_KV_CAPACITY_MB: u64 = 64 << 10;
+/// The largest `kv.timeout_ms`: one minute.
+const MAX_KV_TIMEOUT_MS: u64 = 60_000;
+/// The largest `kv.max_value_kb`: Redis's own limit, 512 MiB.
+const MAX_KV_VALUE_KB: u64 = 512 << 10;
+/// The longest `kv.key_prefix`.
+const MAX_KV_PREFIX_LEN: usize = 64;
+
+fn kv(raw: FileKv, p: &mut Problems) -> Kv {
+    let redis_only = [
+        ("url", raw.url.is_some()),
+        ("timeout_ms", raw.timeout_ms.is_some()),
+        ("max_value_kb", raw.max_value_kb.is_some()),
+        ("key_prefix", raw.key_prefix.is_some()),
+    ];
+    let memory_only = [("capacity_mb", raw.capacity_mb.is_some())];
+    let (owner, foreign) = match raw.backend.as_str() {
+        "memory" => ("redis", &redis_only[..]),
+        "redis" => ("memory", &memory_only[..]),
+        other => {
+            p.add(
+                "kv.backend",
+                format!("unknown backend `{other}`: use \"memory\" or \"redis\""),
+            );
+            ("", &[][..])
+        }
+    };
+    for (key, _) in foreign.iter().filter(|(_, set)| *set) {
+        let message = format!(
+            "applies only to backend = \"{owner}\", and this one is \"{}\"",
+            raw.backend
+        );
+        p.add(format!("kv.{key}"), message);
+    }
+    match raw.backend.as_str() {
+        // A refused `url` leaves the memory store in its place; the problem
+        // is reported, so this configuration is never used.
+        "redis" => redis_kv(raw, p).map_or(Kv::Memory { capacity_bytes: 0 }, Kv::Redis),
+        _ => memory_kv(raw.capacity_mb, p),
+    }
+}
+
+fn memory_kv(capacity_mb: Option<u64>, p: &mut Problems) -> Kv {
+    let capacity_mb = capacity_mb.unwrap_or(kv_defaults::CAPACITY_MB);
+    if !(1..=MAX_KV_CAPACITY_MB).contains(&capacity_mb) {
+        p.add(
+            "kv.capacity_mb",
+            format!("{capacity_mb} MiB is outside 1..={MAX_KV_CAPACITY_MB}"),
+        );
+    }
+    Kv::Memory {
+        capacity_bytes: (capacity_mb.min(MAX_KV_CAPACITY_MB) << 20) as usize,
+    }
+}
+
+fn redis_kv(raw: FileKv, p: &mut Problems) -> Option<RedisSettings> {
+    let url = match raw.url {
+        Some(url) => p.check("kv.url", RedisUrl::parse(&url)),
+        None => {
+            p.add(
+                "kv.url",
+                "backend = \"redis\" needs `url`, like \"redis://127.0.0.1:6379\"",
+            );
+            None
+        }
+    };
+    let timeout_ms = raw.timeout_ms.unwrap_or(kv_defaults::TIMEOUT_MS);
+    if !(1..=MAX_KV_TIMEOUT_MS).contains(&timeout_ms) {
+        p.add(
+            "kv.timeout_ms",
+            format!("{timeout_ms} ms is outside 1..={MAX_KV_TIMEOUT_MS}"),
+        );
+    }
+    let max_value_kb = raw.max_value_kb.unwrap_or(kv_defaults::MAX_VALUE_KB);
+    if !(1..=MAX_KV_VALUE_KB).contains(&max_value_kb) {
+        p.add(
+            "kv.max_value_kb",
+            format!(
+                "{max_value_kb} KiB is outside 1..={MAX_KV_VALUE_KB} (Redis's limit is 512 MiB)"
+            ),
+        );
+    }
+    let key_prefix = raw
+        .key_prefix
+        .unwrap_or_else(|| kv_defaults::KEY_PREFIX.to_string());
+    let prefix_ok = (1..=MAX_KV_PREFIX_LEN).contains(&key_prefix.len())
+        && key_prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if !prefix_ok {
+        p.add(
+            "kv.key_prefix",
+            format!("`{key_prefix}` is not a key prefix: use 1 to {MAX_KV_PREFIX_LEN} letters, digits, `-`, `_` or `.`"),
+        );
+    }
+    Some(RedisSettings {
+        url: url?,
+        timeout: Duration::from_millis(timeout_ms),
+        max_value_bytes: (max_value_kb.min(MAX_KV_VALUE_KB) << 10) as usize,
+        key_prefix,
+    })
 }
 
 fn upstreams(raw: BTreeMap<String, FileUpstream>, p: &mut Problems) -> BTreeMap<String, Upstream> {

@@ -83,6 +83,41 @@ impl PreparedBody {
         }
     }
 
+    /// The first bytes of the body, more than `limit` of them when there
+    /// are: (bytes, whether that is the whole body). A streamed body is
+    /// read that far and keeps those bytes at its front.
+    pub async fn peek(&mut self, limit: usize) -> Result<(Bytes, bool), ProxyError> {
+        let (body, fault) = match self {
+            PreparedBody::Buffered(bytes) => return Ok((bytes.clone(), true)),
+            PreparedBody::Streaming { body, fault } => (body, fault),
+        };
+        let Some(mut stream) = body.take() else {
+            return Ok((Bytes::new(), false));
+        };
+        let mut frames = Vec::new();
+        let mut seen = BytesMut::new();
+        let mut complete = true;
+        while let Some(frame) = stream.frame().await {
+            let frame = frame.map_err(|e| match fault.load(Ordering::Relaxed) {
+                TOO_LARGE => ProxyError::BodyTooLarge,
+                _ => ProxyError::BadBody(e.to_string()),
+            })?;
+            if let Some(data) = frame.data_ref() {
+                seen.extend_from_slice(data);
+            }
+            frames.push(frame);
+            if seen.len() > limit {
+                complete = false;
+                break;
+            }
+        }
+        let head = futures_util::stream::iter(frames.into_iter().map(Ok));
+        *body = Some(BodyExt::boxed(StreamBody::new(
+            head.chain(BodyStream::new(stream)),
+        )));
+        Ok((seen.freeze(), complete))
+    }
+
     pub fn is_replayable(&self) -> bool {
         matches!(self, PreparedBody::Buffered(_))
     }

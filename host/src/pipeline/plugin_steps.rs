@@ -21,8 +21,10 @@ pub enum Step<T> {
     Answer(Response<ProxyBody>),
 }
 
-fn failed(failure: &Failure) -> Response<ProxyBody> {
-    tracing::warn!("{}", failure.error);
+/// A fail-closed plugin's failure as a response. The runtime has counted
+/// it and logged it once per burst, so here it is only debug detail.
+pub fn failed(failure: &Failure) -> Response<ProxyBody> {
+    tracing::debug!("{}", failure.error);
     local_response(failure.status())
 }
 
@@ -35,18 +37,19 @@ pub async fn on_request(exchange: &mut Exchange, parts: &mut request::Parts) -> 
     }
 }
 
-/// Step 5 for plugins that want the request body: buffer it whole (within
-/// their limit) and hand it to them.
+/// Step 5 for plugins that asked for the request body: read up to the
+/// largest `limit` they asked for and hand it to them. A body that ends
+/// within it may be replaced; a larger one goes on whole and unchanged
+/// (each plugin's over-limit rule decided what it saw).
 pub async fn on_request_body(
     exchange: &mut Exchange,
     parts: &mut request::Parts,
-    body: PreparedBody,
+    mut body: PreparedBody,
+    limit: usize,
 ) -> Result<Step<PreparedBody>, ProxyError> {
-    let PreparedBody::Buffered(bytes) = body else {
-        // Larger than what the plugins accept.
-        return Err(ProxyError::BodyTooLarge);
-    };
-    match exchange.on_request_body(parts, bytes).await {
+    let (bytes, complete) = body.peek(limit).await?;
+    match exchange.on_request_body(parts, bytes, complete).await {
+        BodyDecision::Continue(_) if !complete => Ok(Step::Go(body)),
         BodyDecision::Continue(bytes) => {
             parts
                 .headers
@@ -76,7 +79,10 @@ pub async fn on_response(
     let Ok(collected) = collected else {
         return local_response(http::StatusCode::BAD_GATEWAY);
     };
-    match exchange.on_response_body(&mut head, collected).await {
+    match exchange
+        .on_response_body(&mut head, collected, rest.is_none())
+        .await
+    {
         BodyDecision::Continue(bytes) => match rest {
             // Over the limit and the plugin is fail-open: send it all, unchanged.
             Some(rest) => Response::from_parts(head, prefixed(bytes, rest)),
