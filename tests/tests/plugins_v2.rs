@@ -2,7 +2,8 @@
 //! chain, header bytes as sent, attributes along a chain, request bodies
 //! over a plugin's limit under each rule, a streaming transform of 100 MiB
 //! within a memory bound, a marker split across chunks, `on-log` after the
-//! response, concurrent outbound calls, and labelled metrics.
+//! response, concurrent outbound calls (cancelled when the client leaves),
+//! and labelled metrics.
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -308,6 +309,75 @@ async fn outbound_calls_run_concurrently() {
     let answer = get(&c, &proxy.url("/v2/concurrent?n=3")).await.unwrap();
     assert_eq!(answer.text(), "200,200,200", "{}", proxy.log());
     assert_eq!(most.load(Ordering::SeqCst), 3, "the three calls overlapped");
+}
+
+/// A side service that reads each request and never answers; it counts
+/// the requests it got and the connections the proxy then closed.
+async fn silent_side() -> (std::net::SocketAddr, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (got, closed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (g, c) = (got.clone(), closed.clone());
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let (got, closed) = (g.clone(), c.clone());
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                got.fetch_add(1, Ordering::SeqCst);
+                while matches!(conn.read(&mut buf).await, Ok(n) if n > 0) {}
+                closed.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (addr, got, closed)
+}
+
+/// Waits (at most 2 s, well under the calls' 5 s timeout) until `counter`
+/// reaches `n`.
+async fn reaches(counter: &AtomicUsize, n: usize) -> bool {
+    for _ in 0..200 {
+        if counter.load(Ordering::SeqCst) >= n {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outbound_calls_are_cancelled_when_the_client_leaves() {
+    let (side, got, closed) = silent_side().await;
+    let origin = Origin::start("app").await;
+    let tables = format!("[upstreams.side]\nendpoints = [{{ address = \"{side}\" }}]\n\n")
+        + &table("probe", guests::V2_PROBE, r#"{ cluster = "side" }"#)
+        + "allowed_upstreams = [\"side\"]\n";
+    let proxy = Proxy::start(&config(&origin, &tables, &["probe"]));
+    let mut client = std::net::TcpStream::connect(proxy.http).expect("connect");
+    client
+        .write_all(b"GET /v2/concurrent?n=3 HTTP/1.1\r\nHost: a\r\n\r\n")
+        .expect("send");
+    assert!(
+        reaches(&got, 3).await,
+        "three calls started:\n{}",
+        proxy.log()
+    );
+    drop(client);
+    // The calls would wait 5 s for an answer; the client's leaving ends
+    // the exchange, and its calls with it.
+    assert!(
+        reaches(&closed, 3).await,
+        "{} of 3 calls cancelled:\n{}",
+        closed.load(Ordering::SeqCst),
+        proxy.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
