@@ -1,7 +1,7 @@
 //! Checks on what a plugin hands the host: header names and values, status
 //! codes, request targets, its own responses, outbound requests, body sizes,
 //! log messages and metric names. Pure functions, so the host API
-//! (`host_http`, `host_api`, `outbound`, `exchange`) and the fuzz targets
+//! (`imports`, `exchange`) and the fuzz targets
 //! (`host/fuzz`) run the same code. Anything that could split a header or a
 //! request line (CR, LF, NUL, other controls) is refused here.
 

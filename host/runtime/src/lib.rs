@@ -14,9 +14,9 @@
 //! | `instance` | a store + instance; hooks under deadline and memory limit |
 //! | [`Chain`] (`chain`), [`Exchange`] (`exchange`) | a route's plugins; one request's pass through them |
 //! | [`Decision`], [`BodyDecision`], [`Failure`], [`RequestInfo`] (`decision`) | what goes in and out of an exchange |
-//! | [`Outbound`] (`outbound`) | the host's HTTP client for plugins, behind the allow-list |
+//! | [`Outbound`] (`outbound`) | the port the host's HTTP client for plugins fills |
 //! | `engine`, `cache` | engine settings (pooling, epochs); compiled-artifact disk cache |
-//! | `ctx`, `host_http`, `host_api`, `headers`, `wasi`, `kv` | the host API plugins import |
+//! | `ctx`, `imports` (0.2, and 0.1 in `imports::v1`), `headers`, `wasi` | the host API plugins import |
 //! | [`guest_input`] | the checks on what plugins hand the host; public for the fuzz targets |
 //! | [`KvPort`], [`MemoryKv`] (`kv`) | the kv port the host may fill (Redis) and the default memory backend |
 //! | `metrics`, [`PluginStats`] (`stats`) | Prometheus metrics; admin stats; fault logging per burst |
@@ -63,8 +63,6 @@ mod exchange;
 mod file;
 pub mod guest_input;
 mod headers;
-mod host_api;
-mod host_http;
 mod imports;
 mod instance;
 mod kv;
