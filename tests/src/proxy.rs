@@ -197,3 +197,35 @@ pub fn admin_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
         .unwrap_or_default();
     Some((status, body))
 }
+
+/// A config whose one route, in front of the origin at `origin`, runs
+/// `chain` of the plugins declared by `tables` (see [`plugin_table`]);
+/// `{admin}` and `{http}` are filled by [`Proxy::start`].
+pub fn plugin_chain_config(origin: SocketAddr, tables: &str, chain: &[&str]) -> String {
+    let chain: Vec<String> = chain.iter().map(|p| format!("\"{p}\"")).collect();
+    format!(
+        r#"
+[admin]
+listen = "{{admin}}"
+
+[[listeners]]
+listen = "{{http}}"
+
+[upstreams.app]
+endpoints = [{{ address = "{origin}" }}]
+
+{tables}
+
+[[routes]]
+upstream = "app"
+plugins = [{}]
+"#,
+        chain.join(", ")
+    )
+}
+
+/// The table declaring plugin `name` from component `source` with `config`
+/// (a TOML value).
+pub fn plugin_table(name: &str, source: &str, config: &str) -> String {
+    format!("[plugins.{name}]\nsource = \"{source}\"\nconfig = {config}\n")
+}

@@ -15,6 +15,7 @@ use ravelin_test_guests as guests;
 use ravelin_tests::Proxy;
 use ravelin_tests::client::{self, get};
 use ravelin_tests::origin::Origin;
+use ravelin_tests::proxy::{plugin_chain_config, plugin_table};
 use ravelin_tests::redis::RedisServer;
 
 /// Roomy enough for a busy two-core machine; the outage tests use less.
@@ -335,30 +336,8 @@ async fn a_backend_made_while_redis_is_down_connects_when_it_comes_up() {
 /// A proxy in front of `origin` whose route runs the probe plugin, with the
 /// `[kv]` table `kv`.
 fn proxy_config(origin: &Origin, kv: &str) -> String {
-    format!(
-        r#"
-[admin]
-listen = "{{admin}}"
-
-[[listeners]]
-listen = "{{http}}"
-
-[upstreams.app]
-endpoints = [{{ address = "{}" }}]
-
-[plugins.probe]
-source = "{}"
-
-[[routes]]
-upstream = "app"
-plugins = ["probe"]
-
-[kv]
-{kv}
-"#,
-        origin.addr,
-        guests::V2_PROBE,
-    )
+    let tables = plugin_table("probe", guests::V2_PROBE, "{}") + "\n[kv]\n" + kv;
+    plugin_chain_config(origin.addr, &tables, &["probe"])
 }
 
 fn redis_kv_table(server: &RedisServer) -> String {

@@ -19,42 +19,19 @@ use ravelin_test_guests as guests;
 use ravelin_tests::Proxy;
 use ravelin_tests::client::{self, get, send};
 use ravelin_tests::origin::{self, Origin};
+use ravelin_tests::proxy::{plugin_chain_config, plugin_table};
 
 /// A proxy in front of `origin` whose one route runs `chain` of the plugins
 /// declared by `tables`.
 fn config(origin: &Origin, tables: &str, chain: &[&str]) -> String {
-    let chain: Vec<String> = chain.iter().map(|p| format!("\"{p}\"")).collect();
-    format!(
-        r#"
-[admin]
-listen = "{{admin}}"
-
-[[listeners]]
-listen = "{{http}}"
-
-[upstreams.app]
-endpoints = [{{ address = "{}" }}]
-
-{tables}
-
-[[routes]]
-upstream = "app"
-plugins = [{}]
-"#,
-        origin.addr,
-        chain.join(", ")
-    )
-}
-
-fn table(name: &str, source: &str, config: &str) -> String {
-    format!("[plugins.{name}]\nsource = \"{source}\"\nconfig = {config}\n")
+    plugin_chain_config(origin.addr, tables, chain)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_0_1_plugin_and_a_0_2_plugin_run_in_one_chain() {
     let origin = Origin::start("app").await;
-    let tables = table("legacy", guests::LEGACY_V01, "{}")
-        + &table(
+    let tables = plugin_table("legacy", guests::LEGACY_V01, "{}")
+        + &plugin_table(
             "rewrite",
             guests::REWRITE,
             r#"{ request = { set = { x-from = "0.2" } } }"#,
@@ -98,7 +75,7 @@ fn raw_exchange(proxy: &Proxy, request: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn header_bytes_reach_a_plugin_as_sent_and_facts_are_right() {
     let origin = Origin::start("app").await;
-    let tables = table("probe", guests::V2_PROBE, "{}");
+    let tables = plugin_table("probe", guests::V2_PROBE, "{}");
     let proxy = Proxy::start(&config(&origin, &tables, &["probe"]));
     let answer = raw_exchange(
         &proxy,
@@ -115,8 +92,8 @@ async fn header_bytes_reach_a_plugin_as_sent_and_facts_are_right() {
 #[tokio::test(flavor = "multi_thread")]
 async fn attributes_pass_from_one_plugin_to_the_next() {
     let origin = Origin::start("app").await;
-    let tables = table("writer", guests::V2_PROBE, "{}")
-        + &table("reader", guests::V2_PROBE, "{ read_attribute = true }");
+    let tables = plugin_table("writer", guests::V2_PROBE, "{}")
+        + &plugin_table("reader", guests::V2_PROBE, "{ read_attribute = true }");
     let proxy = Proxy::start(&config(&origin, &tables, &["writer", "reader"]));
     let c = client::client(None, false);
     let answer = get(&c, &proxy.url("/v2/attr")).await.unwrap();
@@ -133,7 +110,7 @@ async fn post(c: &client::HttpsClient, url: &str, body: &'static [u8]) -> client
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_body_over_the_plugins_limit_follows_its_rule() {
     let origin = Origin::start("app").await;
-    let tables = table("probe", guests::V2_PROBE, "{}");
+    let tables = plugin_table("probe", guests::V2_PROBE, "{}");
     let proxy = Proxy::start(&config(&origin, &tables, &["probe"]));
     let c = client::client(None, false);
     let url = |over: &str| proxy.url(&format!("/v2/body-whole?over={over}"));
@@ -184,7 +161,7 @@ async fn streaming_origin(total: usize) -> Origin {
 async fn a_streaming_plugin_transforms_100_mib_in_bounded_memory() {
     let total = 100 * MIB;
     let origin = streaming_origin(total).await;
-    let tables = table("upper", guests::STREAM_UPPER, "{}");
+    let tables = plugin_table("upper", guests::STREAM_UPPER, "{}");
     let proxy = Proxy::start(&config(&origin, &tables, &["upper"]));
     let c = client::client(None, false);
     // Warm: one small exchange, then the idle figure.
@@ -242,7 +219,7 @@ async fn a_marker_split_across_chunks_is_found() {
         http::Response::new(BodyExt::boxed(StreamBody::new(frames)))
     })
     .await;
-    let tables = table("upper", guests::STREAM_UPPER, r#"{ marker = "SECRET" }"#);
+    let tables = plugin_table("upper", guests::STREAM_UPPER, r#"{ marker = "SECRET" }"#);
     let proxy = Proxy::start(&config(&origin, &tables, &["upper"]));
     let c = client::client(None, false);
     let text = get(&c, &proxy.url("/")).await.unwrap().text();
@@ -254,7 +231,7 @@ async fn a_marker_split_across_chunks_is_found() {
 #[tokio::test(flavor = "multi_thread")]
 async fn on_log_runs_after_the_response_and_when_the_exchange_ends_early() {
     let origin = Origin::start("app").await;
-    let tables = table("probe", guests::V2_PROBE, "{}");
+    let tables = plugin_table("probe", guests::V2_PROBE, "{}");
     let proxy = Proxy::start(&config(&origin, &tables, &["probe"]));
     let c = client::client(None, false);
     let request = |path: &str, marker: &str| {
@@ -302,7 +279,7 @@ async fn outbound_calls_run_concurrently() {
     let tables = format!(
         "[upstreams.side]\nendpoints = [{{ address = \"{}\" }}]\n\n",
         side.addr
-    ) + &table("probe", guests::V2_PROBE, r#"{ cluster = "side" }"#)
+    ) + &plugin_table("probe", guests::V2_PROBE, r#"{ cluster = "side" }"#)
         + "allowed_upstreams = [\"side\"]\n";
     let proxy = Proxy::start(&config(&origin, &tables, &["probe"]));
     let c = client::client(None, false);
@@ -357,7 +334,7 @@ async fn outbound_calls_are_cancelled_when_the_client_leaves() {
     let (side, got, closed) = silent_side().await;
     let origin = Origin::start("app").await;
     let tables = format!("[upstreams.side]\nendpoints = [{{ address = \"{side}\" }}]\n\n")
-        + &table("probe", guests::V2_PROBE, r#"{ cluster = "side" }"#)
+        + &plugin_table("probe", guests::V2_PROBE, r#"{ cluster = "side" }"#)
         + "allowed_upstreams = [\"side\"]\n";
     let proxy = Proxy::start(&config(&origin, &tables, &["probe"]));
     let mut client = std::net::TcpStream::connect(proxy.http).expect("connect");
@@ -383,7 +360,7 @@ async fn outbound_calls_are_cancelled_when_the_client_leaves() {
 #[tokio::test(flavor = "multi_thread")]
 async fn labelled_metrics_and_gauges_reach_the_metrics_page() {
     let origin = Origin::start("app").await;
-    let tables = table("probe", guests::V2_PROBE, "{}");
+    let tables = plugin_table("probe", guests::V2_PROBE, "{}");
     let proxy = Proxy::start(&config(&origin, &tables, &["probe"]));
     let c = client::client(None, false);
     let _ = get(&c, &proxy.url("/v2/metrics")).await.unwrap();

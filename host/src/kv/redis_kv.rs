@@ -35,6 +35,8 @@ pub struct RedisKv {
     timeout: Duration,
     max_value_bytes: usize,
     prefix: String,
+    /// The counter versions come from, `{prefix}:version`.
+    version_key: String,
     /// Stops probing Redis when the backend goes.
     _probe: Probe,
 }
@@ -60,6 +62,7 @@ impl RedisKv {
             timeout: settings.timeout,
             max_value_bytes: settings.max_value_bytes,
             prefix: settings.key_prefix.clone(),
+            version_key: format!("{}:version", settings.key_prefix),
         })
     }
 
@@ -67,8 +70,11 @@ impl RedisKv {
         format!("{}:{ns}:{key}", self.prefix)
     }
 
-    fn counter(&self) -> String {
-        format!("{}:version", self.prefix)
+    /// What a write script needs: the entry's key, the version counter's
+    /// key and a connection.
+    fn write_target(&self, ns: &str, key: &str) -> (String, String, ConnectionManager) {
+        let entry = self.entry(ns, key);
+        (entry, self.version_key.clone(), self.connection.clone())
     }
 
     fn too_large(&self, value: &[u8]) -> bool {
@@ -130,11 +136,7 @@ impl KvPort for RedisKv {
         if self.too_large(&value) {
             return refused(KvFailure::TooLarge);
         }
-        let (entry, counter, mut conn) = (
-            self.entry(&ns, &key),
-            self.counter(),
-            self.connection.clone(),
-        );
+        let (entry, counter, mut conn) = self.write_target(&ns, &key);
         let op = async move {
             scripts::SET
                 .key(entry)
@@ -158,11 +160,7 @@ impl KvPort for RedisKv {
         if self.too_large(&value) {
             return refused(KvFailure::TooLarge);
         }
-        let (entry, counter, mut conn) = (
-            self.entry(&ns, &key),
-            self.counter(),
-            self.connection.clone(),
-        );
+        let (entry, counter, mut conn) = self.write_target(&ns, &key);
         let expected = expected.map(|v| v.to_string()).unwrap_or_default();
         let op = async move {
             scripts::COMPARE_AND_SET
@@ -195,11 +193,7 @@ impl KvPort for RedisKv {
         delta: i64,
         ttl_ms: Option<u64>,
     ) -> KvFuture<i64> {
-        let (entry, counter, mut conn) = (
-            self.entry(&ns, &key),
-            self.counter(),
-            self.connection.clone(),
-        );
+        let (entry, counter, mut conn) = self.write_target(&ns, &key);
         let op = async move {
             scripts::INCREMENT
                 .key(entry)
