@@ -79,6 +79,22 @@ macro_rules! header_methods {
         pub fn remove_header(&self, name: &str) {
             self.0.remove_header(name)
         }
+        /// The trailer fields after the body, in order: known in the body
+        /// hooks once the whole body has been read (not when `truncated`;
+        /// for a stream, in the last chunk call), empty elsewhere.
+        pub fn trailers(&self) -> Vec<Field> {
+            self.0.trailers()
+        }
+        /// Sets trailer `name` to `value`, replacing earlier values; only
+        /// where [`Self::trailers`] is known.
+        pub fn set_trailer(&self, name: &str, value: impl AsRef<[u8]>) -> Result<(), String> {
+            self.0.set_trailer(name, value.as_ref())
+        }
+        /// Removes every value of trailer `name`; only where
+        /// [`Self::trailers`] is known.
+        pub fn remove_trailer(&self, name: &str) -> Result<(), String> {
+            self.0.remove_trailer(name)
+        }
     };
 }
 

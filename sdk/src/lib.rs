@@ -134,8 +134,11 @@ pub use http::{Field, HttpVersion, Request, Response, TlsInfo};
 /// you need, and list `on_response` / `on_log` in [`Plugin::HOOKS`] (or
 /// [`Plugin::hooks`]) — a hook not listed is never called.
 ///
-/// The host calls [`Plugin::configure`] once per instance, then the hooks
-/// for each exchange that instance serves, one exchange at a time.
+/// The host calls [`Plugin::configure`] once per plugin version and every
+/// instance starts from the state it left (with `init = "instance"`: once
+/// per instance), then the hooks for each exchange an instance serves, one
+/// exchange at a time. Seed per-instance randomness in a hook, not in
+/// `configure`, and open kv stores in the hook that uses them.
 pub trait Plugin: Sized + 'static {
     /// The hooks the plugin implements beyond `on_request`:
     /// [`Hooks::ON_RESPONSE`] (`on_response` and the response body hooks it

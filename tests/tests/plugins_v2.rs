@@ -115,12 +115,15 @@ async fn a_request_body_over_the_plugins_limit_follows_its_rule() {
     let c = client::client(None, false);
     let url = |over: &str| proxy.url(&format!("/v2/body-whole?over={over}"));
     let small = post(&c, &url("reject"), b"0123456789").await;
-    assert_eq!(small.text(), "len=10 truncated=false");
+    assert_eq!(
+        small.text(),
+        "len=10 truncated=false trailers=x-probe:seen set=ok"
+    );
     let large: &'static [u8] = &[b'x'; 100];
     assert_eq!(post(&c, &url("reject"), large).await.status, 413);
     assert_eq!(
         post(&c, &url("prefix"), large).await.text(),
-        "len=16 truncated=true"
+        "len=16 truncated=true trailers= set=err"
     );
     let before = origin.count();
     let skipped = post(&c, &url("skip"), large).await;

@@ -5,9 +5,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ravelin_runtime::{
-    Chain, Isolation, NoOutbound, PluginSpec, RequestInfo, Runtime, RuntimeConfig,
+    Chain, InitMode, Isolation, NoOutbound, PluginSpec, RequestInfo, Runtime, RuntimeConfig,
 };
-use ravelin_test_guests::{HEADER_REWRITE, NOOP};
+use ravelin_test_guests::{HEADER_REWRITE, NOOP, V2_PROBE};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,16 +53,25 @@ async fn one(chain: &Chain) {
     let _ = exchange.on_response(&mut resp).await;
 }
 
-fn setup(
-    rt: &tokio::runtime::Runtime,
-    path: &str,
+/// One measured case: a plugin, how its instances are made, and the
+/// runtime's settings.
+struct Case {
+    name: String,
+    path: &'static str,
+    config: serde_json::Value,
     isolation: Isolation,
-    config: RuntimeConfig,
-) -> (Runtime, Chain) {
+    init: InitMode,
+    runtime: RuntimeConfig,
+}
+
+fn setup(rt: &tokio::runtime::Runtime, case: &Case) -> (Runtime, Chain) {
     rt.block_on(async {
-        let runtime = Runtime::new(config, Arc::new(NoOutbound), None).expect("runtime");
-        let mut spec = PluginSpec::new("bench", path);
-        spec.isolation = isolation;
+        let runtime =
+            Runtime::new(case.runtime.clone(), Arc::new(NoOutbound), None).expect("runtime");
+        let mut spec = PluginSpec::new("bench", case.path);
+        spec.config = case.config.clone();
+        spec.isolation = case.isolation;
+        spec.init = case.init;
         spec.recycle_after = u32::MAX;
         let set = runtime.load(spec).await.expect("load");
         let chain = set.chain(&["bench"]).expect("chain");
@@ -70,20 +79,47 @@ fn setup(
     })
 }
 
-/// (name, guest, isolation, runtime settings) of each measured case.
-fn cases() -> Vec<(String, &'static str, Isolation, RuntimeConfig)> {
+fn cases() -> Vec<Case> {
     let tuned = RuntimeConfig {
         max_instances: 64,
         ..RuntimeConfig::default()
     };
+    let case = |name: String, path, isolation, init, runtime: &RuntimeConfig| Case {
+        name,
+        path,
+        config: serde_json::Value::Null,
+        isolation,
+        init,
+        runtime: runtime.clone(),
+    };
     let mut cases = Vec::new();
     for (plugin, path) in [("noop", NOOP), ("header-rewrite", HEADER_REWRITE)] {
-        for (mode, isolation) in [
-            ("pooled", Isolation::Pooled),
-            ("exchange", Isolation::Exchange),
+        let pooled = format!("{plugin}/pooled");
+        cases.push(case(
+            pooled,
+            path,
+            Isolation::Pooled,
+            InitMode::Snapshot,
+            &tuned,
+        ));
+        for (init, mode) in [
+            ("snapshot", InitMode::Snapshot),
+            ("instance", InitMode::Instance),
         ] {
-            cases.push((format!("{plugin}/{mode}"), path, isolation, tuned.clone()));
+            let name = format!("{plugin}/exchange, init per {init}");
+            cases.push(case(name, path, Isolation::Exchange, mode, &tuned));
         }
+    }
+    // A plugin whose `configure` does real work (a 20 000-entry table, as a
+    // rule compiler would), in a fresh instance per exchange.
+    for (init, mode) in [
+        ("snapshot", InitMode::Snapshot),
+        ("instance", InitMode::Instance),
+    ] {
+        let name = format!("heavy-init/exchange, init per {init}");
+        let mut heavy = case(name, V2_PROBE, Isolation::Exchange, mode, &tuned);
+        heavy.config = serde_json::json!({ "init_work": 20_000 });
+        cases.push(heavy);
     }
     let untuned = [
         (
@@ -102,7 +138,14 @@ fn cases() -> Vec<(String, &'static str, Isolation, RuntimeConfig)> {
         ),
     ];
     for (name, config) in untuned {
-        cases.push((name.to_string(), NOOP, Isolation::Exchange, config));
+        let name = name.to_string();
+        cases.push(case(
+            name,
+            NOOP,
+            Isolation::Exchange,
+            InitMode::Snapshot,
+            &config,
+        ));
     }
     cases
 }
@@ -121,9 +164,9 @@ fn exchange(c: &mut Criterion) {
             )
         })
     });
-    for (name, path, isolation, config) in cases() {
-        let (_runtime, chain) = setup(&rt, path, isolation, config);
-        group.bench_function(name, |b| {
+    for case in cases() {
+        let (_runtime, chain) = setup(&rt, &case);
+        group.bench_function(&case.name, |b| {
             b.iter_custom(|iters| {
                 rt.block_on(async {
                     let start = Instant::now();

@@ -31,6 +31,19 @@ pub enum Isolation {
     Exchange,
 }
 
+/// Where each instance of a plugin version starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InitMode {
+    /// `configure` runs once per version; every instance starts from a
+    /// snapshot of the state it left (0.2 components; a 0.1 component, or
+    /// one the snapshot cannot handle, is configured per instance).
+    #[default]
+    Snapshot,
+    /// `configure` runs in every new instance.
+    Instance,
+}
+
 /// One plugin, validated: where its component is, its configuration, limits
 /// and policies. Build it from TOML with [`crate::FilePluginSpec`].
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +62,8 @@ pub struct PluginSpec {
     pub fail: FailPolicy,
     /// Fresh or pooled instances.
     pub isolation: Isolation,
+    /// Whether `configure` runs once per version or once per instance.
+    pub init: InitMode,
     /// Whether the plugin's `on-request-body` hook runs.
     pub request_body: bool,
     /// Whether the plugin's `on-response-body` hook runs.
@@ -79,6 +94,7 @@ impl PluginSpec {
             deadline: Duration::from_millis(50),
             fail: FailPolicy::Closed,
             isolation: Isolation::Pooled,
+            init: InitMode::Snapshot,
             request_body: false,
             response_body: false,
             max_body_bytes: 1 << 20,

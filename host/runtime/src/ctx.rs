@@ -140,6 +140,8 @@ pub(crate) struct StoreCtx {
     pub env: Arc<PluginEnv>,
     pub request: Option<http::request::Parts>,
     pub response: Option<http::response::Parts>,
+    /// The trailers of the body the running hook sees, when known (lent).
+    pub trailers: Option<http::HeaderMap>,
     pub info: Arc<RequestInfo>,
     /// The exchange's attributes, lent for the call.
     pub attributes: Attributes,
@@ -168,6 +170,7 @@ impl StoreCtx {
             env,
             request: None,
             response: None,
+            trailers: None,
             info: Arc::default(),
             attributes: Attributes::default(),
             hook: None,

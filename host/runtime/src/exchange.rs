@@ -238,11 +238,14 @@ impl Exchange {
     /// each seeing the body the previous one left. `complete` is false when
     /// `body` is only the first part of a larger body: each plugin's
     /// over-limit rule then applies, and the body cannot be replaced.
+    /// `trailers` are the body's (empty when none); plugins that saw the
+    /// whole body may read and change them.
     pub async fn on_request_body(
         &mut self,
         parts: &mut http::request::Parts,
         mut body: Bytes,
         complete: bool,
+        trailers: &mut http::HeaderMap,
     ) -> BodyDecision {
         for i in 0..self.ran {
             let Some(ask) = self.slots[i]
@@ -261,6 +264,7 @@ impl Exchange {
                 req: parts,
                 body: &input,
                 truncated,
+                trailers: (!truncated).then_some(&mut *trailers),
             };
             match self.drive(i, call).await {
                 Ok(Answer::Replace(b)) if !truncated => body = b,
@@ -302,12 +306,13 @@ impl Exchange {
     /// Runs `on-response-body` in reverse route order for the plugins that
     /// asked for the body whole. `complete` as for `on_request_body`; a body
     /// over a plugin's limit under `reject` fails that plugin under its
-    /// failure policy.
+    /// failure policy. `trailers` as for `on_request_body`.
     pub async fn on_response_body(
         &mut self,
         parts: &mut http::response::Parts,
         mut body: Bytes,
         complete: bool,
+        trailers: &mut http::HeaderMap,
     ) -> BodyDecision {
         let mut request = self.request.take().unwrap_or_else(empty_request);
         let mut decision = None;
@@ -339,6 +344,7 @@ impl Exchange {
                 resp: parts,
                 body: &input,
                 truncated,
+                trailers: (!truncated).then_some(&mut *trailers),
             };
             match self.drive(i, call).await {
                 Ok(Answer::Replace(b)) if !truncated => body = b,
@@ -357,12 +363,14 @@ impl Exchange {
 
     /// Runs `on-response-chunk` in reverse route order for the plugins that
     /// asked for the body streamed: each gets what the one after it passed
-    /// on (joined to what it held back). `end` marks the last call.
+    /// on (joined to what it held back). `end` marks the last call, which
+    /// lends the body's `trailers` (empty when none) to read and change.
     pub async fn on_response_chunk(
         &mut self,
         parts: &mut http::response::Parts,
         chunk: Bytes,
         end: bool,
+        trailers: &mut http::HeaderMap,
     ) -> ChunkDecision {
         let mut request = self.request.take().unwrap_or_else(empty_request);
         let mut data = chunk;
@@ -385,6 +393,7 @@ impl Exchange {
                 resp: parts,
                 chunk: &input,
                 end,
+                trailers: end.then_some(&mut *trailers),
             };
             data = match self.drive(i, call).await {
                 Ok(Answer::Continue) | Err(None) => input,

@@ -2,7 +2,7 @@
 //! config file: raw serde structs with `deny_unknown_fields`, validated into
 //! [`PluginSpec`].
 
-use crate::config::{FailPolicy, Isolation, PluginSpec};
+use crate::config::{FailPolicy, InitMode, Isolation, PluginSpec};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,6 +17,7 @@ use std::time::Duration;
 /// deadline_ms = 50
 /// fail = "closed"                    # or "open"
 /// isolation = "pooled"               # or "exchange"
+/// init = "snapshot"                  # or "instance"
 /// ```
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +44,11 @@ pub struct FilePluginSpec {
     /// instance per request). Default `"pooled"`.
     #[serde(default)]
     pub isolation: Isolation,
+    /// `"snapshot"` (`configure` runs once per version and every instance
+    /// starts from the state it left) or `"instance"` (`configure` runs in
+    /// every new instance). Default `"snapshot"`.
+    #[serde(default)]
+    pub init: InitMode,
     /// Run the plugin's `on-request-body` hook with the buffered body.
     /// Default false.
     #[serde(default)]
@@ -118,6 +124,7 @@ impl FilePluginSpec {
             deadline: Duration::from_millis(self.deadline_ms),
             fail: self.fail,
             isolation: self.isolation,
+            init: self.init,
             request_body: self.request_body,
             response_body: self.response_body,
             max_body_bytes,

@@ -130,6 +130,30 @@ pub(crate) struct Hooks {
     pub on_log: bool,
 }
 
+impl Hooks {
+    /// What a 0.1 component implements.
+    const V1: Hooks = Hooks {
+        on_response: true,
+        on_log: false,
+    };
+    /// Nothing beyond `on-request` (before `configure` has said more).
+    pub(crate) const NONE: Hooks = Hooks {
+        on_response: false,
+        on_log: false,
+    };
+}
+
+fn instantiate_error(store: &Store<StoreCtx>, e: &wasmtime::Error) -> PluginError {
+    PluginError::Instantiate {
+        plugin: store.data().env.name.to_string(),
+        reason: if store.data().limiter.hit {
+            "memory limit reached".into()
+        } else {
+            reason(e)
+        },
+    }
+}
+
 /// A live instance of one plugin version.
 pub(crate) struct Instance {
     store: Store<StoreCtx>,
@@ -145,48 +169,66 @@ pub(crate) struct Instance {
 }
 
 impl Instance {
-    /// Creates the store and instance, then runs `configure(config_json)`.
-    pub(crate) async fn start(
-        pre: &GuestPre,
-        env: &Arc<PluginEnv>,
-        config_json: &str,
-    ) -> Result<Self, PluginError> {
-        let mut store = Store::new(pre.engine(), StoreCtx::new(env.clone()));
+    /// A new store for one of `env`'s instances: memory limiter and deadline
+    /// check in place.
+    pub(crate) fn new_store(engine: &wasmtime::Engine, env: &Arc<PluginEnv>) -> Store<StoreCtx> {
+        let mut store = Store::new(engine, StoreCtx::new(env.clone()));
         store.limiter(|ctx| &mut ctx.limiter);
         store.epoch_deadline_callback(deadline_check);
         store.set_epoch_deadline(1);
+        store
+    }
+
+    /// Instantiates the component, without calling `configure`: ready for
+    /// exchanges when it starts from a pre-initialised snapshot (`hooks` are
+    /// what the snapshot's `configure` reported).
+    pub(crate) async fn start(
+        pre: &GuestPre,
+        env: &Arc<PluginEnv>,
+        hooks: Hooks,
+    ) -> Result<Self, PluginError> {
+        let mut store = Self::new_store(pre.engine(), env);
         store.data_mut().start_hook();
         let guest = match pre {
             GuestPre::V1(pre) => pre.instantiate_async(&mut store).await.map(Guest::V1),
             GuestPre::V2(pre) => pre.instantiate_async(&mut store).await.map(Guest::V2),
         };
-        let guest = guest.map_err(|e| PluginError::Instantiate {
-            plugin: env.name.to_string(),
-            reason: if store.data().limiter.hit {
-                "memory limit reached".into()
-            } else {
-                reason(&e)
-            },
-        })?;
-        let mut instance = Instance {
+        let guest = guest.map_err(|e| instantiate_error(&store, &e))?;
+        Ok(Self::new(store, guest, hooks))
+    }
+
+    /// An instance of a 0.2 component already instantiated in `store`.
+    pub(crate) fn from_v2(store: Store<StoreCtx>, filter: v2::Filter) -> Self {
+        Self::new(store, Guest::V2(filter), Hooks::NONE)
+    }
+
+    fn new(store: Store<StoreCtx>, guest: Guest, hooks: Hooks) -> Self {
+        Instance {
             store,
             guest,
-            hooks: Hooks {
-                on_response: true,
-                on_log: false,
-            },
+            hooks,
             exchanges: 0,
             in_call: false,
             faulted: false,
-        };
-        instance.begin(Hook::Configure);
-        let configured = match &instance.guest {
+        }
+    }
+
+    /// The store, for pre-initialisation to read the guest's state.
+    pub(crate) fn store_mut(&mut self) -> &mut Store<StoreCtx> {
+        &mut self.store
+    }
+
+    /// Runs `configure(config_json)` and keeps the hooks it reports (0.1:
+    /// every hook of its world).
+    pub(crate) async fn configure(&mut self, config_json: &str) -> Result<(), PluginError> {
+        self.begin(Hook::Configure);
+        let configured = match &self.guest {
             Guest::V1(filter) => filter
-                .call_configure(&mut instance.store, config_json)
+                .call_configure(&mut self.store, config_json)
                 .await
-                .map(|r| r.map(|()| instance.hooks)),
+                .map(|r| r.map(|()| Hooks::V1)),
             Guest::V2(filter) => filter
-                .call_configure(&mut instance.store, config_json)
+                .call_configure(&mut self.store, config_json)
                 .await
                 .map(|r| {
                     r.map(|hooks| Hooks {
@@ -195,13 +237,13 @@ impl Instance {
                     })
                 }),
         };
-        match instance.finish(Hook::Configure, configured)? {
+        match self.finish(Hook::Configure, configured)? {
             Ok(hooks) => {
-                instance.hooks = hooks;
-                Ok(instance)
+                self.hooks = hooks;
+                Ok(())
             }
             Err(message) => Err(PluginError::Config {
-                plugin: env.name.to_string(),
+                plugin: self.store.data().env.name.to_string(),
                 reason: message,
             }),
         }

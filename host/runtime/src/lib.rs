@@ -69,6 +69,7 @@ mod kv;
 mod meter;
 mod metrics;
 mod outbound;
+mod preinit;
 mod runtime;
 mod set;
 mod stats;
@@ -77,7 +78,7 @@ mod version;
 mod wasi;
 
 pub use chain::Chain;
-pub use config::{FailPolicy, Isolation, PluginSpec, RuntimeConfig};
+pub use config::{FailPolicy, InitMode, Isolation, PluginSpec, RuntimeConfig};
 pub use decision::{BodyDecision, Decision, Failure, RequestInfo, TlsInfo};
 pub use error::PluginError;
 pub use exchange::{ChunkDecision, Exchange};

@@ -6,10 +6,11 @@
 use crate::PluginError;
 use crate::bindings::{v1, v2};
 use crate::cache;
-use crate::config::{Isolation, PluginSpec};
+use crate::config::{InitMode, Isolation, PluginSpec};
 use crate::ctx::{PluginEnv, StoreCtx};
-use crate::instance::{GuestPre, Hook, Instance};
+use crate::instance::{GuestPre, Hook, Hooks, Instance};
 use crate::meter::PluginMeter;
+use crate::preinit;
 use crate::runtime::Shared;
 use crate::{RequestInfo, RuntimeConfig};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,9 @@ pub(crate) struct PluginVersion {
     /// The plugin name's measurements, shared with its other versions.
     pub meter: Arc<PluginMeter>,
     pre: GuestPre,
+    /// What `configure` reported, when it ran once for the version (a
+    /// snapshot); none when every instance runs it.
+    init_hooks: Option<Hooks>,
     env: Arc<PluginEnv>,
     pub config_json: String,
     idle: Mutex<Vec<Instance>>,
@@ -81,7 +85,7 @@ adapter when it imports wasi_snapshot_preview1)";
 
 /// Links `component` against the host API of the contract version it
 /// targets: 0.2 if it fits, else 0.1.
-fn link(
+pub(crate) fn link(
     linker: &wasmtime::component::Linker<StoreCtx>,
     component: &wasmtime::component::Component,
 ) -> Result<GuestPre, String> {
@@ -108,8 +112,9 @@ fn check_spec(spec: &PluginSpec, config: &RuntimeConfig) -> Result<(), PluginErr
 
 impl PluginVersion {
     /// Compiles `bytes` (off the async threads), links it against the host
-    /// API, and runs its `configure` hook in a first instance, which is kept
-    /// warm. Any failure refuses the version.
+    /// API, runs its `configure` hook (once for a snapshot, see
+    /// [`preinit`], or in a first instance) and keeps a first instance warm.
+    /// Any failure refuses the version.
     pub(crate) async fn build(
         shared: &Arc<Shared>,
         spec: PluginSpec,
@@ -128,11 +133,11 @@ impl PluginVersion {
             digest.clone(),
         );
         let compiled = tokio::task::spawn_blocking(move || {
-            cache::compile(&engine, &bytes, &d, dir.as_deref())
+            cache::compile(&engine, &bytes, &d, dir.as_deref()).map(|c| (c, bytes))
         })
         .await
         .map_err(|e| load_error(&spec, format!("compilation task failed: {e}")))?;
-        let component =
+        let (component, bytes) =
             compiled.map_err(|e| load_error(&spec, format!("not a valid component: {e}")))?;
         let pre = link(&shared.linker, &component).map_err(|e| load_error(&spec, e))?;
         let env = Arc::new(PluginEnv {
@@ -145,12 +150,30 @@ impl PluginVersion {
             deadline: spec.deadline,
             max_body_bytes: spec.max_body_bytes,
         });
+        let (pre, init_hooks) = match (&pre, spec.init) {
+            (GuestPre::V2(_), InitMode::Snapshot) => {
+                let started = Instant::now();
+                let cacheable = spec.secret_files.is_empty();
+                let made =
+                    preinit::snapshot(shared, &env, &bytes, &digest, &config_json, cacheable).await;
+                meter.record(Hook::Configure, started.elapsed(), made.as_ref().err());
+                match made? {
+                    Ok(snapshot) => (snapshot.pre, Some(snapshot.hooks)),
+                    Err(preinit::Unsupported(why)) => {
+                        tracing::info!(plugin = %spec.name, "configuring each instance: cannot snapshot the component: {why}");
+                        (pre, None)
+                    }
+                }
+            }
+            _ => (pre, None),
+        };
         let version = Arc::new(PluginVersion {
             spec,
             digest,
             loaded_at: SystemTime::now(),
             meter,
             pre,
+            init_hooks,
             env,
             config_json,
             idle: Mutex::default(),
@@ -162,14 +185,27 @@ impl PluginVersion {
         Ok(version)
     }
 
-    /// A new instance, configured (its `configure` call is measured).
+    /// A new instance, ready for exchanges: started from the version's
+    /// snapshot, or configured (its `configure` call is measured).
     async fn instantiate(&self) -> Result<Instance, PluginError> {
         self.meter.instantiated();
+        if let Some(hooks) = self.init_hooks {
+            return Instance::start(&self.pre, &self.env, hooks).await;
+        }
         let started = Instant::now();
-        let instance = Instance::start(&self.pre, &self.env, &self.config_json).await;
-        let error = instance.as_ref().err();
-        self.meter.record(Hook::Configure, started.elapsed(), error);
-        instance
+        let configured = match Instance::start(&self.pre, &self.env, Hooks::NONE).await {
+            Ok(mut instance) => instance
+                .configure(&self.config_json)
+                .await
+                .map(|()| instance),
+            Err(e) => Err(e),
+        };
+        self.meter.record(
+            Hook::Configure,
+            started.elapsed(),
+            configured.as_ref().err(),
+        );
+        configured
     }
 
     /// An instance for one exchange: a warm one if pooled and available.

@@ -24,6 +24,8 @@ const BROKEN: u8 = 2;
 
 pub enum PreparedBody {
     Buffered(Bytes),
+    /// A whole body a plugin saw, with the trailers that followed it.
+    BufferedWithTrailers(Bytes, HeaderMap),
     /// Taken by the first attempt; `fault` says whether the client's side failed.
     Streaming {
         body: Option<ProxyBody>,
@@ -77,6 +79,15 @@ impl PreparedBody {
             PreparedBody::Buffered(bytes) => Full::new(bytes.clone())
                 .map_err(|never| match never {})
                 .boxed(),
+            PreparedBody::BufferedWithTrailers(bytes, trailers) => {
+                let frames = [
+                    Frame::data(bytes.clone()),
+                    Frame::trailers(trailers.clone()),
+                ];
+                BodyExt::boxed(StreamBody::new(futures_util::stream::iter(
+                    frames.into_iter().map(Ok),
+                )))
+            }
             PreparedBody::Streaming { body, .. } => body
                 .take()
                 .unwrap_or_else(|| Empty::new().map_err(|never| match never {}).boxed()),
@@ -84,16 +95,21 @@ impl PreparedBody {
     }
 
     /// The first bytes of the body, more than `limit` of them when there
-    /// are: (bytes, whether that is the whole body). A streamed body is
-    /// read that far and keeps those bytes at its front.
-    pub async fn peek(&mut self, limit: usize) -> Result<(Bytes, bool), ProxyError> {
+    /// are: (bytes, whether that is the whole body, the trailers that
+    /// followed a whole body). A streamed body is read that far and keeps
+    /// those bytes at its front.
+    pub async fn peek(&mut self, limit: usize) -> Result<(Bytes, bool, HeaderMap), ProxyError> {
         let (body, fault) = match self {
-            PreparedBody::Buffered(bytes) => return Ok((bytes.clone(), true)),
+            PreparedBody::Buffered(bytes) => return Ok((bytes.clone(), true, HeaderMap::new())),
+            PreparedBody::BufferedWithTrailers(bytes, trailers) => {
+                return Ok((bytes.clone(), true, trailers.clone()));
+            }
             PreparedBody::Streaming { body, fault } => (body, fault),
         };
         let Some(mut stream) = body.take() else {
-            return Ok((Bytes::new(), false));
+            return Ok((Bytes::new(), false, HeaderMap::new()));
         };
+        let mut trailers = HeaderMap::new();
         let mut frames = Vec::new();
         let mut seen = BytesMut::new();
         let mut complete = true;
@@ -105,6 +121,9 @@ impl PreparedBody {
             if let Some(data) = frame.data_ref() {
                 seen.extend_from_slice(data);
             }
+            if let Some(t) = frame.trailers_ref() {
+                trailers.extend(t.clone());
+            }
             frames.push(frame);
             if seen.len() > limit {
                 complete = false;
@@ -115,11 +134,11 @@ impl PreparedBody {
         *body = Some(BodyExt::boxed(StreamBody::new(
             head.chain(BodyStream::new(stream)),
         )));
-        Ok((seen.freeze(), complete))
+        Ok((seen.freeze(), complete, trailers))
     }
 
     pub fn is_replayable(&self) -> bool {
-        matches!(self, PreparedBody::Buffered(_))
+        !matches!(self, PreparedBody::Streaming { .. })
     }
 
     /// Blames the client when the upstream attempt failed because the
@@ -131,7 +150,7 @@ impl PreparedBody {
                 BROKEN => ProxyError::BadBody(error.to_string()),
                 _ => error.into(),
             },
-            PreparedBody::Buffered(_) => error.into(),
+            PreparedBody::Buffered(_) | PreparedBody::BufferedWithTrailers(..) => error.into(),
         }
     }
 }

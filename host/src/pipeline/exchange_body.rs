@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use http::{Response, header, response};
+use http::{HeaderMap, Response, header, response};
 use http_body::{Body, SizeHint};
 use http_body_util::{BodyExt, BodyStream};
 use hyper::body::Frame;
@@ -51,16 +51,20 @@ pub async fn finish(
     };
     let mut upstream = BodyStream::new(body);
     let mut first = None;
+    let mut trailers = HeaderMap::new();
     if streams {
         // The first chunk decides before the head goes out: a plugin may
         // still answer instead.
         head.headers.remove(header::CONTENT_LENGTH);
-        let (chunk, end) = match next_data(&mut upstream).await {
+        let (chunk, end) = match next_data(&mut upstream, &mut trailers).await {
             Some(Ok(chunk)) => (chunk, false),
             Some(Err(_)) => return Ok(failed_upstream(exchange, started)),
             None => (Bytes::new(), true),
         };
-        match exchange.on_response_chunk(&mut head, chunk, end).await {
+        match exchange
+            .on_response_chunk(&mut head, chunk, end, &mut trailers)
+            .await
+        {
             ChunkDecision::Data(data) => first = Some((data, end)),
             ChunkDecision::Respond(answer) => {
                 let status = answer.status().as_u16();
@@ -80,6 +84,7 @@ pub async fn finish(
         upstream,
         first,
         streams,
+        trailers,
         ended: false,
         sent: 0,
         expected: hint.exact(),
@@ -113,13 +118,16 @@ fn failed_upstream(exchange: Exchange, started: Instant) -> Response<ProxyBody> 
     crate::error::local_response(status)
 }
 
-/// The next data of `body`, skipping other frames (trailers are dropped
-/// when plugins stream the body: they may no longer match it).
-async fn next_data(body: &mut BodyStream<ProxyBody>) -> Option<Result<Bytes, BoxError>> {
+/// The next data of `body`; trailers met on the way are kept in `trailers`
+/// (the last chunk hook sees them, then they follow the body).
+async fn next_data(
+    body: &mut BodyStream<ProxyBody>,
+    trailers: &mut HeaderMap,
+) -> Option<Result<Bytes, BoxError>> {
     while let Some(frame) = body.next().await {
         match frame.map(Frame::into_data) {
             Ok(Ok(data)) => return Some(Ok(data)),
-            Ok(Err(_not_data)) => continue,
+            Ok(Err(other)) => trailers.extend(other.into_trailers().unwrap_or_default()),
             Err(e) => return Some(Err(e)),
         }
     }
@@ -152,6 +160,9 @@ struct Tail {
     /// also the last).
     first: Option<(Bytes, bool)>,
     streams: bool,
+    /// The upstream's trailers (streamed bodies: as the last chunk hook
+    /// left them), sent after the last data.
+    trailers: HeaderMap,
     ended: bool,
     sent: u64,
     /// The body's length when known: the client (hyper) stops reading once
@@ -169,42 +180,57 @@ impl Tail {
             }
         }
         while !self.ended {
-            let frame = match self.upstream.next().await {
-                Some(Ok(frame)) => frame,
+            if !self.streams {
+                return match self.upstream.next().await {
+                    Some(Ok(frame)) => Some(Ok(self.pass(frame))),
+                    Some(Err(e)) => {
+                        self.ended = true;
+                        Some(Err(e))
+                    }
+                    None => {
+                        self.ended = true;
+                        break;
+                    }
+                };
+            }
+            let (data, end) = match next_data(&mut self.upstream, &mut self.trailers).await {
+                Some(Ok(data)) => (data, false),
                 Some(Err(e)) => {
                     self.ended = true;
                     return Some(Err(e));
                 }
                 None => {
                     self.ended = true;
-                    if self.streams
-                        && let Some(item) = self.chunk(Bytes::new(), true).await
-                    {
-                        return Some(item);
-                    }
-                    break;
+                    (Bytes::new(), true)
                 }
             };
-            let data = match frame.into_data() {
-                Ok(data) => data,
-                Err(other) if !self.streams => return Some(Ok(other)),
-                Err(_trailers) => continue,
-            };
-            if !self.streams {
-                return Some(Ok(self.count(data)));
-            }
-            if let Some(item) = self.chunk(data, false).await {
+            if let Some(item) = self.chunk(data, end).await {
                 return Some(item);
             }
+        }
+        if !self.trailers.is_empty() {
+            return Some(Ok(Frame::trailers(std::mem::take(&mut self.trailers))));
         }
         self.finish_log(true);
         None
     }
 
+    /// A frame of a body no plugin streams: data is counted, trailers pass.
+    fn pass(&mut self, frame: Frame<Bytes>) -> Frame<Bytes> {
+        match frame.into_data() {
+            Ok(data) => self.count(data),
+            Err(other) => other,
+        }
+    }
+
     /// Runs the chunk hooks; `None` when they passed nothing on yet.
     async fn chunk(&mut self, data: Bytes, end: bool) -> Option<Item> {
         let exchange = self.exchange.as_mut()?;
-        match exchange.on_response_chunk(&mut self.head, data, end).await {
+        let trailers = &mut self.trailers;
+        match exchange
+            .on_response_chunk(&mut self.head, data, end, trailers)
+            .await
+        {
             ChunkDecision::Data(data) if data.is_empty() => None,
             ChunkDecision::Data(data) => Some(Ok(self.count(data))),
             ChunkDecision::Fail(failure) => {

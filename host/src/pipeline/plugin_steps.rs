@@ -6,7 +6,7 @@
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use http::{HeaderValue, Response, header, request};
+use http::{HeaderMap, HeaderValue, Response, header, request};
 use http_body_util::{BodyExt, BodyStream, StreamBody};
 use ravelin_runtime::{BodyDecision, Decision, Exchange, Failure};
 
@@ -47,14 +47,24 @@ pub async fn on_request_body(
     mut body: PreparedBody,
     limit: usize,
 ) -> Result<Step<PreparedBody>, ProxyError> {
-    let (bytes, complete) = body.peek(limit).await?;
-    match exchange.on_request_body(parts, bytes, complete).await {
+    let (bytes, complete, mut trailers) = body.peek(limit).await?;
+    match exchange
+        .on_request_body(parts, bytes, complete, &mut trailers)
+        .await
+    {
         BodyDecision::Continue(_) if !complete => Ok(Step::Go(body)),
-        BodyDecision::Continue(bytes) => {
+        BodyDecision::Continue(bytes) if trailers.is_empty() => {
             parts
                 .headers
                 .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
             Ok(Step::Go(PreparedBody::Buffered(bytes)))
+        }
+        // Trailers go after a chunked body: no length.
+        BodyDecision::Continue(bytes) => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Ok(Step::Go(PreparedBody::BufferedWithTrailers(
+                bytes, trailers,
+            )))
         }
         BodyDecision::Respond(response) => Ok(Step::Answer(plugins::response(response))),
         BodyDecision::Fail(failure) => Ok(Step::Answer(failed(&failure))),
@@ -76,20 +86,24 @@ pub async fn on_response(
         return Response::from_parts(head, body);
     };
     let (collected, rest) = collect_up_to(body, limit).await;
-    let Ok(collected) = collected else {
+    let Ok((collected, mut trailers)) = collected else {
         return local_response(http::StatusCode::BAD_GATEWAY);
     };
     match exchange
-        .on_response_body(&mut head, collected, rest.is_none())
+        .on_response_body(&mut head, collected, rest.is_none(), &mut trailers)
         .await
     {
         BodyDecision::Continue(bytes) => match rest {
             // Over the limit and the plugin is fail-open: send it all, unchanged.
             Some(rest) => Response::from_parts(head, prefixed(bytes, rest)),
-            None => {
+            None if trailers.is_empty() => {
                 head.headers
                     .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
                 Response::from_parts(head, crate::compress::full(bytes))
+            }
+            None => {
+                head.headers.remove(header::CONTENT_LENGTH);
+                Response::from_parts(head, with_trailers(bytes, trailers))
             }
         },
         BodyDecision::Respond(answer) => plugins::response(answer),
@@ -97,24 +111,40 @@ pub async fn on_response(
     }
 }
 
-/// Reads at most `limit + 1` bytes; returns them and, when the body goes
-/// on past the limit, the rest of it.
-async fn collect_up_to(body: ProxyBody, limit: usize) -> (Result<Bytes, ()>, Option<ProxyBody>) {
+/// What [`collect_up_to`] read: the bytes and the trailers after them.
+type Collected = Result<(Bytes, HeaderMap), ()>;
+
+/// Reads at most `limit + 1` bytes; returns them (with the trailers when
+/// the body ended) and, when the body goes on past the limit, the rest of it.
+async fn collect_up_to(body: ProxyBody, limit: usize) -> (Collected, Option<ProxyBody>) {
     let mut stream = BodyStream::new(body);
     let mut buf = BytesMut::new();
+    let mut trailers = HeaderMap::new();
     while let Some(frame) = stream.next().await {
         let Ok(frame) = frame else {
             return (Err(()), None);
         };
-        if let Ok(data) = frame.into_data() {
-            buf.extend_from_slice(&data);
+        match frame.into_data() {
+            Ok(data) => buf.extend_from_slice(&data),
+            Err(frame) => trailers.extend(frame.into_trailers().unwrap_or_default()),
         }
         if buf.len() > limit {
             let rest = BodyExt::boxed(StreamBody::new(stream));
-            return (Ok(buf.freeze()), Some(rest));
+            return (Ok((buf.freeze(), trailers)), Some(rest));
         }
     }
-    (Ok(buf.freeze()), None)
+    (Ok((buf.freeze(), trailers)), None)
+}
+
+/// `bytes`, then `trailers`.
+fn with_trailers(bytes: Bytes, trailers: HeaderMap) -> ProxyBody {
+    let frames = [
+        hyper::body::Frame::data(bytes),
+        hyper::body::Frame::trailers(trailers),
+    ];
+    BodyExt::boxed(StreamBody::new(futures_util::stream::iter(
+        frames.into_iter().map(Ok),
+    )))
 }
 
 fn prefixed(prefix: Bytes, rest: ProxyBody) -> ProxyBody {

@@ -1,6 +1,7 @@
 //! `types` (0.2): the `request` and `response` resources over the
 //! exchange's `http` parts, which the store holds during a hook call, with
-//! header values as bytes, the exchange's attributes and body asks.
+//! header values as bytes, trailers where the body hooks know them, the
+//! exchange's attributes and body asks.
 
 use crate::bindings::v2::ravelin::plugin::types::{
     BodyMode, Field, Host, HostRequest, HostResponse, HttpVersion, TlsInfo,
@@ -34,6 +35,41 @@ impl StoreCtx {
         }
         self.body_ask = Some(ask);
         Ok(())
+    }
+}
+
+/// The hooks in which each side's trailers are known.
+const REQUEST_TRAILER_HOOKS: &[Hook] = &[Hook::OnRequestBody];
+const RESPONSE_TRAILER_HOOKS: &[Hook] = &[Hook::OnResponseBody, Hook::OnResponseChunk];
+
+impl StoreCtx {
+    /// The trailers lent to the running hook, when it is one of `hooks`.
+    fn trailers_in(&mut self, hooks: &[Hook]) -> Option<&mut http::HeaderMap> {
+        let running = self.hook?;
+        self.trailers.as_mut().filter(|_| hooks.contains(&running))
+    }
+
+    fn read_trailers(&mut self, hooks: &[Hook]) -> Vec<Field> {
+        self.trailers_in(hooks)
+            .map_or_else(Vec::new, |t| to_fields(headers::fields(t)))
+    }
+
+    fn change_trailers(
+        &mut self,
+        hooks: &[Hook],
+        change: impl FnOnce(&mut http::HeaderMap) -> Result<(), String>,
+    ) -> Result<(), String> {
+        match self.trailers_in(hooks) {
+            Some(trailers) => change(trailers),
+            None => Err(format!(
+                "trailers can only be changed in {} with the whole body",
+                hooks
+                    .iter()
+                    .map(|h| h.name())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )),
+        }
     }
 }
 
@@ -136,6 +172,27 @@ impl HostRequest for StoreCtx {
     ) -> Res<Result<(), String>> {
         Ok(self.attributes.set(name, value))
     }
+    fn trailers(&mut self, _: Resource<RequestHandle>) -> Res<Vec<Field>> {
+        Ok(self.read_trailers(REQUEST_TRAILER_HOOKS))
+    }
+    fn set_trailer(
+        &mut self,
+        _: Resource<RequestHandle>,
+        name: String,
+        value: Vec<u8>,
+    ) -> Res<Result<(), String>> {
+        Ok(self.change_trailers(REQUEST_TRAILER_HOOKS, |t| headers::set(t, &name, value)))
+    }
+    fn remove_trailer(
+        &mut self,
+        _: Resource<RequestHandle>,
+        name: String,
+    ) -> Res<Result<(), String>> {
+        Ok(self.change_trailers(REQUEST_TRAILER_HOOKS, |t| {
+            headers::remove(t, &name);
+            Ok(())
+        }))
+    }
     fn want_body(&mut self, _: Resource<RequestHandle>, mode: BodyMode) -> Res<Result<(), String>> {
         Ok(self.ask_body(Hook::OnRequest, mode))
     }
@@ -180,6 +237,27 @@ impl HostResponse for StoreCtx {
     fn remove_header(&mut self, _: Resource<ResponseHandle>, name: String) -> Res<()> {
         headers::remove(&mut self.resp()?.headers, &name);
         Ok(())
+    }
+    fn trailers(&mut self, _: Resource<ResponseHandle>) -> Res<Vec<Field>> {
+        Ok(self.read_trailers(RESPONSE_TRAILER_HOOKS))
+    }
+    fn set_trailer(
+        &mut self,
+        _: Resource<ResponseHandle>,
+        name: String,
+        value: Vec<u8>,
+    ) -> Res<Result<(), String>> {
+        Ok(self.change_trailers(RESPONSE_TRAILER_HOOKS, |t| headers::set(t, &name, value)))
+    }
+    fn remove_trailer(
+        &mut self,
+        _: Resource<ResponseHandle>,
+        name: String,
+    ) -> Res<Result<(), String>> {
+        Ok(self.change_trailers(RESPONSE_TRAILER_HOOKS, |t| {
+            headers::remove(t, &name);
+            Ok(())
+        }))
     }
     fn want_body(
         &mut self,

@@ -37,6 +37,8 @@ pub(crate) enum Call<'a> {
         req: &'a mut request::Parts,
         body: &'a [u8],
         truncated: bool,
+        /// The request's trailers, when the whole body was read.
+        trailers: Option<&'a mut http::HeaderMap>,
     },
     Response {
         req: &'a mut request::Parts,
@@ -47,12 +49,16 @@ pub(crate) enum Call<'a> {
         resp: &'a mut response::Parts,
         body: &'a [u8],
         truncated: bool,
+        /// The response's trailers, when the whole body was read.
+        trailers: Option<&'a mut http::HeaderMap>,
     },
     ResponseChunk {
         req: &'a mut request::Parts,
         resp: &'a mut response::Parts,
         chunk: &'a [u8],
         end: bool,
+        /// The response's trailers, on the last call.
+        trailers: Option<&'a mut http::HeaderMap>,
     },
     Log {
         req: &'a mut request::Parts,
@@ -69,11 +75,14 @@ enum Args<'a> {
     Log(LogInfo),
 }
 
-type Parts<'a> = (
-    &'a mut request::Parts,
-    Option<&'a mut response::Parts>,
-    Args<'a>,
-);
+/// What a call lends the store: the request, the response and the
+/// trailers the hook may see, and the hook's other arguments.
+struct Lent<'a> {
+    req: &'a mut request::Parts,
+    resp: Option<&'a mut response::Parts>,
+    trailers: Option<&'a mut http::HeaderMap>,
+    args: Args<'a>,
+}
 
 impl<'a> Call<'a> {
     pub(crate) fn hook(&self) -> Hook {
@@ -87,28 +96,37 @@ impl<'a> Call<'a> {
         }
     }
 
-    fn split(self) -> Parts<'a> {
+    fn split(self) -> Lent<'a> {
+        let lent = |req, resp, trailers, args| Lent {
+            req,
+            resp,
+            trailers,
+            args,
+        };
         match self {
-            Call::Request { req } => (req, None, Args::None),
+            Call::Request { req } => lent(req, None, None, Args::None),
             Call::RequestBody {
                 req,
                 body,
                 truncated,
-            } => (req, None, Args::Body(body, truncated)),
-            Call::Response { req, resp } => (req, Some(resp), Args::None),
+                trailers,
+            } => lent(req, None, trailers, Args::Body(body, truncated)),
+            Call::Response { req, resp } => lent(req, Some(resp), None, Args::None),
             Call::ResponseBody {
                 req,
                 resp,
                 body,
                 truncated,
-            } => (req, Some(resp), Args::Body(body, truncated)),
+                trailers,
+            } => lent(req, Some(resp), trailers, Args::Body(body, truncated)),
             Call::ResponseChunk {
                 req,
                 resp,
                 chunk,
                 end,
-            } => (req, Some(resp), Args::Chunk(chunk, end)),
-            Call::Log { req, info } => (req, None, Args::Log(info)),
+                trailers,
+            } => lent(req, Some(resp), trailers, Args::Chunk(chunk, end)),
+            Call::Log { req, info } => lent(req, None, None, Args::Log(info)),
         }
     }
 }
@@ -202,7 +220,12 @@ impl Instance {
         attributes: &mut Attributes,
     ) -> Result<(Answer, Option<BodyAsk>), PluginError> {
         let hook = call.hook();
-        let (req, mut resp, args) = call.split();
+        let Lent {
+            req,
+            mut resp,
+            mut trailers,
+            args,
+        } = call.split();
         let data = self.store.data_mut();
         data.info = info.clone();
         data.attributes = std::mem::take(attributes);
@@ -210,6 +233,7 @@ impl Instance {
         if let Some(resp) = resp.as_deref_mut() {
             data.response = Some(std::mem::replace(resp, empty_response()));
         }
+        data.trailers = trailers.as_deref_mut().map(std::mem::take);
         self.begin(hook);
         let result = self.dispatch(hook, args).await;
         let data = self.store.data_mut();
@@ -218,6 +242,9 @@ impl Instance {
         }
         if let (Some(resp), Some(p)) = (resp, data.response.take()) {
             *resp = p;
+        }
+        if let (Some(trailers), Some(t)) = (trailers, data.trailers.take()) {
+            *trailers = t;
         }
         *attributes = std::mem::take(&mut data.attributes);
         let ask = data.body_ask.take();

@@ -10,6 +10,7 @@ use crate::{
 };
 use crate::{Chain, RequestInfo};
 use bytes::{Bytes, BytesMut};
+use http::HeaderMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -195,7 +196,10 @@ async fn run(
     if let Some(limit) = exchange.request_body_limit() {
         let complete = body.len() <= limit;
         let seen = body.slice(..body.len().min(limit + 1));
-        match exchange.on_request_body(&mut parts, seen, complete).await {
+        match exchange
+            .on_request_body(&mut parts, seen, complete, &mut HeaderMap::new())
+            .await
+        {
             BodyDecision::Continue(b) if complete => body = b,
             BodyDecision::Continue(_) => {}
             BodyDecision::Respond(r) => return answered("respond (request body)", r),
@@ -232,7 +236,10 @@ async fn respond(
     if let Some(limit) = exchange.response_body_limit() {
         let complete = body.len() <= limit;
         let seen = body.slice(..body.len().min(limit + 1));
-        match exchange.on_response_body(&mut head, seen, complete).await {
+        match exchange
+            .on_response_body(&mut head, seen, complete, &mut HeaderMap::new())
+            .await
+        {
             BodyDecision::Continue(b) if complete => body = b,
             BodyDecision::Continue(_) => {}
             BodyDecision::Respond(r) => return r,
@@ -251,7 +258,7 @@ async fn respond(
         let last = chunks.len() - 1;
         for (i, chunk) in chunks.into_iter().enumerate() {
             match exchange
-                .on_response_chunk(&mut head, chunk, i == last)
+                .on_response_chunk(&mut head, chunk, i == last, &mut HeaderMap::new())
                 .await
             {
                 ChunkDecision::Data(data) => out.extend_from_slice(&data),

@@ -137,19 +137,34 @@ async fn body_hooks_run_only_when_asked_for() {
     let (mut ex, _, mut parts) = run(&chain, "/").await;
     assert_eq!(ex.request_body_limit(), Some(16));
     let body = continued(
-        ex.on_request_body(&mut parts, Bytes::from_static(b"hello"), true)
-            .await,
+        ex.on_request_body(
+            &mut parts,
+            Bytes::from_static(b"hello"),
+            true,
+            &mut http::HeaderMap::new(),
+        )
+        .await,
     );
     assert_eq!(body, Bytes::from_static(b"HELLO"));
     let blocked = ex
-        .on_request_body(&mut parts, Bytes::from_static(b"block"), true)
+        .on_request_body(
+            &mut parts,
+            Bytes::from_static(b"block"),
+            true,
+            &mut http::HeaderMap::new(),
+        )
         .await;
     assert!(
         matches!(blocked, BodyDecision::Respond(ref r) if r.status() == 403),
         "{blocked:?}"
     );
     let too_big = ex
-        .on_request_body(&mut parts, Bytes::from(vec![b'x'; 17]), true)
+        .on_request_body(
+            &mut parts,
+            Bytes::from(vec![b'x'; 17]),
+            true,
+            &mut http::HeaderMap::new(),
+        )
         .await;
     assert!(
         matches!(too_big, BodyDecision::Respond(ref r) if r.status() == 413),
@@ -158,8 +173,13 @@ async fn body_hooks_run_only_when_asked_for() {
     let mut resp = response();
     let _ = ex.on_response(&mut resp).await;
     let body = continued(
-        ex.on_response_body(&mut resp, Bytes::from_static(b"done"), true)
-            .await,
+        ex.on_response_body(
+            &mut resp,
+            Bytes::from_static(b"done"),
+            true,
+            &mut http::HeaderMap::new(),
+        )
+        .await,
     );
     assert_eq!(body, Bytes::from_static(b"done!"));
 
@@ -200,9 +220,9 @@ fn exchanges_and_their_futures_are_send() {
         resp: &mut http::response::Parts,
     ) {
         send(&ex.on_request(parts));
-        send(&ex.on_request_body(parts, Bytes::new(), true));
+        send(&ex.on_request_body(parts, Bytes::new(), true, &mut http::HeaderMap::new()));
         send(&ex.on_response(resp));
-        send(&ex.on_response_body(resp, Bytes::new(), true));
+        send(&ex.on_response_body(resp, Bytes::new(), true, &mut http::HeaderMap::new()));
     }
     let _ = check;
     fn sync_and_send<T: Send + Sync>() {}

@@ -3,7 +3,7 @@
 
 use crate::harness::*;
 use ravelin_runtime::{FilePluginSpec, PluginError};
-use ravelin_test_guests::{FAULTS, NOOP, PROBE, WAF};
+use ravelin_test_guests::{FAULTS, NOOP, PROBE, V2_PROBE, WAF};
 use serde_json::json;
 use std::path::Path;
 
@@ -229,6 +229,7 @@ async fn compiled_components_are_cached_on_disk_and_reused() {
         max_instances: 16,
         ..Default::default()
     };
+    let mut first_names = None;
     for _ in 0..2 {
         let rt = ravelin_runtime::Runtime::new(
             config.clone(),
@@ -242,15 +243,71 @@ async fn compiled_components_are_cached_on_disk_and_reused() {
             run(&chain, "/").await.1,
             ravelin_runtime::Decision::Continue
         ));
-        let artifacts: Vec<_> = std::fs::read_dir(&dir)
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
             .expect("cache dir")
             .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(artifacts.len(), 1, "one artifact, reused the second time");
-        let name = artifacts[0].file_name().to_string_lossy().into_owned();
+        names.sort();
+        // The component, its instrumented form and its snapshot after init.
+        assert_eq!(
+            names.len(),
+            3,
+            "three artifacts, reused the second time: {names:?}"
+        );
+        assert!(names.iter().all(|n| n.ends_with(".cwasm")), "{names:?}");
+        let digest = set.digest("noop").expect("digest");
+        let original = names.iter().filter(|n| n.starts_with(digest)).count();
+        assert_eq!(
+            original, 2,
+            "the component and its instrumented form: {names:?}"
+        );
+        match &first_names {
+            None => first_names = Some(names),
+            Some(first) => assert_eq!(first, &names, "nothing compiled again"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_snapshot_holding_secrets_is_never_written_to_the_cache() {
+    let dir = std::env::temp_dir().join(format!("ravelin-cache-secret-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = ravelin_runtime::RuntimeConfig {
+        cache_dir: Some(dir.clone()),
+        max_instances: 16,
+        ..Default::default()
+    };
+    let rt = ravelin_runtime::Runtime::new(
+        config,
+        std::sync::Arc::new(ravelin_runtime::NoOutbound),
+        None,
+    )
+    .expect("rt");
+    let mut s = spec("probe", V2_PROBE, json!({}));
+    s.secret_files = vec![("token".into(), temp_file("token.secret", b"s3cret-7f1c\n"))];
+    let set = plugins(&rt, vec![s]).await;
+    let chain = set.chain(&["probe"]).expect("chain");
+    assert_eq!(
+        responded(run(&chain, "/v2/init").await.1).1,
+        "local=1 kv=0 table=0"
+    );
+    let artifacts: Vec<_> = std::fs::read_dir(&dir)
+        .expect("cache dir")
+        .flatten()
+        .collect();
+    assert_eq!(
+        artifacts.len(),
+        2,
+        "the component and its instrumented form only"
+    );
+    for artifact in artifacts {
+        let bytes = std::fs::read(artifact.path()).expect("read artifact");
         assert!(
-            name.starts_with(set.digest("noop").expect("digest")) && name.ends_with(".cwasm"),
-            "{name}"
+            !bytes.windows(11).any(|w| w == b"s3cret-7f1c"),
+            "{} holds the secret",
+            artifact.path().display()
         );
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -2,6 +2,8 @@
 //! response body in chunks; each chunk goes on upper-cased (ASCII) as it
 //! arrives, so the body is never held whole.
 //!
+//! At the end of the body, every trailer value is upper-cased too.
+//!
 //! With config `marker = "SECRET"`, every occurrence of the marker (compared
 //! after upper-casing, so `secret` counts too) is replaced by `[REDACTED]`,
 //! even when it is split across chunks: the plugin holds back only the last
@@ -83,11 +85,18 @@ impl Plugin for StreamUpper {
     fn on_response_chunk(
         &mut self,
         _req: &Request,
-        _resp: &Response,
+        resp: &Response,
         mut chunk: Vec<u8>,
         end: bool,
     ) -> ChunkDecision {
         chunk.make_ascii_uppercase();
+        if end {
+            for field in resp.trailers() {
+                if let Err(e) = resp.set_trailer(&field.name, field.value.to_ascii_uppercase()) {
+                    return Reply::text(500, format!("set-trailer: {e}")).into();
+                }
+            }
+        }
         if self.marker.is_empty() {
             return ChunkDecision::Replace(chunk);
         }

@@ -9,7 +9,8 @@
 //!   writer then a reader in one chain answer `alice`).
 //! - `/v2/body-whole?over=reject|prefix|skip`: asks for the request body
 //!   whole, at most 16 bytes, with that over-limit rule; the body hook
-//!   answers `len=<n> truncated=<bool>`.
+//!   answers `len=<n> truncated=<bool> trailers=<name:value;...>`, and
+//!   first tries `set-trailer("x-probe", "seen")` (`set=ok` or `set=err`).
 //! - `/v2/concurrent?n=N`: starts N outbound `GET /v2/side` calls to config
 //!   `cluster` at once, then waits for each; answers their statuses joined
 //!   by `,` (`err` for a failed call).
@@ -17,6 +18,13 @@
 //!   both labelled `kind=probe`, and goes on.
 //! - `/v2/count?key=K`: adds 1 to counter `K` of kv store `counters` and
 //!   answers the new value, or 503 `kv: <error>` when the kv call fails.
+//! - `/v2/init`: answers `local=<L> kv=<K> table=<T>`: L is how many times
+//!   `configure` ran in this instance's memory (1 whether it ran here or in
+//!   the snapshot the instance started from), K the kv count of
+//!   `configure` runs with config `count_configure = true` (store
+//!   `counters`, key `configure-runs`), T the size of the table `configure`
+//!   built (config `init_work`: that many entries, a stand-in for compiling
+//!   rules).
 //! - `on-log`: when the request has `x-log-marker: M`, logs
 //!   `on-log M status=<status> bytes=<response body bytes> completed=<bool>`.
 use ravelin_sdk::outbound::{self, HttpRequest};
@@ -37,9 +45,23 @@ struct Settings {
     read_attribute: bool,
     /// The cluster `/v2/concurrent` calls.
     cluster: Option<String>,
+    /// Count `configure` runs in kv.
+    count_configure: bool,
+    /// Entries of the table `configure` builds.
+    init_work: u32,
 }
 
-struct V2Probe(Settings);
+/// `configure` runs in this instance's memory.
+static CONFIGURE_RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Builds `n` entries of derived data, as a rule compiler would.
+fn build_table(n: u32) -> Vec<u64> {
+    (0..u64::from(n))
+        .map(|i| (0..64).fold(i, |h, k| h.rotate_left(5) ^ (h >> 3) ^ k))
+        .collect()
+}
+
+struct V2Probe(Settings, Vec<u64>);
 
 fn text(body: impl Into<String>) -> Decision {
     Reply::text(200, body).into()
@@ -84,6 +106,17 @@ fn count(req: &Request) -> Decision {
 }
 
 impl V2Probe {
+    fn init_facts(&self) -> Decision {
+        let local = CONFIGURE_RUNS.load(std::sync::atomic::Ordering::Relaxed);
+        let runs = kv::Store::open("counters").and_then(|store| store.get_value("configure-runs"));
+        let runs = match runs {
+            Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+            Ok(None) => "0".into(),
+            Err(e) => format!("{e:?}"),
+        };
+        text(format!("local={local} kv={runs} table={}", self.1.len()))
+    }
+
     fn attribute(&self, req: &Request) -> Decision {
         if self.0.read_attribute {
             return text(req.attribute("user").unwrap_or_else(|| "(none)".into()));
@@ -124,7 +157,15 @@ impl Plugin for V2Probe {
     const HOOKS: Hooks = Hooks::ON_LOG;
 
     fn configure(config: Config) -> Result<Self, String> {
-        Ok(V2Probe(config.parse_or_default()?))
+        let settings: Settings = config.parse_or_default()?;
+        CONFIGURE_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if settings.count_configure {
+            kv::Store::open("counters")
+                .and_then(|store| store.increment("configure-runs", 1, None))
+                .map_err(|e| format!("kv: {e:?}"))?;
+        }
+        let table = build_table(settings.init_work);
+        Ok(V2Probe(settings, table))
     }
 
     fn on_request(&mut self, req: &Request) -> Decision {
@@ -135,6 +176,7 @@ impl Plugin for V2Probe {
             "/v2/body-whole" => ask_body(req),
             "/v2/concurrent" => self.concurrent(req),
             "/v2/count" => count(req),
+            "/v2/init" => self.init_facts(),
             "/v2/metrics" => {
                 metrics::counter_add("hits", &[("kind", "probe")], 1);
                 metrics::gauge_set("level", &[("kind", "probe")], 3.5);
@@ -148,7 +190,17 @@ impl Plugin for V2Probe {
         if req.path() != "/v2/body-whole" {
             return BodyDecision::Continue;
         }
-        Reply::text(200, format!("len={} truncated={truncated}", body.len())).into()
+        let set = match req.set_trailer("x-probe", "seen") {
+            Ok(()) => "ok",
+            Err(_) => "err",
+        };
+        let trailers: Vec<String> = req
+            .trailers()
+            .into_iter()
+            .map(|f| format!("{}:{}", f.name, String::from_utf8_lossy(&f.value)))
+            .collect();
+        let (len, trailers) = (body.len(), trailers.join(";"));
+        Reply::text(200, format!("len={len} truncated={truncated} trailers={trailers} set={set}")).into()
     }
 
     fn on_log(&mut self, req: &Request, info: &LogInfo) {
