@@ -78,6 +78,9 @@ pub struct PluginSpec {
     /// A pooled instance whose memory grew past this many bytes is discarded
     /// after its exchange.
     pub recycle_memory_bytes: u64,
+    /// Warm instances made when a version is built (pooled isolation), so
+    /// the first concurrent exchanges do not pay for instantiation.
+    pub prewarm: u32,
     /// Secrets read from files when a version is built, each added to the
     /// configuration under its key (trailing newlines trimmed).
     pub secret_files: Vec<(String, PathBuf)>,
@@ -101,6 +104,7 @@ impl PluginSpec {
             allowed_upstreams: Vec::new(),
             recycle_after: 10_000,
             recycle_memory_bytes: 16 << 20,
+            prewarm: 1,
             secret_files: Vec::new(),
         }
     }
@@ -138,6 +142,21 @@ impl PluginSpec {
         }
         if self.recycle_after == 0 {
             problems.push("recycle_after must be at least 1".to_string());
+        }
+        let most = runtime
+            .max_idle_per_plugin
+            .min(runtime.max_instances as usize);
+        if self.prewarm as usize > most {
+            problems.push(format!(
+                "prewarm {} is over {most} (the runtime's idle instances per plugin)",
+                self.prewarm
+            ));
+        }
+        if self.prewarm > 1 && self.isolation == Isolation::Exchange {
+            problems.push(
+                "prewarm applies to pooled instances; isolation = \"exchange\" never reuses one"
+                    .to_string(),
+            );
         }
         if problems.is_empty() {
             Ok(())

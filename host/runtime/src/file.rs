@@ -73,6 +73,11 @@ pub struct FilePluginSpec {
     /// after its exchange. Default 16.
     #[serde(default = "defaults::recycle_memory_mb")]
     pub recycle_memory_mb: u64,
+    /// Warm instances made when a version is loaded (pooled isolation), so
+    /// the first concurrent requests after a start or a swap do not wait for
+    /// instantiation. Default 1.
+    #[serde(default = "defaults::prewarm")]
+    pub prewarm: u32,
     /// Secrets kept out of the config file: `{ key = "path" }`; each file's
     /// content (trailing newlines trimmed) is added to `config` under its
     /// key when the plugin is loaded, and a change to the file reloads it.
@@ -96,6 +101,9 @@ mod defaults {
     }
     pub fn recycle_memory_mb() -> u64 {
         16
+    }
+    pub fn prewarm() -> u32 {
+        1
     }
 }
 
@@ -131,6 +139,7 @@ impl FilePluginSpec {
             allowed_upstreams: self.allowed_upstreams,
             recycle_after: self.recycle_after,
             recycle_memory_bytes: self.recycle_memory_mb.saturating_mul(1 << 20),
+            prewarm: self.prewarm,
             secret_files,
         };
         spec.validate(&crate::RuntimeConfig::default())

@@ -180,9 +180,22 @@ impl PluginVersion {
             max_idle: shared.config.max_idle_per_plugin,
             empty_info: Arc::default(),
         });
-        let first = version.instantiate().await?;
-        version.checkin(first);
+        version.prewarm().await?;
         Ok(version)
+    }
+
+    /// Makes the version's first instances (at least one: it proves the
+    /// version starts) and keeps them warm.
+    async fn prewarm(&self) -> Result<(), PluginError> {
+        for _ in 0..self.spec.prewarm.max(1) {
+            let instance = self.instantiate().await?;
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            idle.push(instance);
+        }
+        if self.spec.isolation != Isolation::Pooled {
+            self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+        Ok(())
     }
 
     /// A new instance, ready for exchanges: started from the version's

@@ -65,3 +65,58 @@ async fn a_0_1_component_is_configured_per_instance_under_the_snapshot_default()
         assert_eq!(header(&parts.headers, "x-legacy").as_deref(), Some("0.1"));
     }
 }
+
+fn instantiations(rt: &ravelin_runtime::Runtime, plugin: &str) -> String {
+    let mut registry = prometheus_client::registry::Registry::default();
+    rt.register_metrics(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+    let prefix = format!("ravelin_plugin_instantiations_total{{plugin=\"{plugin}\"}} ");
+    let line = text.lines().find(|l| l.starts_with(&prefix));
+    line.map(|l| l[prefix.len()..].to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn prewarmed_instances_serve_the_first_concurrent_exchanges() {
+    let rt = runtime();
+    let mut s = spec("probe", V2_PROBE, json!({}));
+    s.prewarm = 3;
+    let chain = chain(&rt, vec![s]).await;
+    assert_eq!(
+        instantiations(&rt, "probe"),
+        "3",
+        "made when the version was built"
+    );
+    // Three exchanges open at once (the probe implements on-log, so each
+    // keeps its instance until it ends) take the three warm instances.
+    let open = [
+        run(&chain, "/").await,
+        run(&chain, "/").await,
+        run(&chain, "/").await,
+    ];
+    assert_eq!(
+        instantiations(&rt, "probe"),
+        "3",
+        "no instance made on the request path"
+    );
+    let fourth = run(&chain, "/").await;
+    assert_eq!(instantiations(&rt, "probe"), "4");
+    drop((open, fourth));
+}
+
+#[tokio::test]
+async fn prewarm_is_refused_past_the_idle_pool_and_under_exchange_isolation() {
+    let rt = runtime();
+    let mut too_many = spec("probe", V2_PROBE, json!({}));
+    too_many.prewarm = 10_000;
+    let mut fresh = spec("fresh", V2_PROBE, json!({}));
+    fresh.prewarm = 2;
+    fresh.isolation = Isolation::Exchange;
+    let Err(errors) = rt.prepare(vec![too_many, fresh], None).await else {
+        panic!("both specs are invalid");
+    };
+    let text = format!("{errors:?}");
+    assert!(text.contains("prewarm 10000 is over"), "{text}");
+    assert!(text.contains("never reuses one"), "{text}");
+}
