@@ -5,6 +5,7 @@
 mod body;
 mod exchange_body;
 mod plugin_steps;
+mod request_stream;
 mod upgrade;
 
 use std::convert::Infallible;
@@ -211,9 +212,21 @@ async fn exchange_upstream(
             Step::Answer(answer) => return Ok(answer),
         }
     }
-    // 6. Upstream, with retries where safe.
+    // 6. Upstream, with retries where safe; a body plugins stream goes
+    // through their chunk hooks on its way.
     let upstream_path = upstream_path(route, &parts.uri)?;
-    let mut response = send_with_retries(cluster, conn, parts, &upstream_path, body).await?;
+    let streaming = exchange.as_mut().filter(|e| e.request_streams());
+    let mut response = match streaming {
+        Some(exchange) => {
+            let pause = snapshot.config.timeouts.client_body;
+            let send = |body| send_with_retries(cluster, conn, parts, &upstream_path, body);
+            match request_stream::send_streamed(exchange, body, pause, send).await? {
+                Step::Go(response) => response,
+                Step::Answer(answer) => return Ok(answer),
+            }
+        }
+        None => send_with_retries(cluster, conn, parts, &upstream_path, body).await?,
+    };
     if response.status() == StatusCode::SWITCHING_PROTOCOLS
         && let Some(client) = client_upgrade
     {

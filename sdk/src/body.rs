@@ -47,7 +47,7 @@ impl BodyMode {
     pub fn whole(limit: BodyLimit) -> Self {
         BodyMode::Whole(limit)
     }
-    /// Response bodies only: one call of `on_response_chunk` per chunk as it
+    /// One call of `on_request_chunk` / `on_response_chunk` per chunk as it
     /// arrives; `limit` bounds what the plugin may hold back at once.
     pub fn chunked(limit: BodyLimit) -> Self {
         BodyMode::Chunked(limit)

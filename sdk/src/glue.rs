@@ -61,6 +61,15 @@ pub fn on_request_body<P: Plugin>(
     with_plugin::<P, _>(|p| p.on_request_body(&Request(req), body, truncated).into_wit())
 }
 
+/// Calls [`Plugin::on_request_chunk`].
+pub fn on_request_chunk<P: Plugin>(
+    req: &RawRequest,
+    chunk: Vec<u8>,
+    end: bool,
+) -> RawChunkDecision {
+    with_plugin::<P, _>(|p| p.on_request_chunk(&Request(req), chunk, end).into_wit())
+}
+
 /// Calls [`Plugin::on_response`].
 pub fn on_response<P: Plugin>(req: &RawRequest, resp: &RawResponse) -> RawDecision {
     with_plugin::<P, _>(|p| p.on_response(&Request(req), &Response(resp)).into_wit())

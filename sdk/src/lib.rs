@@ -173,6 +173,17 @@ pub trait Plugin: Sized + 'static {
         BodyDecision::Continue
     }
 
+    /// Runs for each chunk of the request body, in route order, when
+    /// `on_request` asked for it [`BodyMode::chunked`]; `end` is set on the
+    /// last call (whose chunk may be empty). The request head has already
+    /// gone upstream (changing it here reaches nobody); a
+    /// [`ChunkDecision::Respond`] abandons the upstream request and answers
+    /// the client.
+    fn on_request_chunk(&mut self, req: &Request, chunk: Vec<u8>, end: bool) -> ChunkDecision {
+        let _ = (req, chunk, end);
+        ChunkDecision::Pass
+    }
+
     /// Runs for each response, in reverse route order, when the hooks list
     /// [`Hooks::ON_RESPONSE`]. May ask for the response body with
     /// [`Response::want_body`].
@@ -240,6 +251,13 @@ macro_rules! export {
                     truncated: bool,
                 ) -> $crate::__private::RawBodyDecision {
                     $crate::__private::on_request_body::<$plugin>(req, body, truncated)
+                }
+                fn on_request_chunk(
+                    req: &$crate::__private::RawRequest,
+                    chunk: Vec<u8>,
+                    end: bool,
+                ) -> $crate::__private::RawChunkDecision {
+                    $crate::__private::on_request_chunk::<$plugin>(req, chunk, end)
                 }
                 fn on_response(
                     req: &$crate::__private::RawRequest,

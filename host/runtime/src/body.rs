@@ -21,7 +21,7 @@ pub enum OverLimit {
 pub enum BodyAsk {
     /// Buffered whole (up to `max` bytes), one body hook call.
     Whole { max: usize, over: OverLimit },
-    /// Streamed in chunks (response bodies); `max` bounds what it holds back.
+    /// Streamed in chunks; `max` bounds what it holds back.
     Stream { max: usize, over: OverLimit },
 }
 

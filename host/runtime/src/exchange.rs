@@ -8,7 +8,10 @@
 //! dropping the exchange mid-hook abandons that hook (and its outbound
 //! calls) and discards the instance.
 
+mod chunks;
 mod slot;
+
+pub use chunks::ChunkDecision;
 
 use crate::body::{BodyAsk, OverLimit};
 use crate::ctx::Attributes;
@@ -20,17 +23,6 @@ use bytes::Bytes;
 use slot::{Slot, Stage};
 use std::sync::Arc;
 use std::time::Instant;
-
-/// What the chain decided about one chunk of a streamed response body.
-#[derive(Debug)]
-pub enum ChunkDecision {
-    /// Send these bytes on (possibly none: a plugin holds them back).
-    Data(Bytes),
-    /// A plugin answered before any body byte was sent: send this instead.
-    Respond(http::Response<Bytes>),
-    /// A fail-closed plugin failed: cut the response short.
-    Fail(Failure),
-}
 
 /// A copy of the request's head for the later hooks (the host has
 /// forwarded the original by then).
@@ -203,9 +195,23 @@ impl Exchange {
     }
 
     /// How much of the request body to read before `on_request_body`: the
-    /// largest any plugin asked for, or `None` when none asked (stream it).
+    /// largest any plugin asked for whole, or `None` when none did.
     pub fn request_body_limit(&self) -> Option<usize> {
-        self.wanting(|s| s.request_body).map(|a| a.max()).max()
+        let whole = |s: &Slot| {
+            s.request_body
+                .filter(|a| matches!(a, BodyAsk::Whole { .. }))
+        };
+        self.wanting(whole).map(|a| a.max()).max()
+    }
+
+    /// Whether a plugin asked for the request body in chunks
+    /// (`on_request_chunk` for each chunk on its way upstream).
+    pub fn request_streams(&self) -> bool {
+        let stream = |s: &Slot| {
+            s.request_body
+                .filter(|a| matches!(a, BodyAsk::Stream { .. }))
+        };
+        self.wanting(stream).next().is_some()
     }
 
     /// How much of the response body to read before `on_response_body`, or
@@ -250,7 +256,7 @@ impl Exchange {
         for i in 0..self.ran {
             let Some(ask) = self.slots[i]
                 .request_body
-                .filter(|_| !self.slots[i].skipped)
+                .filter(|a| !self.slots[i].skipped && matches!(a, BodyAsk::Whole { .. }))
             else {
                 continue;
             };
@@ -273,7 +279,12 @@ impl Exchange {
                 Ok(_) | Err(None) => {}
             }
         }
-        self.end_stage(Stage::RequestBody, Some(parts));
+        if !self.request_streams() {
+            self.end_stage(Stage::RequestBody, Some(parts));
+        } else if self.request.is_some() {
+            // The chunk hooks still to come see the head as it now is.
+            self.request = Some(snapshot(parts));
+        }
         BodyDecision::Continue(body)
     }
 
@@ -359,94 +370,6 @@ impl Exchange {
             self.end_stage(Stage::ResponseBody, None);
         }
         decision.unwrap_or(BodyDecision::Continue(body))
-    }
-
-    /// Runs `on-response-chunk` in reverse route order for the plugins that
-    /// asked for the body streamed: each gets what the one after it passed
-    /// on (joined to what it held back). `end` marks the last call, which
-    /// lends the body's `trailers` (empty when none) to read and change.
-    pub async fn on_response_chunk(
-        &mut self,
-        parts: &mut http::response::Parts,
-        chunk: Bytes,
-        end: bool,
-        trailers: &mut http::HeaderMap,
-    ) -> ChunkDecision {
-        let mut request = self.request.take().unwrap_or_else(empty_request);
-        let mut data = chunk;
-        let mut decision = None;
-        for i in (0..self.ran).rev() {
-            let slot = &mut self.slots[i];
-            let Some(ask) = slot
-                .response_body
-                .filter(|a| !slot.skipped && matches!(a, BodyAsk::Stream { .. }))
-            else {
-                continue;
-            };
-            let input = slot.join_held(std::mem::take(&mut data));
-            if input.is_empty() && !end {
-                data = input;
-                continue;
-            }
-            let call = Call::ResponseChunk {
-                req: &mut request,
-                resp: parts,
-                chunk: &input,
-                end,
-                trailers: end.then_some(&mut *trailers),
-            };
-            data = match self.drive(i, call).await {
-                Ok(Answer::Continue) | Err(None) => input,
-                Ok(Answer::Replace(b)) => b,
-                Ok(Answer::Hold) if end => input,
-                Ok(Answer::Hold) if input.len() <= ask.max() => {
-                    self.slots[i].hold(input);
-                    Bytes::new()
-                }
-                Ok(Answer::Hold) => {
-                    if ask.over() == OverLimit::Skip {
-                        self.slots[i].skipped = true;
-                        input
-                    } else {
-                        let error = self.slots[i].too_large(Hook::OnResponseChunk, ask);
-                        match self.fail(i, Hook::OnResponseChunk, error) {
-                            Some(failure) => {
-                                decision = Some(ChunkDecision::Fail(failure));
-                                break;
-                            }
-                            None => input,
-                        }
-                    }
-                }
-                Ok(Answer::Respond(response)) if !self.streamed => {
-                    decision = Some(ChunkDecision::Respond(response));
-                    break;
-                }
-                Ok(Answer::Respond(_)) => {
-                    let error = self.slots[i].late_answer();
-                    match self.fail(i, Hook::OnResponseChunk, error) {
-                        Some(failure) => {
-                            decision = Some(ChunkDecision::Fail(failure));
-                            break;
-                        }
-                        None => input,
-                    }
-                }
-                Err(Some(failure)) => {
-                    decision = Some(ChunkDecision::Fail(failure));
-                    break;
-                }
-            };
-        }
-        self.request = Some(request);
-        if end {
-            self.end_stage(Stage::ResponseBody, None);
-        }
-        let decision = decision.unwrap_or(ChunkDecision::Data(data));
-        if matches!(&decision, ChunkDecision::Data(d) if !d.is_empty()) {
-            self.streamed = true;
-        }
-        decision
     }
 
     /// Runs `on-log` in route order for the plugins that want it, then ends

@@ -21,6 +21,7 @@ pub(crate) enum Hook {
     Configure,
     OnRequest,
     OnRequestBody,
+    OnRequestChunk,
     OnResponse,
     OnResponseBody,
     OnResponseChunk,
@@ -29,10 +30,11 @@ pub(crate) enum Hook {
 
 impl Hook {
     /// Every hook, in the order of [`Hook::index`].
-    pub(crate) const ALL: [Hook; 7] = [
+    pub(crate) const ALL: [Hook; 8] = [
         Hook::Configure,
         Hook::OnRequest,
         Hook::OnRequestBody,
+        Hook::OnRequestChunk,
         Hook::OnResponse,
         Hook::OnResponseBody,
         Hook::OnResponseChunk,
@@ -49,6 +51,7 @@ impl Hook {
             Hook::Configure => "configure",
             Hook::OnRequest => "on-request",
             Hook::OnRequestBody => "on-request-body",
+            Hook::OnRequestChunk => "on-request-chunk",
             Hook::OnResponse => "on-response",
             Hook::OnResponseBody => "on-response-body",
             Hook::OnResponseChunk => "on-response-chunk",

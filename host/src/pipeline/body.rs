@@ -70,6 +70,25 @@ impl PreparedBody {
         Ok(streaming(Vec::new(), body, max, limits.timeout))
     }
 
+    /// A body sent as `body` streams (already limited and paced upstream of
+    /// here: the request chunk hooks' output).
+    pub fn streamed(body: ProxyBody) -> Self {
+        PreparedBody::Streaming {
+            body: Some(body),
+            fault: Arc::new(AtomicU8::new(FINE)),
+        }
+    }
+
+    /// The error for the client's body breaking while it streamed.
+    pub fn client_error(&self, reason: String) -> ProxyError {
+        match self {
+            PreparedBody::Streaming { fault, .. } if fault.load(Ordering::Relaxed) == TOO_LARGE => {
+                ProxyError::BodyTooLarge
+            }
+            _ => ProxyError::BadBody(reason),
+        }
+    }
+
     /// The body for one attempt: a copy when buffered, the stream once.
     pub fn attempt(&mut self) -> ProxyBody {
         match self {

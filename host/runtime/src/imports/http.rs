@@ -29,17 +29,13 @@ impl StoreCtx {
         if self.hook != Some(allowed) {
             return Err(format!("want-body is only allowed in {}", allowed.name()));
         }
-        let ask = BodyAsk::from_wit(mode, self.env.max_body_bytes);
-        if allowed == Hook::OnRequest && matches!(ask, BodyAsk::Stream { .. }) {
-            return Err("request bodies are only given whole".into());
-        }
-        self.body_ask = Some(ask);
+        self.body_ask = Some(BodyAsk::from_wit(mode, self.env.max_body_bytes));
         Ok(())
     }
 }
 
 /// The hooks in which each side's trailers are known.
-const REQUEST_TRAILER_HOOKS: &[Hook] = &[Hook::OnRequestBody];
+const REQUEST_TRAILER_HOOKS: &[Hook] = &[Hook::OnRequestBody, Hook::OnRequestChunk];
 const RESPONSE_TRAILER_HOOKS: &[Hook] = &[Hook::OnResponseBody, Hook::OnResponseChunk];
 
 impl StoreCtx {

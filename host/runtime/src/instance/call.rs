@@ -40,6 +40,13 @@ pub(crate) enum Call<'a> {
         /// The request's trailers, when the whole body was read.
         trailers: Option<&'a mut http::HeaderMap>,
     },
+    RequestChunk {
+        req: &'a mut request::Parts,
+        chunk: &'a [u8],
+        end: bool,
+        /// The request's trailers, on the last call.
+        trailers: Option<&'a mut http::HeaderMap>,
+    },
     Response {
         req: &'a mut request::Parts,
         resp: &'a mut response::Parts,
@@ -89,6 +96,7 @@ impl<'a> Call<'a> {
         match self {
             Call::Request { .. } => Hook::OnRequest,
             Call::RequestBody { .. } => Hook::OnRequestBody,
+            Call::RequestChunk { .. } => Hook::OnRequestChunk,
             Call::Response { .. } => Hook::OnResponse,
             Call::ResponseBody { .. } => Hook::OnResponseBody,
             Call::ResponseChunk { .. } => Hook::OnResponseChunk,
@@ -111,6 +119,12 @@ impl<'a> Call<'a> {
                 truncated,
                 trailers,
             } => lent(req, None, trailers, Args::Body(body, truncated)),
+            Call::RequestChunk {
+                req,
+                chunk,
+                end,
+                trailers,
+            } => lent(req, None, trailers, Args::Chunk(chunk, end)),
             Call::Response { req, resp } => lent(req, Some(resp), None, Args::None),
             Call::ResponseBody {
                 req,
@@ -284,6 +298,10 @@ impl Instance {
                 .call_on_request_body(store, req(), body, truncated)
                 .await
                 .map(Raw::V2),
+            (Guest::V2(g), Hook::OnRequestChunk, Args::Chunk(chunk, end)) => g
+                .call_on_request_chunk(store, req(), chunk, end)
+                .await
+                .map(Raw::V2Chunk),
             (Guest::V2(g), Hook::OnResponse, _) => {
                 g.call_on_response(store, req(), resp()).await.map(v2_body)
             }

@@ -4,6 +4,11 @@
 //!
 //! At the end of the body, every trailer value is upper-cased too.
 //!
+//! A request with header `x-upper-request` has its body streamed through
+//! `on-request-chunk` the same way (upper-cased on its way upstream); a
+//! chunk holding `EICAR` is answered 403 `upload refused`, abandoning the
+//! upstream request mid-body.
+//!
 //! With config `marker = "SECRET"`, every occurrence of the marker (compared
 //! after upper-casing, so `secret` counts too) is replaced by `[REDACTED]`,
 //! even when it is split across chunks: the plugin holds back only the last
@@ -71,6 +76,24 @@ impl Plugin for StreamUpper {
             marker: marker.into_bytes(),
             tail: Vec::new(),
         })
+    }
+
+    fn on_request(&mut self, req: &Request) -> Decision {
+        if req.header("x-upper-request").is_none() {
+            return Decision::Continue;
+        }
+        match req.want_body(BodyMode::chunked(BodyLimit::reject(HOLD_LIMIT))) {
+            Ok(()) => Decision::Continue,
+            Err(e) => Reply::text(500, format!("want-body: {e}")).into(),
+        }
+    }
+
+    fn on_request_chunk(&mut self, _req: &Request, mut chunk: Vec<u8>, _end: bool) -> ChunkDecision {
+        chunk.make_ascii_uppercase();
+        if chunk.windows(5).any(|w| w == b"EICAR") {
+            return Reply::text(403, "upload refused").into();
+        }
+        ChunkDecision::Replace(chunk)
     }
 
     fn on_response(&mut self, _req: &Request, resp: &Response) -> Decision {
