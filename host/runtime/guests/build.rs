@@ -58,6 +58,7 @@ fn main() -> Result<()> {
     for path in [
         "plugins/Cargo.toml",
         "plugins/Cargo.lock",
+        "plugins/.cargo/config.toml",
         "sdk/src",
         "sdk/Cargo.toml",
         "wit",
