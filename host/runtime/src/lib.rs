@@ -21,7 +21,7 @@
 //! | [`KvPort`], [`MemoryKv`] (`kv`) | the kv port the host may fill (Redis) and the default memory backend |
 //! | [`LogTap`], [`PluginLog`] (`log_tap`) | plugins' log lines as values, for the offline harness |
 //! | `metrics`, [`PluginStats`] (`stats`) | Prometheus metrics; admin stats; fault logging per burst |
-//! | [`tool`] | `ravelin plugin new` / `ravelin plugin test` |
+//! | [`tool`] | `ravelin plugin new` (`ravelin plugin test` is `ravelin-plugin-testing`) |
 //!
 //! # Use from the host
 //!
