@@ -125,9 +125,9 @@ fn new_plugin(name: &str, dir: &Path, sdk_path: Option<PathBuf>) -> Result<(), S
     };
     let created = tool::scaffold(dir, name, &sdk)?;
     println!(
-        "created {}\nbuild it with: cd {} && cargo build --release",
-        created.display(),
-        created.display()
+        "created {dir}\nbuild it with: cd {dir} && cargo build --release --target wasm32-wasip2\n\
+         test it with:  cd {dir} && cargo test",
+        dir = created.display()
     );
     Ok(())
 }
