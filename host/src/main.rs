@@ -1,10 +1,12 @@
 //! The `ravelin` command: parse the CLI, start tracing, and hand over to the
-//! library (`app` for the proxy, the runtime's `tool` for plugin authors).
+//! library (`app` for the proxy, the runtime's `tool` and `ravelin-plugin-testing`
+//! for plugin authors).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ravelin_plugin_testing::{Harness, parse_request, parse_response};
 use ravelin_runtime::tool;
 
 #[derive(Parser)]
@@ -123,9 +125,9 @@ fn new_plugin(name: &str, dir: &Path, sdk_path: Option<PathBuf>) -> Result<(), S
     };
     let created = tool::scaffold(dir, name, &sdk)?;
     println!(
-        "created {}\nbuild it with: cd {} && cargo build --release",
-        created.display(),
-        created.display()
+        "created {dir}\nbuild it with: cd {dir} && cargo build --release --target wasm32-wasip2\n\
+         test it with:  cd {dir} && cargo test",
+        dir = created.display()
     );
     Ok(())
 }
@@ -147,26 +149,29 @@ fn test_plugin(
 ) -> Result<(), String> {
     let requests = requests
         .iter()
-        .map(|r| tool::parse_request(&sample(r)?))
+        .map(|r| parse_request(&sample(r)?))
         .collect::<Result<Vec<_>, _>>()?;
-    let upstream = tool::parse_response(&sample(response)?)?;
+    let upstream = parse_response(&sample(response)?)?;
     let config: serde_json::Value =
         serde_json::from_str(config).map_err(|e| format!("--config is not JSON: {e}"))?;
-    // The plugin's own log lines are part of what it did.
+    // The runtime's own messages; the plugin's log lines are in each report
+    // (the two modules that write them to tracing are silenced).
+    let filter = "info,ravelin_runtime::imports=off,ravelin_runtime::wasi=off";
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stdout)
         .without_time()
         .init();
-    let reports = block_on(async {
-        tool::run_offline(file, config, requests, upstream)
+    block_on(async {
+        let mut harness = Harness::load(file, config)
             .await
-            .map_err(|e| e.to_string())
-    })?;
-    for (i, report) in reports.iter().enumerate() {
-        println!("--- request {}\n{report}", i + 1);
-    }
-    Ok(())
+            .map_err(|e| e.to_string())?;
+        for (i, request) in requests.into_iter().enumerate() {
+            let outcome = harness.send(request, upstream.clone()).await;
+            println!("--- request {}\n{outcome}", i + 1);
+        }
+        Ok(())
+    })
 }
 
 fn run(path: PathBuf) -> ExitCode {

@@ -4,6 +4,7 @@
 //! clock, the guest's kv stores and outbound calls, and (only if the guest
 //! imports WASI) a locked-down WASI context.
 
+use crate::LogTap;
 use crate::RequestInfo;
 use crate::body::BodyAsk;
 use crate::instance::Hook;
@@ -27,6 +28,8 @@ pub(crate) struct PluginEnv {
     pub deadline: Duration,
     /// The plugin's `max_body_kb`, in bytes: the cap on any body it asks for.
     pub max_body_bytes: usize,
+    /// Where the plugin's log lines go besides `tracing`, if anywhere.
+    pub log_tap: Option<LogTap>,
 }
 
 /// Tracks how long the current hook has run, excluding waits on the ports
@@ -229,9 +232,9 @@ impl Drop for StoreCtx {
 impl WasiView for StoreCtx {
     /// Built on first use: guests that import no WASI never pay for it.
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        let name = self.env.name.clone();
+        let env = self.env.clone();
         let state = self.wasi.get_or_insert_with(|| WasiState {
-            ctx: crate::wasi::locked_down(&name),
+            ctx: crate::wasi::locked_down(&env.name, env.log_tap.clone()),
             table: ResourceTable::new(),
         });
         WasiCtxView {

@@ -373,9 +373,12 @@ impl Exchange {
     }
 
     /// Runs `on-log` in route order for the plugins that want it, then ends
-    /// the exchange. Failures are counted and logged; nothing else follows.
-    pub async fn on_log(mut self, info: LogInfo) {
+    /// the exchange. Failures are counted and logged, and the first of a
+    /// fail-closed plugin is returned (the response is gone: the proxy
+    /// drops it; the offline harness reports it).
+    pub async fn on_log(mut self, info: LogInfo) -> Option<Failure> {
         let mut request = self.request.take().unwrap_or_else(empty_request);
+        let mut failure = None;
         for i in 0..self.logged {
             if self.slots[i].skipped || !self.slots[i].hooks.on_log {
                 continue;
@@ -384,8 +387,11 @@ impl Exchange {
                 req: &mut request,
                 info,
             };
-            let _ = self.drive(i, call).await;
+            if let Err(Some(failed)) = self.drive(i, call).await {
+                failure.get_or_insert(failed);
+            }
         }
+        failure
     }
 }
 

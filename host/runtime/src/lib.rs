@@ -19,8 +19,9 @@
 //! | `ctx`, `imports` (0.2, and 0.1 in `imports::v1`), `headers`, `wasi` | the host API plugins import |
 //! | [`guest_input`] | the checks on what plugins hand the host; public for the fuzz targets |
 //! | [`KvPort`], [`MemoryKv`] (`kv`) | the kv port the host may fill (Redis) and the default memory backend |
+//! | [`LogTap`], [`PluginLog`] (`log_tap`) | plugins' log lines as values, for the offline harness |
 //! | `metrics`, [`PluginStats`] (`stats`) | Prometheus metrics; admin stats; fault logging per burst |
-//! | [`tool`] | `ravelin plugin new` / `ravelin plugin test` |
+//! | [`tool`] | `ravelin plugin new` (`ravelin plugin test` is `ravelin-plugin-testing`) |
 //!
 //! # Use from the host
 //!
@@ -66,6 +67,7 @@ mod headers;
 mod imports;
 mod instance;
 mod kv;
+mod log_tap;
 mod meter;
 mod metrics;
 mod outbound;
@@ -85,6 +87,7 @@ pub use exchange::{ChunkDecision, Exchange};
 pub use file::FilePluginSpec;
 pub use instance::LogInfo;
 pub use kv::{KvFailure, KvFuture, KvPort, MemoryKv, Versioned};
+pub use log_tap::{LogTap, PluginLog};
 pub use outbound::{NoOutbound, Outbound, OutboundFuture};
 pub use runtime::Runtime;
 pub use set::{PluginSet, SetChanges};

@@ -10,7 +10,7 @@ use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::set::PluginSet;
 use crate::version::{PluginVersion, read_inputs};
-use crate::{PluginError, PluginSpec, RuntimeConfig};
+use crate::{LogTap, PluginError, PluginSpec, RuntimeConfig};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use wasmtime::Engine;
@@ -25,6 +25,7 @@ pub(crate) struct Shared {
     pub metrics: Arc<Metrics>,
     pub outbound: Arc<dyn Outbound>,
     pub ticker: EpochTicker,
+    pub log_tap: Option<LogTap>,
 }
 
 pub(crate) struct Inner {
@@ -59,6 +60,17 @@ impl Runtime {
         outbound: Arc<dyn Outbound>,
         kv: Option<Arc<dyn KvPort>>,
     ) -> Result<Self, PluginError> {
+        Self::with_log_tap(config, outbound, kv, None)
+    }
+
+    /// [`Runtime::new`], and every log line of its plugins also goes to
+    /// `log_tap` (if any).
+    pub fn with_log_tap(
+        config: RuntimeConfig,
+        outbound: Arc<dyn Outbound>,
+        kv: Option<Arc<dyn KvPort>>,
+        log_tap: Option<LogTap>,
+    ) -> Result<Self, PluginError> {
         let fail = |reason: String| spec_error("(runtime)", reason);
         let engine = engine::build(&config).map_err(fail)?;
         let mut linker = Linker::<StoreCtx>::new(&engine);
@@ -84,6 +96,7 @@ impl Runtime {
             outbound,
             config,
             ticker,
+            log_tap,
         };
         let inner = Inner {
             shared: Arc::new(shared),

@@ -1,9 +1,7 @@
 //! Library side of the plugin author's CLI: `ravelin plugin new NAME`
-//! ([`scaffold`]) and `ravelin plugin test FILE --request …` ([`run_offline`],
-//! [`Harness`] for a plugin's own tests).
+//! ([`scaffold`]). `ravelin plugin test` and a plugin's own tests run it
+//! through the crate `ravelin-plugin-testing` (`sdk/testing`).
 
-mod offline;
 mod scaffold;
 
-pub use offline::{Harness, OfflineReport, parse_request, parse_response, run_offline};
 pub use scaffold::{SdkDependency, scaffold};

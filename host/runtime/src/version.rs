@@ -149,6 +149,7 @@ impl PluginVersion {
             memory_limit: spec.memory_limit,
             deadline: spec.deadline,
             max_body_bytes: spec.max_body_bytes,
+            log_tap: shared.log_tap.clone(),
         });
         let (pre, init_hooks) = match (&pre, spec.init) {
             (GuestPre::V2(_), InitMode::Snapshot) => {

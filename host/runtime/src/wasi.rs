@@ -1,7 +1,9 @@
 //! WASI for guests that import it (Python, JS, `wasm32-wasip2` Rust),
 //! locked down: no preopened directories, no environment, no arguments, no
-//! sockets or name lookups, stdin closed; stdout and stderr go to the log.
+//! sockets or name lookups, stdin closed; stdout and stderr go to the log
+//! (and the runtime's log tap).
 
+use crate::{LogTap, PluginLog};
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,15 +16,18 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 const MAX_LINE: usize = 4096;
 
 /// A WASI context that grants nothing but the clocks and randomness.
-pub(crate) fn locked_down(plugin: &Arc<str>) -> WasiCtx {
+/// Its stdout and stderr lines go to `tracing` and to `tap`.
+pub(crate) fn locked_down(plugin: &Arc<str>, tap: Option<LogTap>) -> WasiCtx {
     WasiCtxBuilder::new()
         .stdout(LogStream {
             plugin: plugin.clone(),
             stream: "stdout",
+            tap: tap.clone(),
         })
         .stderr(LogStream {
             plugin: plugin.clone(),
             stream: "stderr",
+            tap,
         })
         .allow_tcp(false)
         .allow_udp(false)
@@ -30,11 +35,12 @@ pub(crate) fn locked_down(plugin: &Arc<str>) -> WasiCtx {
         .build()
 }
 
-/// A guest's stdout or stderr, written into `tracing`.
+/// A guest's stdout or stderr, written into `tracing` (and the tap).
 #[derive(Clone)]
 struct LogStream {
     plugin: Arc<str>,
     stream: &'static str,
+    tap: Option<LogTap>,
 }
 
 impl IsTerminal for LogStream {
@@ -61,6 +67,14 @@ impl AsyncWrite for LogStream {
             .filter(|l| !l.trim().is_empty())
         {
             tracing::info!(plugin = &*self.plugin, stream = self.stream, "{line}");
+            if let Some(tap) = &self.tap {
+                tap(PluginLog {
+                    plugin: self.plugin.to_string(),
+                    request_id: String::new(),
+                    level: tracing::Level::INFO,
+                    message: line.to_string(),
+                });
+            }
         }
         Poll::Ready(Ok(buf.len()))
     }

@@ -1,5 +1,7 @@
 //! `ravelin plugin new NAME`: writes a plugin crate that depends on
-//! `ravelin-sdk` and builds to a component with `cargo build --release`.
+//! `ravelin-sdk`, builds to a component with `cargo build --release
+//! --target wasm32-wasip2`, and tests itself natively with `cargo test`
+//! through `ravelin-plugin-testing`.
 
 use std::path::{Path, PathBuf};
 
@@ -20,9 +22,13 @@ fn valid_name(name: &str) -> bool {
 }
 
 fn manifest(name: &str, sdk: &SdkDependency) -> String {
-    let dep = match sdk {
-        SdkDependency::Path(p) => format!("{{ path = {:?} }}", p.display().to_string()),
-        SdkDependency::Version(v) => format!("{v:?}"),
+    // The test library sits beside the SDK (`sdk/testing`) and shares its version.
+    let (dep, testing) = match sdk {
+        SdkDependency::Path(p) => (
+            format!("{{ path = {:?} }}", p.display().to_string()),
+            format!("{{ path = {:?} }}", p.join("testing").display().to_string()),
+        ),
+        SdkDependency::Version(v) => (format!("{v:?}"), format!("{v:?}")),
     };
     format!(
         r#"[package]
@@ -40,14 +46,55 @@ crate-type = ["cdylib"]
 ravelin-sdk = {dep}
 serde = {{ version = "1", features = ["derive"] }}
 
+# `cargo test` runs natively: tests/plugin.rs builds the component and runs
+# it in Ravelin's plugin runtime.
+[dev-dependencies]
+ravelin-plugin-testing = {testing}
+tokio = {{ version = "1", features = ["macros", "rt"] }}
+
 [profile.release]
 opt-level = "s"
 lto = true
 strip = true
 panic = "abort"
+
+# The runtime the tests load the plugin into (wasmtime) crawls unoptimised.
+[profile.dev.package."*"]
+opt-level = 2
+debug = false
 "#
     )
 }
+
+/// `tests/plugin.rs`: the scaffolded plugin's behaviour, run in the runtime.
+const TESTS: &str = r#"//! The plugin built to its component and run in Ravelin's plugin runtime,
+//! natively, by `cargo test` (see the `ravelin-plugin-testing` docs).
+use ravelin_plugin_testing::{Harness, Hook, Request, Upstream, Value, json};
+
+async fn plugin(config: Value) -> Harness {
+    Harness::build_and_load(env!("CARGO_MANIFEST_DIR"), config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_denied_prefix_is_answered_by_the_plugin() {
+    let mut h = plugin(json!({ "deny_prefix": "/admin" })).await;
+    let out = h.send(Request::get("/admin/users"), Upstream::ok("hello")).await;
+    assert_eq!(out.answered_at(), Some(Hook::OnRequest));
+    assert_eq!(out.status(), 403);
+}
+
+#[tokio::test]
+async fn other_requests_go_upstream_marked_both_ways() {
+    let mut h = plugin(json!(null)).await;
+    let out = h.send(Request::get("/x"), Upstream::ok("hello")).await;
+    let forwarded = out.forwarded().expect("went upstream");
+    assert_eq!(forwarded.headers()["x-plugin"], "NAME");
+    assert_eq!(out.headers()["x-plugin"], "NAME");
+    assert_eq!(out.body(), "hello");
+}
+"#;
 
 fn source(name: &str) -> String {
     let type_name: String = name
@@ -108,10 +155,10 @@ ravelin_sdk::export!({type_name});
     )
 }
 
-/// Creates `parent/NAME/` with `Cargo.toml`, `src/lib.rs`, `.gitignore` and
-/// `.cargo/config.toml` (target `wasm32-wasip2`), and returns its path. In
-/// it, `cargo build --release` writes
-/// `target/wasm32-wasip2/release/NAME.wasm` (dashes as underscores).
+/// Creates `parent/NAME/` with `Cargo.toml`, `src/lib.rs`, `tests/plugin.rs`
+/// and `.gitignore`, and returns its path. In it, `cargo build --release
+/// --target wasm32-wasip2` writes `target/wasm32-wasip2/release/NAME.wasm`
+/// (dashes as underscores), and `cargo test` runs the tests.
 pub fn scaffold(parent: &Path, name: &str, sdk: &SdkDependency) -> Result<PathBuf, String> {
     if !valid_name(name) {
         return Err(format!(
@@ -132,10 +179,7 @@ pub fn scaffold(parent: &Path, name: &str, sdk: &SdkDependency) -> Result<PathBu
     };
     write("Cargo.toml", manifest(name, sdk))?;
     write("src/lib.rs", source(name))?;
-    write(
-        ".cargo/config.toml",
-        "[build]\ntarget = \"wasm32-wasip2\"\n".into(),
-    )?;
+    write("tests/plugin.rs", TESTS.replace("NAME", name))?;
     write(".gitignore", "/target\n".into())?;
     Ok(dir)
 }
@@ -159,7 +203,22 @@ mod tests {
         let dir = scaffold(&parent, "hello-world", &sdk).expect("scaffold");
         let lib = std::fs::read_to_string(dir.join("src/lib.rs")).expect("lib.rs");
         assert!(lib.contains("struct HelloWorld"));
+        let tests = std::fs::read_to_string(dir.join("tests/plugin.rs")).expect("tests");
+        assert!(tests.contains(r#"headers()["x-plugin"], "hello-world")"#));
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("manifest");
+        assert!(
+            manifest.contains("ravelin-plugin-testing = \"0.1\""),
+            "{manifest}"
+        );
         assert!(scaffold(&parent, "hello-world", &sdk).is_err());
         let _ = std::fs::remove_dir_all(parent);
+    }
+
+    #[test]
+    fn the_test_library_comes_from_beside_a_path_sdk() {
+        let manifest = manifest("p", &SdkDependency::Path("/src/ravelin/sdk".into()));
+        assert!(manifest.contains(r#"ravelin-sdk = { path = "/src/ravelin/sdk" }"#));
+        let testing = r#"ravelin-plugin-testing = { path = "/src/ravelin/sdk/testing" }"#;
+        assert!(manifest.contains(testing), "{manifest}");
     }
 }

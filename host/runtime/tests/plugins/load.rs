@@ -1,9 +1,9 @@
 //! Loading: broken components and refused configs give clear errors; the
-//! TOML form of a spec; the offline tool.
+//! TOML form of a spec.
 
 use crate::harness::*;
 use ravelin_runtime::{FilePluginSpec, PluginError};
-use ravelin_test_guests::{FAULTS, NOOP, PROBE, V2_PROBE, WAF};
+use ravelin_test_guests::{FAULTS, NOOP, V2_PROBE, WAF};
 use serde_json::json;
 use std::path::Path;
 
@@ -133,91 +133,6 @@ fn file_spec_parses_toml_with_defaults_and_refuses_unknown_keys() {
         .into_spec("x", Path::new("/"))
         .expect_err("zero deadline");
     assert!(err.contains("plugins.x: deadline"), "{err}");
-}
-
-#[tokio::test]
-async fn the_offline_tool_reports_the_decision() {
-    use ravelin_runtime::tool::{parse_request, parse_response, run_offline};
-    let ok = parse_response("200\ncontent-type: text/plain\n\nok").expect("response");
-    let request = parse_request("GET /admin/x?y=1\nHost: example.com\n").expect("parse");
-    let config = json!({ "block_path_prefixes": ["/admin"] });
-    let reports = run_offline(Path::new(WAF), config, vec![request], ok.clone())
-        .await
-        .expect("run");
-    assert_eq!(reports[0].decision, "respond");
-    assert!(
-        reports[0].to_string().contains("403 Forbidden"),
-        "{}",
-        reports[0]
-    );
-
-    let request = parse_request("GET /ok\nHost: example.com\n").expect("parse");
-    let reports = run_offline(Path::new(NOOP), json!(null), vec![request], ok)
-        .await
-        .expect("run");
-    assert_eq!(reports[0].decision, "continue");
-    assert!(
-        reports[0]
-            .forwarded
-            .as_ref()
-            .is_some_and(|f| f.contains("GET /ok"))
-    );
-}
-
-#[tokio::test]
-async fn the_offline_tool_runs_a_sequence_that_shares_kv_against_a_chosen_upstream() {
-    use ravelin_runtime::tool::{parse_request, parse_response, run_offline};
-    let upstream = parse_response("404\nx-from: stand-in\n\nnothing here").expect("response");
-    let requests = vec![
-        parse_request("GET /count").expect("parse"),
-        parse_request("GET /count").expect("parse"),
-        parse_request("GET /passes").expect("parse"),
-    ];
-    let reports = run_offline(Path::new(PROBE), json!(null), requests, upstream)
-        .await
-        .expect("run");
-    assert!(reports[0].response.contains("Ok(1)"), "{}", reports[0]);
-    assert!(reports[1].response.contains("Ok(2)"), "{}", reports[1]);
-    assert!(reports[2].response.contains("404"), "{}", reports[2]);
-    assert!(
-        reports[2].response.contains("nothing here"),
-        "{}",
-        reports[2]
-    );
-}
-
-#[tokio::test]
-#[ignore = "builds a new crate for wasm32-wasip2 with cargo (a minute or more); run with --ignored"]
-async fn a_scaffolded_plugin_builds_with_one_command_and_runs() {
-    use ravelin_runtime::tool::{SdkDependency, parse_request, run_offline, scaffold};
-    let parent = std::env::temp_dir().join(format!("ravelin-new-{}", std::process::id()));
-    let sdk = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../sdk")
-        .canonicalize()
-        .expect("sdk");
-    let dir = scaffold(&parent, "my-filter", &SdkDependency::Path(sdk)).expect("scaffold");
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--release"])
-        .current_dir(&dir)
-        .env_remove("CARGO_TARGET_DIR")
-        .status()
-        .expect("cargo");
-    assert!(status.success());
-    let wasm = dir.join("target/wasm32-wasip2/release/my_filter.wasm");
-    let config = json!({ "deny_prefix": "/admin" });
-    let ok = ravelin_runtime::tool::parse_response("200").expect("response");
-    let requests = vec![
-        parse_request("GET /admin").expect("req"),
-        parse_request("GET /ok").expect("req"),
-    ];
-    let reports = run_offline(&wasm, config, requests, ok).await.expect("run");
-    assert_eq!(reports[0].decision, "respond", "{}", reports[0]);
-    assert!(
-        reports[1].to_string().contains("x-plugin: my-filter"),
-        "{}",
-        reports[1]
-    );
-    let _ = std::fs::remove_dir_all(parent);
 }
 
 #[tokio::test]

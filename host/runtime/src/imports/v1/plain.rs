@@ -1,10 +1,11 @@
-//! The small imports of 0.1: `log` into tracing, `kv` over the kv port,
+//! The small imports of 0.1: `log` into tracing (and the runtime's log tap), `kv` over the kv port,
 //! `metrics`, `clock` and `random`.
 
 use crate::bindings::v1::ravelin::plugin::{clock, kv, log, metrics, random};
 use crate::ctx::StoreCtx;
 use crate::guest_input;
 use crate::kv::KvFailure;
+use crate::log_tap::PluginLog;
 use log::Level;
 use rand::RngCore;
 
@@ -25,7 +26,25 @@ impl log::Host for StoreCtx {
             Level::Warn => tracing::warn!(plugin, request_id, "{message}"),
             Level::Error => tracing::error!(plugin, request_id, "{message}"),
         }
+        if let Some(tap) = &self.env.log_tap {
+            tap(PluginLog {
+                plugin: plugin.to_string(),
+                request_id: request_id.to_string(),
+                level: tracing_level(level),
+                message: message.to_string(),
+            });
+        }
         Ok(())
+    }
+}
+
+fn tracing_level(level: Level) -> tracing::Level {
+    match level {
+        Level::Trace => tracing::Level::TRACE,
+        Level::Debug => tracing::Level::DEBUG,
+        Level::Info => tracing::Level::INFO,
+        Level::Warn => tracing::Level::WARN,
+        Level::Error => tracing::Level::ERROR,
     }
 }
 
