@@ -1,7 +1,8 @@
 //! One exchange through every hook the proxy would call, in the proxy's
 //! order, with a stand-in upstream instead of the network: `on-request`,
-//! `on-request-body` (if asked for), the upstream, `on-response`, the
-//! response body whole or streamed in chunks (if asked for), then `on-log`.
+//! the request body whole or streamed in chunks (if asked for), the
+//! upstream, `on-response`, the response body whole or streamed in chunks
+//! (if asked for), then `on-log`.
 
 use crate::outcome::{Hook, Outcome};
 use bytes::{Bytes, BytesMut};
@@ -53,6 +54,16 @@ async fn request_side(
             .await;
         sent = body(Hook::OnRequestBody, decision, sent, complete)?;
     }
+    if exchange.request_streams() {
+        let mut out = BytesMut::new();
+        for (chunk, end) in chunks(sent) {
+            let decision = exchange
+                .on_request_chunk(chunk, end, &mut HeaderMap::new())
+                .await;
+            out.extend_from_slice(&chunk_data(Hook::OnRequestChunk, decision)?);
+        }
+        sent = out.freeze();
+    }
     Ok(http::Request::from_parts(parts, sent))
 }
 
@@ -77,13 +88,9 @@ async fn response_side(
     Ok(http::Response::from_parts(parts, sent))
 }
 
-/// `on-response-chunk` for each [`CHUNK`] of `body` (one empty chunk for an
-/// empty body); what the client gets.
-async fn stream(
-    exchange: &mut Exchange,
-    parts: &mut http::response::Parts,
-    body: Bytes,
-) -> Result<Bytes, Stop> {
+/// `body` in [`CHUNK`]s (one empty chunk for an empty body), each with
+/// whether it is the last.
+fn chunks(body: Bytes) -> Vec<(Bytes, bool)> {
     let mut chunks: Vec<Bytes> = (0..body.len())
         .step_by(CHUNK)
         .map(|at| body.slice(at..body.len().min(at + CHUNK)))
@@ -92,19 +99,34 @@ async fn stream(
         chunks.push(Bytes::new());
     }
     let last = chunks.len() - 1;
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| (chunk, i == last))
+        .collect()
+}
+
+/// The bytes a chunk hook passed on, or where it stopped.
+fn chunk_data(hook: Hook, decision: ChunkDecision) -> Result<Bytes, Stop> {
+    match decision {
+        ChunkDecision::Data(data) => Ok(data),
+        ChunkDecision::Respond(r) => Err(Stop::Answer(hook, Box::new(r))),
+        ChunkDecision::Fail(f) => Err(Stop::Fail(hook, f)),
+    }
+}
+
+/// `on-response-chunk` for each [`CHUNK`] of `body`; what the client gets.
+async fn stream(
+    exchange: &mut Exchange,
+    parts: &mut http::response::Parts,
+    body: Bytes,
+) -> Result<Bytes, Stop> {
     let mut out = BytesMut::new();
-    for (i, chunk) in chunks.into_iter().enumerate() {
-        let end = i == last;
-        match exchange
+    for (chunk, end) in chunks(body) {
+        let decision = exchange
             .on_response_chunk(parts, chunk, end, &mut HeaderMap::new())
-            .await
-        {
-            ChunkDecision::Data(data) => out.extend_from_slice(&data),
-            ChunkDecision::Respond(r) => {
-                return Err(Stop::Answer(Hook::OnResponseChunk, Box::new(r)));
-            }
-            ChunkDecision::Fail(f) => return Err(Stop::Fail(Hook::OnResponseChunk, f)),
-        }
+            .await;
+        out.extend_from_slice(&chunk_data(Hook::OnResponseChunk, decision)?);
     }
     Ok(out.freeze())
 }

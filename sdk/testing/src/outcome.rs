@@ -15,6 +15,8 @@ pub enum Hook {
     OnRequest,
     /// `on-request-body`.
     OnRequestBody,
+    /// `on-request-chunk`.
+    OnRequestChunk,
     /// `on-response`.
     OnResponse,
     /// `on-response-body`.
@@ -30,6 +32,7 @@ impl fmt::Display for Hook {
         f.write_str(match self {
             Hook::OnRequest => "on-request",
             Hook::OnRequestBody => "on-request-body",
+            Hook::OnRequestChunk => "on-request-chunk",
             Hook::OnResponse => "on-response",
             Hook::OnResponseBody => "on-response-body",
             Hook::OnResponseChunk => "on-response-chunk",

@@ -95,6 +95,28 @@ async fn chunk_hooks_see_the_upstream_body_streamed() {
 }
 
 #[tokio::test]
+async fn request_chunk_hooks_see_the_request_body_streamed() {
+    let mut h = load(STREAM_UPPER, json!({})).await;
+    let upload = Request::post("/upload", "x".repeat(40 << 10)).header("x-upper-request", "1");
+    let out = h.send(upload, Upstream::ok("stored")).await;
+    assert!(out.failure().is_none(), "{out}");
+    let forwarded = out.forwarded().expect("went upstream");
+    assert_eq!(forwarded.body().len(), 40 << 10);
+    assert!(
+        forwarded.body().iter().all(|b| *b == b'X'),
+        "upper-cased on its way"
+    );
+    let body = format!("{}eicar", "x".repeat(20 << 10));
+    let refused = Request::post("/upload", body).header("x-upper-request", "1");
+    let out = h.send(refused, Upstream::ok("stored")).await;
+    assert_eq!(
+        (out.status(), out.answered_at()),
+        (http::StatusCode::FORBIDDEN, Some(Hook::OnRequestChunk))
+    );
+    assert!(out.forwarded().is_none());
+}
+
+#[tokio::test]
 async fn log_lines_are_captured_per_exchange_on_log_included() {
     let mut h = load(V2_PROBE, json!(null)).await;
     let out = h

@@ -155,8 +155,18 @@ ravelin_sdk::export!({type_name});
     )
 }
 
-/// Creates `parent/NAME/` with `Cargo.toml`, `src/lib.rs`, `tests/plugin.rs`
-/// and `.gitignore`, and returns its path. In it, `cargo build --release
+/// A small shadow stack for the component (fresh instances touch fewer
+/// pages: see docs/benchmarks.md); native builds (the tests) are untouched.
+const CARGO_CONFIG: &str = "\
+# The component's shadow stack: 64 KiB instead of 1 MiB makes a fresh
+# instance about 3x cheaper to start; raise it if the plugin traps with an
+# out-of-bounds access on deep recursion or large local arrays.
+[target.wasm32-wasip2]
+rustflags = [\"-C\", \"link-arg=-zstack-size=65536\"]
+";
+
+/// Creates `parent/NAME/` with `Cargo.toml`, `src/lib.rs`, `tests/plugin.rs`,
+/// `.cargo/config.toml` (the component's stack size) and `.gitignore`, and returns its path. In it, `cargo build --release
 /// --target wasm32-wasip2` writes `target/wasm32-wasip2/release/NAME.wasm`
 /// (dashes as underscores), and `cargo test` runs the tests.
 pub fn scaffold(parent: &Path, name: &str, sdk: &SdkDependency) -> Result<PathBuf, String> {
@@ -180,6 +190,7 @@ pub fn scaffold(parent: &Path, name: &str, sdk: &SdkDependency) -> Result<PathBu
     write("Cargo.toml", manifest(name, sdk))?;
     write("src/lib.rs", source(name))?;
     write("tests/plugin.rs", TESTS.replace("NAME", name))?;
+    write(".cargo/config.toml", CARGO_CONFIG.into())?;
     write(".gitignore", "/target\n".into())?;
     Ok(dir)
 }
@@ -210,6 +221,8 @@ mod tests {
             manifest.contains("ravelin-plugin-testing = \"0.1\""),
             "{manifest}"
         );
+        let cargo = std::fs::read_to_string(dir.join(".cargo/config.toml")).expect("config");
+        assert!(cargo.contains("stack-size=65536"), "{cargo}");
         assert!(scaffold(&parent, "hello-world", &sdk).is_err());
         let _ = std::fs::remove_dir_all(parent);
     }
