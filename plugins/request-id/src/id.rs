@@ -140,7 +140,11 @@ mod tests {
         let uuid = b"0189a7f2-3b4c-7d5e-8f60-123456789abc";
         assert!(acceptable(uuid, Format::Uuid, 64));
         assert!(!acceptable(&uuid[1..], Format::Uuid, 64), "short");
-        assert!(!acceptable(b"0189a7f2x3b4c-7d5e-8f60-123456789abc", Format::Uuid, 64));
+        assert!(!acceptable(
+            b"0189a7f2x3b4c-7d5e-8f60-123456789abc",
+            Format::Uuid,
+            64
+        ));
         assert!(!acceptable(uuid, Format::Uuid, 35), "over max_length");
     }
 }
