@@ -1,7 +1,8 @@
 //! The `ipfilter` plugin in the real proxy: deny before allow on the client
 //! address the proxy determined (what a trusted proxy forwarded, else the
-//! TCP peer, so a client cannot spoof it), IPv4 and IPv6, a configurable
-//! refusal, and bad blocks refused at load.
+//! TCP peer, so a client cannot spoof it), IPv4 and IPv6, countries from
+//! a MaxMind database the test builds and hands over through
+//! `secret_files`, a configurable refusal, and bad blocks refused at load.
 
 use bytes::Bytes;
 use http::Request;
@@ -80,6 +81,52 @@ async fn the_refusal_status_and_body_are_configurable() {
     );
 }
 
+/// A MaxMind database (192.0.2.0/24 in `XX`, 2001:db8::/32 in `YY`),
+/// base64-encoded by coreutils' `base64` as an operator would, written to
+/// `dir/geo.b64`.
+fn write_country_db(dir: &std::path::Path) {
+    let mut writer = mmdb_writer::Writer::new("Test-Country");
+    for (net, code) in [("192.0.2.0/24", "XX"), ("2001:db8::/32", "YY")] {
+        let net: ipnet::IpNet = net.parse().expect("a network");
+        let record = serde_json::json!({ "country": { "iso_code": code } });
+        writer.insert(net, &record).expect("inserted");
+    }
+    let mmdb = dir.join("geo.mmdb");
+    std::fs::write(&mmdb, writer.to_bytes().expect("a database")).expect("written");
+    let encoded = std::process::Command::new("base64")
+        .arg(&mmdb)
+        .output()
+        .expect("coreutils base64");
+    assert!(encoded.status.success());
+    std::fs::write(dir.join("geo.b64"), encoded.stdout).expect("written");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn countries_from_a_maxmind_database_are_denied() {
+    let origin = Origin::start("app").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_country_db(dir.path());
+    let config = r#"{ deny = ["198.51.100.66"], deny_countries = ["xx"] }"#;
+    let tables = plugin_table("ipfilter", guests::IPFILTER, config)
+        + "secret_files = { country_db = \"geo.b64\" }\n";
+    let server = "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n".to_string();
+    let text = server + &plugin_chain_config(origin.addr, &tables, &["ipfilter"]);
+    let proxy = Proxy::start_in(dir, &text);
+    for (client, status) in [
+        ("192.0.2.10", 403),
+        ("2001:db8::10", 200),
+        ("198.51.100.1", 200),
+        ("198.51.100.66", 403),
+    ] {
+        assert_eq!(
+            from(&proxy, client).await.status,
+            status,
+            "{client}: {}",
+            proxy.log()
+        );
+    }
+}
+
 #[test]
 fn bad_blocks_are_refused_at_load_with_a_hint() {
     for (config, expected) in [
@@ -91,7 +138,15 @@ fn bad_blocks_are_refused_at_load_with_a_hint() {
             r#"{ allow = ["example.com"] }"#,
             "ipfilter: allow: \"example.com\" is not an IP address",
         ),
-        ("{}", "neither allow nor deny"),
+        ("{}", "neither allow, deny nor deny_countries"),
+        (
+            r#"{ deny_countries = ["XX"] }"#,
+            "deny_countries needs country_db",
+        ),
+        (
+            r#"{ deny_countries = ["XX"], country_db = "bm90IGEgZGF0YWJhc2U=" }"#,
+            "ipfilter: country_db is not a MaxMind database",
+        ),
     ] {
         let tables = plugin_table("ipfilter", guests::IPFILTER, config);
         let (ok, said) = check_config(&plugin_chain_config(

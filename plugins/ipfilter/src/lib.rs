@@ -1,9 +1,10 @@
 //! `ipfilter`: refuses requests by the client address the proxy determined
 //! (the TCP peer, or what a trusted proxy forwarded): allow and deny lists
-//! of IPv4 and IPv6 blocks, deny first. See README.md for the
-//! configuration.
+//! of IPv4 and IPv6 blocks, and optionally countries from a MaxMind
+//! database; deny first. See README.md for the configuration.
 
 mod cidr;
+mod geo;
 mod rules;
 
 use ravelin_sdk::{Config, Decision, Plugin, Reply, Request, metrics};

@@ -1,8 +1,9 @@
 //! The allow and deny lists, checked at `configure`, and the verdict for a
-//! client address: deny wins; then, when there is an allow list, only its
-//! addresses pass.
+//! client address: deny wins (a denied block, then a denied country); then,
+//! when there is an allow list, only its addresses pass.
 
 use crate::cidr::Cidr;
+use crate::geo::Countries;
 use serde::Deserialize;
 use std::net::IpAddr;
 
@@ -18,6 +19,11 @@ pub struct Settings {
     status: u16,
     #[serde(default = "default_body")]
     body: String,
+    /// A MaxMind database, base64 (normally through `secret_files`).
+    #[serde(default)]
+    country_db: Option<String>,
+    #[serde(default)]
+    deny_countries: Vec<String>,
 }
 
 fn default_status() -> u16 {
@@ -33,6 +39,8 @@ fn default_body() -> String {
 pub struct Rules {
     allow: Vec<Cidr>,
     deny: Vec<Cidr>,
+    /// The database and the ISO codes it denies.
+    countries: Option<(Countries, Vec<String>)>,
     /// The status and body a refused request gets.
     pub status: u16,
     pub body: String,
@@ -45,11 +53,37 @@ fn parse_list(entries: &[String], key: &str) -> Result<Vec<Cidr>, String> {
         .map_err(|e| format!("ipfilter: {key}: {e}"))
 }
 
+/// The database and the upper-cased codes, when both are given.
+fn countries(
+    db: Option<String>,
+    codes: Vec<String>,
+) -> Result<Option<(Countries, Vec<String>)>, String> {
+    let db = match (db, codes.is_empty()) {
+        (None, true) => return Ok(None),
+        (Some(db), false) => db,
+        (None, false) => return Err("ipfilter: deny_countries needs country_db".into()),
+        (Some(_), true) => {
+            return Err("ipfilter: country_db is given but deny_countries is empty".into());
+        }
+    };
+    let mut upper = Vec::new();
+    for code in codes {
+        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(format!(
+                "ipfilter: deny_countries: {code:?} is not an ISO 3166-1 alpha-2 code"
+            ));
+        }
+        upper.push(code.to_ascii_uppercase());
+    }
+    let loaded = Countries::load(&db).map_err(|e| format!("ipfilter: {e}"))?;
+    Ok(Some((loaded, upper)))
+}
+
 impl Settings {
     /// Parses every block; an error names the list and the entry.
     pub fn validate(self) -> Result<Rules, String> {
-        if self.allow.is_empty() && self.deny.is_empty() {
-            return Err("ipfilter: neither allow nor deny lists a block".into());
+        if self.allow.is_empty() && self.deny.is_empty() && self.deny_countries.is_empty() {
+            return Err("ipfilter: neither allow, deny nor deny_countries lists anything".into());
         }
         if !(400..=599).contains(&self.status) {
             return Err(format!(
@@ -60,6 +94,7 @@ impl Settings {
         Ok(Rules {
             allow: parse_list(&self.allow, "allow")?,
             deny: parse_list(&self.deny, "deny")?,
+            countries: countries(self.country_db, self.deny_countries)?,
             status: self.status,
             body: self.body,
         })
@@ -75,6 +110,11 @@ impl Rules {
             return self.allow.is_empty();
         };
         if self.deny.iter().any(|c| c.contains(ip)) {
+            return false;
+        }
+        if let Some((db, denied)) = &self.countries
+            && db.country(ip).is_some_and(|code| denied.contains(&code))
+        {
             return false;
         }
         self.allow.is_empty() || self.allow.iter().any(|c| c.contains(ip))
@@ -119,6 +159,44 @@ mod tests {
     }
 
     #[test]
+    fn denied_countries_are_refused_before_the_allow_list() {
+        let json = serde_json::json!({
+            "allow": ["192.0.2.0/25", "198.51.100.0/24"],
+            "deny_countries": ["xx"],
+            "country_db": crate::geo::tests::database(),
+        });
+        let r = rules(&json.to_string()).unwrap();
+        assert!(!admits(&r, "192.0.2.1:1"), "allowed block, denied country");
+        assert!(admits(&r, "198.51.100.1:1"), "no country in the database");
+        assert!(!admits(&r, "10.0.0.1:1"), "not allowed");
+    }
+
+    #[test]
+    fn country_settings_are_checked() {
+        let db = crate::geo::tests::database();
+        let no_db = rules(r#"{"deny_countries": ["XX"]}"#).unwrap_err();
+        assert!(no_db.contains("deny_countries needs country_db"), "{no_db}");
+        let no_codes = serde_json::json!({"deny": ["::1"], "country_db": db});
+        assert!(
+            rules(&no_codes.to_string())
+                .unwrap_err()
+                .contains("deny_countries is empty")
+        );
+        let bad_code = serde_json::json!({"deny_countries": ["XYZ"], "country_db": db});
+        assert!(
+            rules(&bad_code.to_string())
+                .unwrap_err()
+                .contains("\"XYZ\" is not an ISO 3166-1")
+        );
+        let broken = r#"{"deny_countries": ["XX"], "country_db": "AAAA"}"#;
+        assert!(
+            rules(broken)
+                .unwrap_err()
+                .contains("ipfilter: country_db is not a MaxMind database")
+        );
+    }
+
+    #[test]
     fn bad_config_is_refused_naming_list_and_entry() {
         let bad = rules(r#"{"deny": ["10.0.0.0/8", "10.0.0.1/8"]}"#).unwrap_err();
         assert!(
@@ -127,7 +205,11 @@ mod tests {
         );
         let allow = rules(r#"{"allow": ["nope"]}"#).unwrap_err();
         assert!(allow.contains("allow: \"nope\""), "{allow}");
-        assert!(rules("{}").unwrap_err().contains("neither allow nor deny"));
+        assert!(
+            rules("{}")
+                .unwrap_err()
+                .contains("neither allow, deny nor deny_countries")
+        );
         assert!(
             rules(r#"{"deny": ["::1"], "status": 200}"#)
                 .unwrap_err()
