@@ -125,9 +125,13 @@ async fn answer(
             request_id: request_id.to_str().unwrap_or(""),
         });
     }
+    // The request id, unless a response plugin set its own (a `request-id`
+    // plugin with `header = "x-request-id"`): the upstream's was replaced
+    // before the response hooks ran.
     response
         .headers_mut()
-        .insert(X_REQUEST_ID.clone(), request_id);
+        .entry(X_REQUEST_ID.clone())
+        .or_insert(request_id);
     let metrics = &proxy.metrics;
     let latency = RouteLabel {
         route: route_name.clone(),
@@ -165,7 +169,16 @@ async fn forward(
         .as_ref()
         .map(|chain| chain.exchange(request_info(snapshot, conn, parts, &route.name, request_id)));
     let started = Instant::now();
-    let result = exchange_upstream(snapshot, conn, parts, body, index, &mut exchange).await;
+    let result = exchange_upstream(
+        snapshot,
+        conn,
+        parts,
+        body,
+        index,
+        request_id,
+        &mut exchange,
+    )
+    .await;
     match exchange {
         Some(exchange) => exchange_body::finish(exchange, result, started).await,
         None => result,
@@ -180,6 +193,7 @@ async fn exchange_upstream(
     parts: &mut request::Parts,
     body: Incoming,
     index: usize,
+    request_id: &HeaderValue,
     exchange: &mut Option<Exchange>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let route = &snapshot.router.routes()[index];
@@ -232,6 +246,11 @@ async fn exchange_upstream(
     {
         upgrade::splice(client, &mut response);
     }
+    // The client gets the proxy's request id, not the upstream's; a
+    // response plugin may still set its own.
+    response
+        .headers_mut()
+        .insert(X_REQUEST_ID.clone(), request_id.clone());
     // 7. Plugins, on-response in reverse order, and whole-body hooks.
     match exchange {
         Some(exchange) => Ok(plugin_steps::on_response(exchange, response).await),

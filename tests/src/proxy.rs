@@ -229,3 +229,19 @@ plugins = [{}]
 pub fn plugin_table(name: &str, source: &str, config: &str) -> String {
     format!("[plugins.{name}]\nsource = \"{source}\"\nconfig = {config}\n")
 }
+
+/// `ravelin check` on `config` with its placeholders filled by addresses
+/// nothing binds (check never listens): `(succeeded, stderr and stdout)`.
+/// For configs a plugin's `configure` must refuse.
+pub fn check_config(config: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = config
+        .replace("{http}", "127.0.0.1:9")
+        .replace("{https}", "127.0.0.1:9")
+        .replace("{admin}", "127.0.0.1:9")
+        .replace("{dir}", &dir.path().display().to_string());
+    let output = check(dir.path(), &text);
+    let said = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
+    (output.status.success(), said)
+}
