@@ -88,7 +88,12 @@ impl Plugin for StreamUpper {
         }
     }
 
-    fn on_request_chunk(&mut self, _req: &Request, mut chunk: Vec<u8>, _end: bool) -> ChunkDecision {
+    fn on_request_chunk(
+        &mut self,
+        _req: &Request,
+        mut chunk: Vec<u8>,
+        _end: bool,
+    ) -> ChunkDecision {
         chunk.make_ascii_uppercase();
         if chunk.windows(5).any(|w| w == b"EICAR") {
             return Reply::text(403, "upload refused").into();

@@ -200,7 +200,11 @@ impl Plugin for V2Probe {
             .map(|f| format!("{}:{}", f.name, String::from_utf8_lossy(&f.value)))
             .collect();
         let (len, trailers) = (body.len(), trailers.join(";"));
-        Reply::text(200, format!("len={len} truncated={truncated} trailers={trailers} set={set}")).into()
+        Reply::text(
+            200,
+            format!("len={len} truncated={truncated} trailers={trailers} set={set}"),
+        )
+        .into()
     }
 
     fn on_log(&mut self, req: &Request, info: &LogInfo) {
