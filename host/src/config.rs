@@ -83,9 +83,35 @@ pub enum AccessLog {
 pub struct Listener {
     pub name: String,
     pub addr: SocketAddr,
-    pub tls: Option<Vec<Certificate>>,
+    pub tls: Option<ListenerTls>,
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
+}
+
+/// A TLS listener: its certificates, and whether it asks clients for one.
+#[derive(Debug, Clone)]
+pub struct ListenerTls {
+    /// At least one; the first is the default.
+    pub certificates: Vec<Certificate>,
+    /// `None`: clients are not asked for a certificate.
+    pub client_auth: Option<ClientAuth>,
+}
+
+/// Client certificates on a listener (mutual TLS): the CA bundle that
+/// issues them, and whether one is required.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAuth {
+    /// A PEM bundle of the CA certificates client certificates must chain to.
+    pub ca: PathBuf,
+    pub mode: ClientAuthMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuthMode {
+    /// The handshake fails without a valid client certificate.
+    Required,
+    /// A client may send none; one it sends must be valid.
+    Optional,
 }
 
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use ravelin_runtime::{Chain, PluginSet, Runtime};
 use rustls::ServerConfig;
 
-use crate::config::{Config, ConfigError, Problem};
+use crate::config::{Config, ConfigError, ListenerTls, Problem};
 use crate::router::Router;
 use crate::tls;
 use crate::upstream::Cluster;
@@ -97,14 +97,12 @@ impl Snapshot {
         }
         let mut tls = HashMap::new();
         for (i, listener) in config.listeners.iter().enumerate() {
-            let Some(certificates) = &listener.tls else {
+            let Some(settings) = &listener.tls else {
                 continue;
             };
-            match tls::server_config(certificates, |p| config.resolve(p)) {
-                Ok(server) => {
-                    tls.insert(listener.name.clone(), server);
-                }
-                Err(message) => problems.push(problem(format!("listeners[{i}].tls"), message)),
+            let key = format!("listeners[{i}].tls");
+            if let Some(server) = server_tls(&key, settings, &config, &mut problems) {
+                tls.insert(listener.name.clone(), server);
             }
         }
         let mut clusters = BTreeMap::new();
@@ -140,6 +138,24 @@ impl Snapshot {
             route_chains: Vec::new(),
         })
     }
+}
+
+/// The server configuration of one TLS listener (certificates and CA
+/// bundle read now), or its problems under `key`.
+fn server_tls(
+    key: &str,
+    settings: &ListenerTls,
+    config: &Config,
+    problems: &mut Vec<Problem>,
+) -> Option<Arc<ServerConfig>> {
+    let resolve = |p: &std::path::Path| config.resolve(p);
+    let certificates = tls::cert_resolver(&settings.certificates, resolve)
+        .map_err(|message| problems.push(problem(key.to_string(), message)));
+    let clients = tls::client_verifier(settings.client_auth.as_ref(), resolve)
+        .map_err(|message| problems.push(problem(format!("{key}.client_auth.ca"), message)));
+    tls::server_config(certificates.ok()?, clients.ok()?)
+        .map_err(|message| problems.push(problem(key.to_string(), message)))
+        .ok()
 }
 
 fn problem(key: String, message: String) -> Problem {

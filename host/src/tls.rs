@@ -1,6 +1,11 @@
 //! TLS: the server side (several certificates chosen by SNI, TLS 1.2 and 1.3
-//! only, ALPN `h2` and `http/1.1`) and the client side used to re-encrypt
-//! to upstreams (CA bundle or system roots, optional client certificate).
+//! only, ALPN `h2` and `http/1.1`, client certificates when the listener asks
+//! for them) and the client side used to re-encrypt to upstreams (CA bundle
+//! or system roots, optional client certificate).
+
+mod client_auth;
+
+pub use client_auth::client_verifier;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,6 +14,7 @@ use rustls::crypto::ring;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::ResolvesServerCertUsingSni;
+use rustls::server::danger::ClientCertVerifier;
 use rustls::sign::CertifiedKey;
 
 use crate::config::Certificate;
@@ -32,15 +38,15 @@ pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
         .map_err(|e| format!("{}: cannot read a private key: {e}", path.display()))
 }
 
-/// The server configuration of one TLS listener. The first certificate is
-/// the default for clients that send no (or an unknown) SNI name; the others
-/// answer the names they list (or, when they list none, the names in the
-/// certificate itself).
-pub fn server_config(
+/// The certificates of one TLS listener, chosen by SNI. The first
+/// certificate is the default for clients that send no (or an unknown) SNI
+/// name; the others answer the names they list (or, when they list none,
+/// the names in the certificate itself).
+pub fn cert_resolver(
     certificates: &[Certificate],
     resolve: impl Fn(&Path) -> std::path::PathBuf,
-) -> Result<Arc<rustls::ServerConfig>, String> {
-    let provider = Arc::new(ring::default_provider());
+) -> Result<Arc<dyn rustls::server::ResolvesServerCert>, String> {
+    let provider = ring::default_provider();
     let mut sni = ResolvesServerCertUsingSni::new();
     let mut default = None;
     for (i, c) in certificates.iter().enumerate() {
@@ -71,12 +77,21 @@ pub fn server_config(
             default = Some(certified);
         }
     }
-    let resolver = Arc::new(DefaultingResolver { sni, default });
+    Ok(Arc::new(DefaultingResolver { sni, default }))
+}
+
+/// The server configuration of one TLS listener: its certificates (see
+/// [`cert_resolver`]) and how it verifies clients (see [`client_verifier`]).
+pub fn server_config(
+    certificates: Arc<dyn rustls::server::ResolvesServerCert>,
+    clients: Arc<dyn ClientCertVerifier>,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    let provider = Arc::new(ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(VERSIONS)
         .map_err(|e| format!("TLS setup failed: {e}"))?
-        .with_no_client_auth()
-        .with_cert_resolver(resolver);
+        .with_client_cert_verifier(clients)
+        .with_cert_resolver(certificates);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     // The server's cipher-suite order (strongest first) wins over the client's.
     config.ignore_client_order = true;

@@ -95,6 +95,19 @@ pub struct FileListener {
 #[serde(deny_unknown_fields)]
 pub struct FileServerTls {
     pub certificates: Vec<FileCertificate>,
+    pub client_auth: Option<FileClientAuth>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileClientAuth {
+    pub ca: PathBuf,
+    #[serde(default = "default_client_auth_mode")]
+    pub mode: String,
+}
+
+fn default_client_auth_mode() -> String {
+    "required".into()
 }
 
 #[derive(Debug, Deserialize)]

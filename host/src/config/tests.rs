@@ -271,3 +271,66 @@ fn kv_problems_name_their_key_and_line() {
         assert!(error.contains(expected), "{body}: {error}");
     }
 }
+
+/// A TLS listener with `client_auth` written as given, before the routes.
+fn with_client_auth(client_auth: &str) -> String {
+    format!(
+        r#"
+[[listeners]]
+listen = "127.0.0.1:8443"
+tls.certificates = [{{ cert = "server.pem", key = "server.key" }}]
+tls.client_auth = {client_auth}
+
+[upstreams.app]
+endpoints = [{{ address = "127.0.0.1:9000" }}]
+
+[[routes]]
+upstream = "app"
+"#
+    )
+}
+
+#[test]
+fn client_auth_is_required_unless_it_says_optional() {
+    let auth = |text: &str| {
+        let config = parse(&with_client_auth(text)).unwrap();
+        let tls = config.listeners[0].tls.clone().unwrap();
+        tls.client_auth.unwrap()
+    };
+    let required = auth(r#"{ ca = "clients.pem" }"#);
+    assert_eq!(required.ca, Path::new("clients.pem"));
+    assert_eq!(required.mode, ClientAuthMode::Required);
+    let optional = auth(r#"{ ca = "clients.pem", mode = "optional" }"#);
+    assert_eq!(optional.mode, ClientAuthMode::Optional);
+    let plain = parse(MINIMAL).unwrap();
+    assert!(plain.listeners[0].tls.is_none());
+}
+
+#[test]
+fn client_auth_problems_name_the_key_and_line() {
+    let error = parse(&with_client_auth(r#"{ ca = "c.pem", mode = "sometimes" }"#))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            "test.toml:5: `listeners[0].tls.client_auth.mode`: unknown mode `sometimes`: use \"required\" or \"optional\""
+        ),
+        "{error}"
+    );
+    let error = parse(&with_client_auth(r#"{ ca = "" }"#))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("`listeners[0].tls.client_auth.ca`: name the PEM bundle"),
+        "{error}"
+    );
+    let error = parse(&with_client_auth(r#"{ mode = "optional" }"#))
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("test.toml:5:"), "{error}");
+    assert!(error.contains("missing field `ca`"), "{error}");
+    let error = parse(&with_client_auth(r#"{ ca = "c.pem", crl = "r.pem" }"#))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("unknown field `crl`"), "{error}");
+}

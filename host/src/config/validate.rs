@@ -205,22 +205,7 @@ fn listeners(raw: Vec<FileListener>, limits: &FileLimits, p: &mut Problems) -> V
         let Some(addr) = p.check(format!("{key}.listen"), socket_addr(&l.listen)) else {
             continue;
         };
-        let tls = l.tls.map(|tls| {
-            if tls.certificates.is_empty() {
-                p.add(
-                    format!("{key}.tls.certificates"),
-                    "a TLS listener needs at least one certificate",
-                );
-            }
-            tls.certificates
-                .into_iter()
-                .map(|c| Certificate {
-                    cert: c.cert,
-                    key: c.key,
-                    server_names: c.server_names,
-                })
-                .collect()
-        });
+        let tls = l.tls.map(|tls| listener_tls(&format!("{key}.tls"), tls, p));
         listeners.push(Listener {
             name,
             addr,
@@ -232,6 +217,49 @@ fn listeners(raw: Vec<FileListener>, limits: &FileLimits, p: &mut Problems) -> V
         });
     }
     listeners
+}
+
+fn listener_tls(key: &str, raw: FileServerTls, p: &mut Problems) -> ListenerTls {
+    if raw.certificates.is_empty() {
+        p.add(
+            format!("{key}.certificates"),
+            "a TLS listener needs at least one certificate",
+        );
+    }
+    let certificates = raw
+        .certificates
+        .into_iter()
+        .map(|c| Certificate {
+            cert: c.cert,
+            key: c.key,
+            server_names: c.server_names,
+        })
+        .collect();
+    let client_auth = raw.client_auth.and_then(|auth| {
+        let key = format!("{key}.client_auth");
+        if auth.ca.as_os_str().is_empty() {
+            p.add(
+                format!("{key}.ca"),
+                "name the PEM bundle of the CAs that issue client certificates",
+            );
+        }
+        let mode = match auth.mode.as_str() {
+            "required" => ClientAuthMode::Required,
+            "optional" => ClientAuthMode::Optional,
+            other => {
+                p.add(
+                    format!("{key}.mode"),
+                    format!("unknown mode `{other}`: use \"required\" or \"optional\""),
+                );
+                return None;
+            }
+        };
+        Some(ClientAuth { ca: auth.ca, mode })
+    });
+    ListenerTls {
+        certificates,
+        client_auth,
+    }
 }
 
 fn compression(raw: FileCompression, p: &mut Problems) -> Compression {
