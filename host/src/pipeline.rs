@@ -50,6 +50,8 @@ pub struct ConnInfo {
     /// The TLS version and cipher suite, over TLS (`""` otherwise).
     pub tls_version: &'static str,
     pub tls_cipher: &'static str,
+    /// The certificate the client presented and the listener verified.
+    pub client_cert: Option<Arc<ravelin_runtime::ClientCert>>,
     /// HTTP/1 framing verdicts of this connection's requests, in order.
     pub framing: Option<Arc<crate::server::Verdicts>>,
 }
@@ -344,9 +346,9 @@ fn request_info(
         tls: conn.tls.then(|| TlsInfo {
             sni: conn.sni.clone(),
             alpn: conn.alpn.clone(),
-            mtls: false,
             version: conn.tls_version.to_string(),
             cipher: conn.tls_cipher.to_string(),
+            client_cert: conn.client_cert.clone(),
         }),
         route: route.to_string(),
         request_id: request_id.to_str().unwrap_or("").to_string(),

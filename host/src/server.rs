@@ -1,7 +1,7 @@
 //! Client-facing listeners: accept loops with connection limits, the TLS
-//! handshake (certificate by SNI, ALPN), one hyper connection task per
-//! client serving HTTP/1.1 and HTTP/2, idle keep-alive timeouts, and
-//! graceful drain on shutdown.
+//! handshake (certificate by SNI, ALPN, client certificate), one hyper
+//! connection task per client serving HTTP/1.1 and HTTP/2, idle keep-alive
+//! timeouts, and graceful drain on shutdown.
 
 mod framing;
 mod idle;
@@ -96,6 +96,7 @@ pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) 
             alpn: None,
             tls_version: "",
             tls_cipher: "",
+            client_cert: None,
             peer,
             tls: false,
             listener: name.clone(),
@@ -140,26 +141,34 @@ async fn serve_tls(
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
         Ok(Ok(tls_stream)) => {
-            conn.tls = true;
-            let session = tls_stream.get_ref().1;
-            conn.sni = session.server_name().map(str::to_string);
-            conn.alpn = session
-                .alpn_protocol()
-                .map(|p| String::from_utf8_lossy(p).into_owned());
-            conn.tls_version = match session.protocol_version() {
-                Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
-                Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
-                _ => "",
-            };
-            conn.tls_cipher = session
-                .negotiated_cipher_suite()
-                .and_then(|s| s.suite().as_str())
-                .unwrap_or("");
+            record_session(&mut conn, tls_stream.get_ref().1);
             serve_http(tls_stream, conn, shared).await;
         }
         Ok(Err(e)) => tracing::debug!(client = %conn.peer, "TLS handshake failed: {e}"),
         Err(_) => tracing::debug!(client = %conn.peer, "TLS handshake timed out"),
     }
+}
+
+/// What the connection's requests (and their plugins) learn of the TLS
+/// session: SNI, ALPN, version, cipher and the verified client certificate.
+fn record_session(conn: &mut ConnInfo, session: &rustls::ServerConnection) {
+    conn.tls = true;
+    conn.sni = session.server_name().map(str::to_string);
+    conn.alpn = session
+        .alpn_protocol()
+        .map(|p| String::from_utf8_lossy(p).into_owned());
+    conn.tls_version = match session.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+        _ => "",
+    };
+    conn.tls_cipher = session
+        .negotiated_cipher_suite()
+        .and_then(|s| s.suite().as_str())
+        .unwrap_or("");
+    // Only a certificate the listener's verifier accepted gets this far.
+    let leaf = session.peer_certificates().and_then(|chain| chain.first());
+    conn.client_cert = leaf.map(|leaf| Arc::new(crate::tls::client_cert(leaf)));
 }
 
 async fn serve_http<IO>(io: IO, mut conn: ConnInfo, shared: Shared)

@@ -4,8 +4,10 @@
 //! or system roots, optional client certificate).
 
 mod client_auth;
+mod client_cert;
 
 pub use client_auth::client_verifier;
+pub use client_cert::client_cert;
 
 use std::path::Path;
 use std::sync::Arc;

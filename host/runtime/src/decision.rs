@@ -4,7 +4,9 @@
 use crate::PluginError;
 use bytes::Bytes;
 use http::StatusCode;
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// Facts about the request that are not in its `http` parts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,12 +31,46 @@ pub struct TlsInfo {
     pub sni: Option<String>,
     /// The negotiated ALPN protocol.
     pub alpn: Option<String>,
-    /// Whether the client presented a verified certificate.
-    pub mtls: bool,
     /// The protocol version, such as `TLSv1.3`.
     pub version: String,
     /// The cipher suite, such as `TLS13_AES_128_GCM_SHA256`.
     pub cipher: String,
+    /// The certificate the client presented and the listener verified
+    /// (mutual TLS), shared by the connection's requests.
+    pub client_cert: Option<Arc<ClientCert>>,
+}
+
+/// A client certificate the listener verified against its CA bundle.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientCert {
+    /// The leaf certificate, DER-encoded.
+    pub der: Vec<u8>,
+    /// The subject distinguished name as text, attributes in certificate
+    /// order, such as `CN=alice, O=Example`.
+    pub subject: String,
+    /// The subjectAltNames of the kinds below, in certificate order.
+    pub sans: Vec<San>,
+}
+
+/// One subjectAltName of a client certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum San {
+    Dns(String),
+    Ip(IpAddr),
+    Uri(String),
+    Email(String),
+}
+
+/// `dns:`, `ip:`, `uri:` or `email:` and the name, as contract 0.2 gives it.
+impl fmt::Display for San {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            San::Dns(name) => write!(f, "dns:{name}"),
+            San::Ip(addr) => write!(f, "ip:{addr}"),
+            San::Uri(uri) => write!(f, "uri:{uri}"),
+            San::Email(email) => write!(f, "email:{email}"),
+        }
+    }
 }
 
 /// A plugin failed and its policy is `fail = "closed"`: answer with

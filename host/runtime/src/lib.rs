@@ -81,7 +81,7 @@ mod wasi;
 
 pub use chain::Chain;
 pub use config::{FailPolicy, InitMode, Isolation, PluginSpec, RuntimeConfig};
-pub use decision::{BodyDecision, Decision, Failure, RequestInfo, TlsInfo};
+pub use decision::{BodyDecision, ClientCert, Decision, Failure, RequestInfo, San, TlsInfo};
 pub use error::PluginError;
 pub use exchange::{ChunkDecision, Exchange};
 pub use file::FilePluginSpec;

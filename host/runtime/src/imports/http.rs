@@ -4,7 +4,7 @@
 //! exchange's attributes and body asks.
 
 use crate::bindings::v2::ravelin::plugin::types::{
-    BodyMode, Field, Host, HostRequest, HostResponse, HttpVersion, TlsInfo,
+    BodyMode, ClientCert, Field, Host, HostRequest, HostResponse, HttpVersion, TlsInfo,
 };
 use crate::bindings::{RequestHandle, ResponseHandle};
 use crate::body::BodyAsk;
@@ -149,6 +149,11 @@ impl HostRequest for StoreCtx {
             alpn: t.alpn.clone(),
             version: t.version.clone(),
             cipher: t.cipher.clone(),
+            client_cert: t.client_cert.as_deref().map(|c| ClientCert {
+                der: c.der.clone(),
+                subject: c.subject.clone(),
+                sans: c.sans.iter().map(ToString::to_string).collect(),
+            }),
         }))
     }
     fn route(&mut self, _: Resource<RequestHandle>) -> Res<String> {

@@ -85,9 +85,16 @@ pub fn info() -> RequestInfo {
         tls: Some(ravelin_runtime::TlsInfo {
             sni: Some("example.com".into()),
             alpn: Some("h2".into()),
-            mtls: true,
             version: "TLSv1.3".into(),
             cipher: "TLS13_AES_128_GCM_SHA256".into(),
+            client_cert: Some(std::sync::Arc::new(ravelin_runtime::ClientCert {
+                der: vec![0x30, 0x03, 0x02, 0x01, 0x00],
+                subject: "CN=alice, O=Example".into(),
+                sans: vec![
+                    ravelin_runtime::San::Dns("alice.example".into()),
+                    ravelin_runtime::San::Ip([192, 0, 2, 7].into()),
+                ],
+            })),
         }),
         route: "api".into(),
         request_id: "req-42".into(),

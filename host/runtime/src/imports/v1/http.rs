@@ -73,7 +73,7 @@ impl HostRequest for StoreCtx {
         Ok(self.info.tls.as_ref().map(|t| TlsInfo {
             sni: t.sni.clone(),
             alpn: t.alpn.clone(),
-            mtls: t.mtls,
+            mtls: t.client_cert.is_some(),
         }))
     }
     fn route(&mut self, _: Resource<RequestHandle>) -> Res<String> {
