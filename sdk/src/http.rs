@@ -8,7 +8,9 @@
 use crate::bindings::ravelin::plugin::types as wit;
 use crate::body::BodyMode;
 
-pub use wit::{Field, HttpVersion, TlsInfo};
+use crate::tls::{ClientCert, TlsInfo};
+
+pub use wit::{Field, HttpVersion};
 
 impl HttpVersion {
     /// The version as HTTP writes it: `HTTP/1.0`, `HTTP/1.1`, `HTTP/2` or
@@ -162,10 +164,15 @@ impl Request<'_> {
     pub fn peer_addr(&self) -> Option<String> {
         self.0.peer_addr()
     }
-    /// The client's TLS facts (SNI, ALPN, version, cipher), or `None` for
-    /// plain text.
+    /// The client's TLS facts (SNI, ALPN, version, cipher, client
+    /// certificate), or `None` for plain text.
     pub fn tls(&self) -> Option<TlsInfo> {
         self.0.tls()
+    }
+    /// The certificate the client presented and the listener verified
+    /// (mutual TLS), or `None`.
+    pub fn client_cert(&self) -> Option<ClientCert> {
+        self.0.tls().and_then(|tls| tls.client_cert)
     }
     /// The name of the route that matched.
     pub fn route(&self) -> String {

@@ -115,6 +115,7 @@ mod host;
 mod http;
 pub mod kv;
 pub mod outbound;
+mod tls;
 
 #[doc(hidden)]
 pub mod __private {
@@ -128,7 +129,8 @@ pub use body::{BodyLimit, BodyMode, OverLimit};
 pub use config::{Config, config};
 pub use decision::{BodyDecision, ChunkDecision, Decision, Reply};
 pub use host::{log, metrics, now_ms, random_bytes, random_u64};
-pub use http::{Field, HttpVersion, Request, Response, TlsInfo};
+pub use http::{Field, HttpVersion, Request, Response};
+pub use tls::{ClientCert, TlsInfo};
 
 /// The hooks of a plugin. Every hook has a no-op default: implement the ones
 /// you need, and list `on_response` / `on_log` in [`Plugin::HOOKS`] (or

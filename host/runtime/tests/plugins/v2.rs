@@ -1,6 +1,7 @@
 //! Contract 0.2 in the runtime: outbound calls in flight are cancelled with
-//! their exchange, and a plugin without response hooks gives its instance
-//! back as soon as its request hook returns.
+//! their exchange, a plugin without response hooks gives its instance
+//! back as soon as its request hook returns, and the client certificate
+//! reaches `tls-info`.
 
 use crate::harness::*;
 use bytes::Bytes;
@@ -85,4 +86,21 @@ async fn a_plugin_without_response_hooks_gives_its_instance_back_at_once() {
         "{text}"
     );
     drop((first, second));
+}
+
+#[tokio::test]
+async fn the_client_certificate_reaches_tls_info_with_prefixed_names() {
+    let rt = runtime();
+    let chain = chain(&rt, vec![spec("probe", V2_PROBE, json!(null))]).await;
+    let (_ex, decision, _) = run(&chain, "/v2/client-cert").await;
+    assert_eq!(
+        responded(decision),
+        (
+            200,
+            "subject=CN=alice, O=Example sans=dns:alice.example,ip:192.0.2.7 der=5".into()
+        )
+    );
+    let mut plain = chain.exchange(ravelin_runtime::RequestInfo::default());
+    let decision = plain.on_request(&mut request("/v2/client-cert")).await;
+    assert_eq!(responded(decision), (200, "none".into()));
 }

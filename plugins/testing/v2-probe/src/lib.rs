@@ -4,6 +4,9 @@
 //! - `/v2/bytes`: answers with the hex of header `x-raw`'s raw bytes.
 //! - `/v2/facts`: answers `<scheme> <version> <client-addr> <peer-addr>
 //!   <tls-version|none> <route>` (`-` for an unknown address).
+//! - `/v2/client-cert`: answers `none` when the client presented no
+//!   certificate (or used no TLS), else `subject=<subject> sans=<san,...>
+//!   der=<DER length>`.
 //! - `/v2/attr`: sets attribute `user` to `alice` and goes on; with config
 //!   `read_attribute = true` answers with attribute `user` instead (so a
 //!   writer then a reader in one chain answer `alice`).
@@ -82,6 +85,18 @@ fn facts(req: &Request) -> String {
         dash(req.peer_addr()),
         req.route(),
     )
+}
+
+fn client_cert(req: &Request) -> String {
+    match req.client_cert() {
+        None => "none".into(),
+        Some(cert) => format!(
+            "subject={} sans={} der={}",
+            cert.subject,
+            cert.sans.join(","),
+            cert.der.len()
+        ),
+    }
 }
 
 fn ask_body(req: &Request) -> Decision {
@@ -172,6 +187,7 @@ impl Plugin for V2Probe {
         match req.path().as_str() {
             "/v2/bytes" => text(hex(&req.header("x-raw").unwrap_or_default())),
             "/v2/facts" => text(facts(req)),
+            "/v2/client-cert" => text(client_cert(req)),
             "/v2/attr" => self.attribute(req),
             "/v2/body-whole" => ask_body(req),
             "/v2/concurrent" => self.concurrent(req),
