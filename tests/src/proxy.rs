@@ -139,6 +139,12 @@ impl Proxy {
         admin_get(self.admin, path).unwrap_or((0, String::new()))
     }
 
+    /// `POST /reload` on the admin listener, which answers once the reload
+    /// is done: (status, body) — 200, or 422 and why the config was refused.
+    pub fn reload(&self) -> (u16, String) {
+        admin_request(self.admin, "POST", "/reload").unwrap_or((0, String::new()))
+    }
+
     /// Waits until the log contains `needle`, at most `limit`.
     pub fn wait_for_log(&self, needle: &str, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
@@ -183,11 +189,20 @@ fn spawn_placeholder() -> Child {
 
 /// A blocking HTTP/1.0 GET without dependencies, for readiness and admin calls.
 pub fn admin_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    admin_request(addr, "GET", path)
+}
+
+/// A blocking HTTP/1.0 request without a body: (status, body).
+fn admin_request(addr: SocketAddr, method: &str, path: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut stream =
         std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: admin\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: admin\r\nContent-Length: 0\r\n\r\n"
+    )
+    .ok()?;
     let mut text = String::new();
     stream.read_to_string(&mut text).ok()?;
     let status = text.split(' ').nth(1)?.parse().ok()?;
