@@ -43,6 +43,7 @@ fn every_example_config_passes_check() {
     std::fs::create_dir_all(dir.path().join("certs")).unwrap();
     let pki = ravelin_tests::Pki::new();
     pki.issue(&["localhost"], &dir.path().join("certs"), "localhost");
+    std::fs::write(dir.path().join("certs/clients-ca.pem"), &pki.ca_pem).unwrap();
     let mut checked = 0;
     for entry in std::fs::read_dir(&examples).unwrap() {
         let path = entry.unwrap().path();
