@@ -16,10 +16,21 @@ pub use certs::Pki;
 pub use origin::{Origin, Recorded};
 pub use proxy::Proxy;
 
-/// A loopback port that was free a moment ago.
+/// A loopback port that was free a moment ago and that this process has
+/// not handed out before: the kernel may give a just-released port again,
+/// and two of a proxy's listeners (or two tests) must never get the same.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    for _ in 0..1000 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+        if given.insert(port) {
+            return port;
+        }
+    }
+    panic!("no loopback port this process has not used yet in 1000 tries")
 }
