@@ -34,3 +34,14 @@ pub fn free_port() -> u16 {
     }
     panic!("no loopback port this process has not used yet in 1000 tries")
 }
+
+/// The resident memory of process `pid`, in bytes (0 when unknown).
+pub fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    kib * 1024
+}

@@ -15,9 +15,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use ravelin_test_guests as guests;
-use ravelin_tests::Proxy;
 use ravelin_tests::origin::Origin;
 use ravelin_tests::proxy::{plugin_chain_config, plugin_table};
+use ravelin_tests::{Proxy, rss};
 
 const MIB: usize = 1 << 20;
 
@@ -66,17 +66,6 @@ async fn post(url: &str, body: Upload) -> (u16, String) {
         .expect("body")
         .to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
-}
-
-/// The resident memory of process `pid`, in bytes.
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    kib * 1024
 }
 
 #[tokio::test(flavor = "multi_thread")]

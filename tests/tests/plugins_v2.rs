@@ -16,10 +16,10 @@ use http::Request;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 use ravelin_test_guests as guests;
-use ravelin_tests::Proxy;
 use ravelin_tests::client::{self, get, send};
 use ravelin_tests::origin::{self, Origin};
 use ravelin_tests::proxy::{plugin_chain_config, plugin_table};
+use ravelin_tests::{Proxy, rss};
 
 /// A proxy in front of `origin` whose one route runs `chain` of the plugins
 /// declared by `tables`.
@@ -130,17 +130,6 @@ async fn a_request_body_over_the_plugins_limit_follows_its_rule() {
     assert_eq!(skipped.status, 200, "{}", proxy.log());
     assert_eq!(origin.count(), before + 1);
     assert_eq!(origin.received().last().unwrap().body.len(), 100);
-}
-
-/// The resident memory of process `pid`, in bytes.
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    kib * 1024
 }
 
 const MIB: usize = 1 << 20;
