@@ -7,6 +7,9 @@
 //! answers mid-body abandons the upstream request.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -53,9 +56,10 @@ where
     Fut: Future<Output = Result<Response<ProxyBody>, ProxyError>>,
 {
     let (tx, rx) = mpsc::channel::<Item>(IN_FLIGHT);
-    let upstream_body = StreamBody::new(tokio_stream_of(rx));
+    let finished = Arc::new(AtomicBool::new(false));
+    let upstream_body = StreamBody::new(frames_of(rx, finished.clone()));
     let upstream = send(PreparedBody::streamed(BodyExt::boxed(upstream_body)));
-    let pump = pump(exchange, body.attempt(), tx, pause);
+    let pump = pump(exchange, body.attempt(), tx, pause, &finished);
     tokio::pin!(upstream);
     tokio::pin!(pump);
     let mut response = None;
@@ -77,9 +81,29 @@ where
     response.map(Step::Go)
 }
 
-/// The receiving end of the channel, as a stream of frames.
-fn tokio_stream_of(mut rx: mpsc::Receiver<Item>) -> impl futures_util::Stream<Item = Item> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+/// The receiving end of the channel, as the upstream request's body. The
+/// body ends cleanly only when the pump `finished`; a pump dropped before
+/// (a plugin answered, the client's body broke) ends it with an error, so
+/// the upstream connection is cut rather than a truncated body completed
+/// (the upstream connection is written by a task of its own, which would
+/// otherwise finish the chunked body when the channel closes).
+fn frames_of(
+    mut rx: mpsc::Receiver<Item>,
+    finished: Arc<AtomicBool>,
+) -> impl futures_util::Stream<Item = Item> {
+    let mut ended = false;
+    futures_util::stream::poll_fn(move |cx| {
+        if ended {
+            return Poll::Ready(None);
+        }
+        match rx.poll_recv(cx) {
+            Poll::Ready(None) if !finished.load(Ordering::Acquire) => {
+                ended = true;
+                Poll::Ready(Some(Err(BoxError::from("the request body was abandoned"))))
+            }
+            other => other,
+        }
+    })
 }
 
 /// Pumps the client's body through the chunk hooks into `tx`.
@@ -88,6 +112,7 @@ async fn pump(
     body: ProxyBody,
     tx: mpsc::Sender<Item>,
     pause: Duration,
+    finished: &AtomicBool,
 ) -> Pumped {
     let mut frames = BodyStream::new(body);
     let mut trailers = HeaderMap::new();
@@ -119,6 +144,7 @@ async fn pump(
             if !trailers.is_empty() && !upstream_gone {
                 forward(&tx, Frame::trailers(trailers), pause).await;
             }
+            finished.store(true, Ordering::Release);
             return Pumped::Done;
         }
     }
