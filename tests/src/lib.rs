@@ -45,3 +45,31 @@ pub fn rss(pid: u32) -> u64 {
         .unwrap_or(0);
     kib * 1024
 }
+
+/// The peak of process `pid`'s resident memory, sampled every 50 ms for at
+/// most a minute until [`RssPeak::stop`].
+pub struct RssPeak {
+    peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    sampler: tokio::task::JoinHandle<()>,
+}
+
+impl RssPeak {
+    /// Starts sampling `pid` (on the current tokio runtime).
+    pub fn watch(pid: u32) -> Self {
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let seen = peak.clone();
+        let sampler = tokio::spawn(async move {
+            for _ in 0..1200 {
+                seen.fetch_max(rss(pid), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        });
+        RssPeak { peak, sampler }
+    }
+
+    /// Stops sampling; the highest figure seen, in bytes.
+    pub fn stop(self) -> u64 {
+        self.sampler.abort();
+        self.peak.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}

@@ -3,8 +3,6 @@
 //! origin in bounded memory, and a plugin that finds something mid-body
 //! answers the client and abandons the upstream request.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,7 +15,7 @@ use hyper_util::rt::TokioExecutor;
 use ravelin_test_guests as guests;
 use ravelin_tests::origin::Origin;
 use ravelin_tests::proxy::{plugin_chain_config, plugin_table};
-use ravelin_tests::{Proxy, rss};
+use ravelin_tests::{Proxy, RssPeak, rss};
 
 const MIB: usize = 1 << 20;
 
@@ -76,17 +74,10 @@ async fn an_upload_is_transformed_on_its_way_upstream_in_bounded_memory() {
     let _ = post(&url, upload(0, b"warm")).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let idle = rss(proxy.pid());
-    let peak = Arc::new(AtomicUsize::new(0));
-    let (pid, watch) = (proxy.pid(), peak.clone());
-    let sampler = tokio::spawn(async move {
-        for _ in 0..1200 {
-            watch.fetch_max(rss(pid) as usize, Ordering::Relaxed);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
+    let peak = RssPeak::watch(proxy.pid());
     let total = 64 * MIB;
     let (status, _) = post(&url, upload(total, b"end")).await;
-    sampler.abort();
+    let peak = peak.stop();
     assert_eq!(status, 200, "{}", proxy.log());
     let received = origin
         .received()
@@ -100,7 +91,7 @@ async fn an_upload_is_transformed_on_its_way_upstream_in_bounded_memory() {
         "every letter was uppercased"
     );
     assert!(received.ends_with(b"END"));
-    let grown = (peak.load(Ordering::Relaxed) as u64).saturating_sub(idle);
+    let grown = peak.saturating_sub(idle);
     println!(
         "64 MiB upload through a plugin: RSS peak +{} MiB",
         grown / MIB as u64

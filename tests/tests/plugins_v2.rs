@@ -19,7 +19,7 @@ use ravelin_test_guests as guests;
 use ravelin_tests::client::{self, get, send};
 use ravelin_tests::origin::{self, Origin};
 use ravelin_tests::proxy::{plugin_chain_config, plugin_table};
-use ravelin_tests::{Proxy, rss};
+use ravelin_tests::{Proxy, RssPeak, rss};
 
 /// A proxy in front of `origin` whose one route runs `chain` of the plugins
 /// declared by `tables`.
@@ -160,14 +160,7 @@ async fn a_streaming_plugin_transforms_100_mib_in_bounded_memory() {
     let _ = get(&c, &proxy.url("/warm")).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let idle = rss(proxy.pid());
-    let peak = Arc::new(AtomicUsize::new(0));
-    let (pid, watch) = (proxy.pid(), peak.clone());
-    let sampler = tokio::spawn(async move {
-        for _ in 0..1200 {
-            watch.fetch_max(rss(pid) as usize, Ordering::Relaxed);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
+    let peak = RssPeak::watch(proxy.pid());
     let request = Request::get(proxy.url("/big"))
         .body(Full::default())
         .unwrap();
@@ -187,8 +180,8 @@ async fn a_streaming_plugin_transforms_100_mib_in_bounded_memory() {
             lower += data.iter().filter(|b| b.is_ascii_lowercase()).count();
         }
     }
-    sampler.abort();
-    let grown = (peak.load(Ordering::Relaxed) as u64).saturating_sub(idle);
+    let peak = peak.stop();
+    let grown = peak.saturating_sub(idle);
     println!(
         "100 MiB streamed through a plugin: RSS idle {} MiB, peak +{} MiB",
         idle / MIB as u64,

@@ -15,17 +15,32 @@ use crate::ctx::{PluginEnv, StoreCtx};
 use std::sync::Arc;
 use wasmtime::{Store, StoreContextMut, UpdateDeadline};
 
-/// The hooks, named as in the WIT world (metric labels, error messages).
+/// A hook of the contract; its [`Hook::name`] (also its `Display`) is the
+/// WIT world's (metric labels, error messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Hook {
+pub enum Hook {
+    /// `configure`.
     Configure,
+    /// `on-request`.
     OnRequest,
+    /// `on-request-body`.
     OnRequestBody,
+    /// `on-request-chunk`.
     OnRequestChunk,
+    /// `on-response`.
     OnResponse,
+    /// `on-response-body`.
     OnResponseBody,
+    /// `on-response-chunk`.
     OnResponseChunk,
+    /// `on-log`.
     OnLog,
+}
+
+impl std::fmt::Display for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Hook {
@@ -46,7 +61,8 @@ impl Hook {
         self as usize
     }
 
-    pub(crate) fn name(self) -> &'static str {
+    /// The hook's name in the WIT world, such as `on-request`.
+    pub fn name(self) -> &'static str {
         match self {
             Hook::Configure => "configure",
             Hook::OnRequest => "on-request",

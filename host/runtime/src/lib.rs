@@ -85,7 +85,7 @@ pub use decision::{BodyDecision, ClientCert, Decision, Failure, RequestInfo, San
 pub use error::PluginError;
 pub use exchange::{ChunkDecision, Exchange};
 pub use file::FilePluginSpec;
-pub use instance::LogInfo;
+pub use instance::{Hook, LogInfo};
 pub use kv::{KvFailure, KvFuture, KvPort, MemoryKv, Versioned};
 pub use log_tap::{LogTap, PluginLog};
 pub use outbound::{NoOutbound, Outbound, OutboundFuture};

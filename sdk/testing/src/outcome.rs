@@ -5,41 +5,9 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
+pub use ravelin_runtime::Hook;
 use ravelin_runtime::{PluginError, PluginLog};
 use std::fmt;
-
-/// A hook of the contract, named as in the WIT world.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hook {
-    /// `on-request`.
-    OnRequest,
-    /// `on-request-body`.
-    OnRequestBody,
-    /// `on-request-chunk`.
-    OnRequestChunk,
-    /// `on-response`.
-    OnResponse,
-    /// `on-response-body`.
-    OnResponseBody,
-    /// `on-response-chunk`.
-    OnResponseChunk,
-    /// `on-log`.
-    OnLog,
-}
-
-impl fmt::Display for Hook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Hook::OnRequest => "on-request",
-            Hook::OnRequestBody => "on-request-body",
-            Hook::OnRequestChunk => "on-request-chunk",
-            Hook::OnResponse => "on-response",
-            Hook::OnResponseBody => "on-response-body",
-            Hook::OnResponseChunk => "on-response-chunk",
-            Hook::OnLog => "on-log",
-        })
-    }
-}
 
 /// What the plugin did with one request.
 #[derive(Debug)]
