@@ -72,6 +72,14 @@ pub fn now_ms() -> u64 {
     clock::now_ms()
 }
 
+/// Pauses the hook for `pause` (at most 1 s per call and 5 s per hook; more
+/// traps) without using CPU or counting against the hook's deadline: for
+/// waiting on work another request is doing, such as polling kv for a value
+/// one request is fetching.
+pub fn sleep(pause: std::time::Duration) {
+    clock::sleep_ms(u32::try_from(pause.as_millis()).unwrap_or(u32::MAX))
+}
+
 /// `len` random bytes (at most 65536) from the host's secure generator.
 pub fn random_bytes(len: u32) -> Vec<u8> {
     random::fill_bytes(len)

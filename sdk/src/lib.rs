@@ -11,7 +11,7 @@
 //! | [`Request`], [`Response`] | the borrowed request and response (header values as bytes, with `_str` helpers) |
 //! | [`BodyMode`], [`BodyLimit`] | asking for a body, whole or in chunks |
 //! | [`Decision`], [`BodyDecision`], [`ChunkDecision`], [`Reply`] | what a hook returns |
-//! | [`log`], [`kv`], [`metrics`], [`outbound`], [`now_ms`], [`random_u64`], [`random_bytes`] | the host API |
+//! | [`log`], [`kv`], [`metrics`], [`outbound`], [`now_ms`], [`sleep`], [`random_u64`], [`random_bytes`] | the host API |
 //!
 //! # A complete plugin
 //!
@@ -128,7 +128,7 @@ pub use bindings::ravelin::plugin::types::{Hooks, LogInfo};
 pub use body::{BodyLimit, BodyMode, OverLimit};
 pub use config::{Config, config};
 pub use decision::{BodyDecision, ChunkDecision, Decision, Reply};
-pub use host::{log, metrics, now_ms, random_bytes, random_u64};
+pub use host::{log, metrics, now_ms, random_bytes, random_u64, sleep};
 pub use http::{Field, HttpVersion, Request, Response};
 pub use tls::{ClientCert, TlsInfo};
 

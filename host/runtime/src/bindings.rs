@@ -42,6 +42,7 @@ pub mod v2 {
             "ravelin:plugin/kv.[method]store.increment": async | trappable,
             "ravelin:plugin/outbound.[method]pending.wait": async | trappable,
             "ravelin:plugin/outbound.send": async | trappable,
+            "ravelin:plugin/clock.sleep-ms": async | trappable,
             default: trappable,
         },
         exports: { default: async },

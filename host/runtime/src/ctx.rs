@@ -39,6 +39,8 @@ pub(crate) struct PluginEnv {
 pub(crate) struct HookClock {
     pub started: Instant,
     pub host_wait: Duration,
+    /// What the guest has slept (`clock.sleep-ms`) in this hook.
+    pub slept: Duration,
     /// Nanoseconds spent yielded; written by the yield future.
     pub yielded: Arc<AtomicU64>,
     pub expired: bool,
@@ -49,6 +51,7 @@ impl HookClock {
         HookClock {
             started: Instant::now(),
             host_wait: Duration::ZERO,
+            slept: Duration::ZERO,
             yielded: Arc::default(),
             expired: false,
         }
@@ -216,6 +219,7 @@ impl StoreCtx {
         let clock = &mut self.clock;
         clock.started = Instant::now();
         clock.host_wait = Duration::ZERO;
+        clock.slept = Duration::ZERO;
         clock.yielded.store(0, Ordering::Relaxed);
         clock.expired = false;
         self.limiter.hit = false;

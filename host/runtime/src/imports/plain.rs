@@ -1,9 +1,16 @@
 //! `log`, `metrics`, `clock` and `random` (0.2): log, clock and random
-//! behave as in 0.1 and delegate to it; metrics gain labels and gauges.
+//! behave as in 0.1 and delegate to it; metrics gain labels and gauges, the
+//! clock gains a bounded sleep.
 
 use crate::bindings::v1::ravelin::plugin as v1;
 use crate::bindings::v2::ravelin::plugin::{clock, log, metrics, random};
 use crate::ctx::StoreCtx;
+use std::time::{Duration, Instant};
+
+/// The longest one `sleep-ms` call may ask for.
+const MAX_SLEEP_CALL: Duration = Duration::from_millis(1000);
+/// The most one hook call may sleep in all.
+const MAX_SLEEP_HOOK: Duration = Duration::from_millis(5000);
 
 type Res<T> = wasmtime::Result<T>;
 
@@ -49,6 +56,22 @@ impl metrics::Host for StoreCtx {
 impl clock::Host for StoreCtx {
     fn now_ms(&mut self) -> Res<u64> {
         v1::clock::Host::now_ms(self)
+    }
+
+    async fn sleep_ms(&mut self, ms: u32) -> Res<()> {
+        let pause = Duration::from_millis(u64::from(ms));
+        if pause > MAX_SLEEP_CALL {
+            wasmtime::bail!("clock.sleep-ms({ms}) asks for more than {MAX_SLEEP_CALL:?}");
+        }
+        let slept = self.clock.slept + pause;
+        if slept > MAX_SLEEP_HOOK {
+            wasmtime::bail!("the hook asked to sleep {slept:?} in all, past {MAX_SLEEP_HOOK:?}");
+        }
+        self.clock.slept = slept;
+        let started = Instant::now();
+        tokio::time::sleep(pause).await;
+        self.clock.host_wait += started.elapsed();
+        Ok(())
     }
 }
 
