@@ -2,6 +2,10 @@
 proxy gets the same job: one worker, HTTP/1.1 and TLS 1.3 (+ h2 by ALPN)
 listeners, keep-alive to the origin, X-Forwarded-For added, no access log."""
 
+import base64
+import hashlib
+import hmac
+import json
 from pathlib import Path
 
 from .procs import nofile_limit
@@ -105,9 +109,21 @@ backend origin
 """)
 
 
+def _hs256_jwt(secret: str, claims: dict) -> str:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    body = b64(json.dumps(claims, separators=(",", ":")).encode())
+    mac = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(mac)}"
+
+
 # The token every load generator sends (to every target, so the requests are
-# the same bytes everywhere); the auth plugin accepts it.
-BEARER_TOKEN = "bench-token-0123456789"
+# the same bytes everywhere): an HS256 JWT the auth plugin verifies in the
+# plugin-cost run, and accepts as a static token in the 3-plugin chain.
+JWT_SECRET = "bench-secret-0123456789abcdef0123"
+BEARER_TOKEN = _hs256_jwt(JWT_SECRET, {"iss": "bench", "aud": "bench", "sub": "bench-user",
+                                       "exp": 4102444800})
 
 # The 3-plugin chain: a WAF with a few rules that never match the benchmark's
 # path, bearer-token auth, and a rewrite that sets a request header and drops
@@ -120,14 +136,15 @@ PLUGIN_CONFIG = {
 
 
 def ravelin(tmp: Path, name: str, plain: int, tls: int, admin: int,
-            cert: Path, key: Path, plugins: dict[str, Path] | None) -> Path:
+            cert: Path, key: Path, plugins: dict[str, tuple[Path, str]] | None) -> Path:
     """Ravelin's TOML (the shape docs/configuration.md documents), one worker;
-    with `plugins` ({name: component}), the route runs them in that order."""
+    with `plugins` ({name: (component, config)}), the route runs them in
+    that order."""
     chain, decls = "", ""
     if plugins:
         chain = "plugins = [" + ", ".join(f'"{p}"' for p in plugins) + "]\n"
-        decls = "".join(f'\n[plugins.{p}]\nsource = "{path}"\nconfig = {PLUGIN_CONFIG[p]}\n'
-                        for p, path in plugins.items())
+        decls = "".join(f'\n[plugins.{p}]\nsource = "{path}"\nconfig = {settings}\n'
+                        for p, (path, settings) in plugins.items())
     return _write(tmp / f"{name}.toml", f"""
 [server]
 worker_threads = 1

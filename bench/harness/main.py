@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import compare, procs, report, runner, setup, summary, system, targets
+from . import compare, configs, plugin_costs, procs, report, runner, setup, summary, system, targets
 from .configs import ORIGIN_PORT
 
 BENCH = Path(__file__).resolve().parent.parent
@@ -41,6 +41,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     a.add_argument("--only", metavar="T,T", help="only these targets (direct,nginx,haproxy,ravelin,ravelin-plugins)")
     a.add_argument("--no-latency", action="store_true", help="skip the open-loop latency runs (no oha)")
     a.add_argument("--no-build", action="store_true", help="use the existing target/release binaries")
+    a.add_argument("--plugin-costs", action="store_true",
+                   help="instead: each first-party edge plugin alone on a route against Ravelin plain "
+                        "and nginx (results in bench/results/plugin-costs.{json,md})")
     return a.parse_args(argv)
 
 
@@ -52,6 +55,8 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     out_dir = BENCH / "results" / ("tmp" if args.quick else "")
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.plugin_costs:
+        return measure_plugin_costs(args, out_dir)
     if args.from_results:
         results = json.loads(args.from_results.read_text())
         if args.from_results.name == "results.json":  # a harness output folder
@@ -138,6 +143,30 @@ def measure(args) -> dict:
     return results
 
 
+def measure_plugin_costs(args, out_dir: Path) -> int:
+    procs.install_signal_handlers()
+    try:
+        setup.apt_install_missing(log)
+        procs.raise_own_nofile()
+        tmp = BENCH / "results" / "tmp" / "run"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        args.started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        args.commit = _commit()
+        results = plugin_costs.measure(args, REPO, tmp, log, build(args), args.origin)
+    except KeyboardInterrupt:
+        log("interrupted: stopping everything the harness started")
+        return 130
+    finally:
+        procs.stop_all()
+    (out_dir / "plugin-costs.json").write_text(json.dumps(results, indent=1) + "\n")
+    text = plugin_costs.markdown(results)
+    (out_dir / "plugin-costs.md").write_text(text)
+    print(text)
+    log(f"wrote {out_dir}/plugin-costs.json and plugin-costs.md")
+    return 0
+
+
 def _commit() -> str:
     """The commit measured, with `+dirty` when the work tree had changes."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
@@ -183,6 +212,7 @@ def start_targets(args, tmp, cert, key, versions, ravelin_error, origin, plugins
                                           (18083, 18443, 19903), None, ravelin_error),
         "ravelin-plugins": lambda: targets.ravelin(
             "ravelin-plugins", "Ravelin + waf, auth, rewrite", binary, tmp, cert, key, cpu,
-            (18084, 18444, 19904), plugins[0], plugins[1]),
+            (18084, 18444, 19904),
+            {n: (path, configs.PLUGIN_CONFIG[n]) for n, path in plugins[0].items()}, plugins[1]),
     }
     return [make() for name, make in makers.items() if _wanted(args, name)]

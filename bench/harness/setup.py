@@ -71,7 +71,8 @@ def cargo_build(repo: Path, package: str, timeout_s: int = 1200) -> str | None:
 PLUGINS = ("waf", "auth", "rewrite")
 
 
-def plugin_components(repo: Path, dest: Path, build: bool) -> tuple[dict, str | None]:
+def plugin_components(repo: Path, dest: Path, build: bool,
+                      names: tuple[str, ...] = PLUGINS) -> tuple[dict, str | None]:
     """The first-party plugins as components, copied into dest: {name: path},
     or why not. `ravelin-test-guests` builds plugins/ and wraps each core
     module into a component; its build script lists the paths in guests.rs."""
@@ -85,8 +86,8 @@ def plugin_components(repo: Path, dest: Path, build: bool) -> tuple[dict, str | 
         return {}, "no plugin components: `cargo build --release -p ravelin-test-guests` made no guests.rs"
     consts = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', found[-1].read_text()))
     out = {}
-    for name in PLUGINS:
-        src = Path(consts.get(name.upper(), ""))
+    for name in names:
+        src = Path(consts.get(name.upper().replace("-", "_"), ""))
         if not src.is_file():
             return {}, f"no {name} component in {found[-1]}"
         out[name] = dest / f"{name}.wasm"

@@ -87,7 +87,7 @@ def haproxy(tmp: Path, cert: Path, key: Path, cpus: str, version: str) -> Target
 
 
 def ravelin(name: str, label: str, binary: Path, tmp: Path, cert: Path, key: Path,
-            cpus: str, ports: tuple[int, int, int], plugins: dict[str, Path] | None,
+            cpus: str, ports: tuple[int, int, int], plugins: dict[str, tuple[Path, str]] | None,
             build_error: str | None) -> Target:
     plain, tls, admin = ports
     t = Target(name, label, plain, tls)

@@ -52,6 +52,9 @@ pub struct Server {
     pub plugin_cache_dir: PathBuf,
     /// Whether paths an origin could read differently are refused.
     pub ambiguous_paths: crate::hygiene::AmbiguousPaths,
+    /// Whether request header fields with `_` in their name are forwarded
+    /// (by default they are dropped).
+    pub underscores_in_headers: bool,
 }
 
 /// The admin listener: where it binds and the bearer token its requests

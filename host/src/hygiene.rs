@@ -69,10 +69,44 @@ pub fn request_host(parts: &request::Parts) -> Result<String, Refusal> {
         (None, None) if parts.version == Version::HTTP_11 => return Err(Refusal::MissingHost),
         (None, None) => return Ok(String::new()),
     };
-    if authority.as_str().contains('@') || authority.host().is_empty() {
+    if authority.as_str().contains('@') || authority.host().is_empty() || !valid_port(&authority) {
         return Err(Refusal::InvalidHost);
     }
     Ok(authority.host().trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// Whether the authority's port, if it has one, is a number an origin reads
+/// the same way: digits only, at most 65535 (`host:` with an empty port is
+/// allowed, RFC 3986 §3.2.3). `http` accepts `localhost:abc` as an
+/// authority, and an origin may read it as a different host.
+fn valid_port(authority: &http::uri::Authority) -> bool {
+    let text = authority.as_str();
+    let after_host = match text.rfind(']') {
+        Some(end) => &text[end + 1..],
+        None => text,
+    };
+    match after_host.rsplit_once(':') {
+        None | Some((_, "")) => true,
+        Some((_, port)) => port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok(),
+    }
+}
+
+/// Removes request header fields whose name holds an underscore. CGI, WSGI
+/// and many frameworks map `_` to `-`, so an origin could read
+/// `Transfer_Encoding` or `Content_Length` as the framing header the proxy
+/// never checked (nginx's `underscores_in_headers off`).
+pub fn drop_underscored(headers: &mut HeaderMap) {
+    if !headers.keys().any(|name| name.as_str().contains('_')) {
+        return;
+    }
+    let underscored: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str().contains('_'))
+        .cloned()
+        .collect();
+    for name in underscored {
+        headers.remove(name);
+    }
 }
 
 /// Whether the request asks to switch protocols (WebSocket and the like).
@@ -142,9 +176,6 @@ pub struct Forwarding<'a> {
     pub trusted_proxies: &'a [IpNet],
 }
 
-/// Writes `X-Forwarded-For/-Proto/-Host` and `Forwarded`. A trusted peer's
-/// headers are extended; anyone else's are replaced, so a client cannot
-/// choose the address an origin sees.
 /// The client's address as the proxy determines it from a request whose
 /// forwarding headers `set_forwarding` has written: the rightmost address
 /// of `X-Forwarded-For` that is not a trusted proxy (the TCP peer itself
@@ -167,6 +198,9 @@ pub fn client_ip(headers: &HeaderMap, peer: IpAddr, trusted_proxies: &[IpNet]) -
     client
 }
 
+/// Writes `X-Forwarded-For/-Proto/-Host` and `Forwarded`. A trusted peer's
+/// headers are extended; anyone else's are replaced, so a client cannot
+/// choose the address an origin sees.
 pub fn set_forwarding(headers: &mut HeaderMap, f: &Forwarding<'_>) {
     let trusted = f.trusted_proxies.iter().any(|net| net.contains(&f.peer));
     let proto = if f.tls { "https" } else { "http" };

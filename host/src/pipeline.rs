@@ -299,6 +299,9 @@ fn clean_request(
     request_id: &HeaderValue,
 ) {
     let original_host = original_authority(parts);
+    if !snapshot.config.server.underscores_in_headers {
+        hygiene::drop_underscored(&mut parts.headers);
+    }
     hygiene::strip_hop_by_hop(&mut parts.headers);
     parts.headers.remove(header::EXPECT);
     let forwarding = Forwarding {

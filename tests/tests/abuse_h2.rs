@@ -9,6 +9,9 @@
 //! - CONTINUATION flood: CERT/CC VU#421644 (Bartek Nowotarski, April 2024).
 //! - Header list size: RFC 9113 §6.5.2 SETTINGS_MAX_HEADER_LIST_SIZE;
 //!   Kettle (2021) "HTTP/2: The Sequel is Always Worse" for h2 header abuse.
+//! - The same request hygiene as HTTP/1.1: an `:authority` whose port is
+//!   not a number never reaches an origin; underscored header names are
+//!   dropped.
 
 use std::time::{Duration, Instant};
 
@@ -335,3 +338,51 @@ fn header_list_a_little_over_the_limit_is_refused_on_its_stream() {
 
 const COMPRESSION_ERROR: u32 = 0x9;
 const ENHANCE_YOUR_CALM: u32 = 0xb;
+
+/// `:authority: localhost:abc` is refused like `Host: localhost:abc`, and a
+/// `content_length` field never reaches the origin; well-formed streams on
+/// the same connection are served.
+#[test]
+fn h2_authority_ports_and_underscored_names_follow_http1_hygiene() {
+    runtime().block_on(async {
+        let origin = slow_origin().await;
+        let proxy = proxy_for(&origin);
+        let mut conn = Conn::open(proxy.http).await.expect("connect");
+        let bad = request_block("GET", "/bad-port", "localhost:abc", &[]);
+        let mut bytes = frame(HEADERS, END_HEADERS | END_STREAM, 1, &bad);
+        let underscored = request_block(
+            "GET",
+            "/underscored",
+            "a.test",
+            &[("content_length", b"5"), ("x-kept", b"1")],
+        );
+        bytes.extend(frame(HEADERS, END_HEADERS | END_STREAM, 3, &underscored));
+        assert!(conn.send(&bytes, Duration::from_secs(5)).await);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while conn.seen().headers + conn.seen().rst_streams < 2 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let seen = conn.finish(Duration::from_secs(1)).await;
+        let received = origin.received();
+        let paths: Vec<&str> = received.iter().map(|r| r.uri.path()).collect();
+        assert_eq!(
+            paths,
+            ["/underscored"],
+            "only the well-formed request may pass: {seen:?}"
+        );
+        assert!(
+            seen.headers_on.contains(&1) || seen.rst_streams > 0,
+            "stream 1 got no answer: {seen:?}"
+        );
+        let forwarded = &received[0];
+        assert!(
+            forwarded.headers.get("content_length").is_none(),
+            "{:?}",
+            forwarded.headers
+        );
+        assert_eq!(
+            forwarded.headers.get("x-kept").map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+    });
+}

@@ -685,9 +685,34 @@ fn target_and_version_cases() -> Vec<Case> {
             Expect::Refused,
         ),
         case(
-            "Host with a bad port",
+            "Host with a port past 65535",
             "GET {p} HTTP/1.1\r\nHost: a.test:99999\r\n\r\n",
-            Expect::RefusedOrOne(any),
+            Expect::Refused,
+        ),
+        case(
+            "Host with a port that is not a number",
+            "GET {p} HTTP/1.1\r\nHost: localhost:abc\r\n\r\n",
+            Expect::Refused,
+        ),
+        case(
+            "Host with a signed port",
+            "GET {p} HTTP/1.1\r\nHost: a.test:+80\r\n\r\n",
+            Expect::Refused,
+        ),
+        case(
+            "absolute-form with a port that is not a number",
+            "GET http://a.test:8o{p} HTTP/1.1\r\nHost: a.test\r\n\r\n",
+            Expect::Refused,
+        ),
+        case(
+            "Host with an empty port",
+            "GET {p} HTTP/1.1\r\nHost: a.test:\r\n\r\n",
+            Expect::Exactly(1, any),
+        ),
+        case(
+            "Host with an IPv6 literal and a port",
+            "GET {p} HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+            Expect::Exactly(1, any),
         ),
         case(
             "Host trailing dot",
@@ -749,6 +774,37 @@ fn hop_by_hop_cases() -> Vec<Case> {
             Expect::RefusedOrOne(|r| {
                 header_absent(r, "proxy-authorization")?;
                 header_absent(r, "proxy-connection")
+            }),
+        ),
+    ]
+}
+
+/// Header fields named with `_` for `-`: an origin behind CGI, WSGI or
+/// Rack maps them onto the real framing headers, so they never reach it.
+fn underscore_cases() -> Vec<Case> {
+    vec![
+        case(
+            "Transfer_Encoding beside Content-Length",
+            "POST {p} HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\nTransfer_Encoding: chunked\r\n\r\nhello",
+            Expect::Exactly(1, |r| {
+                header_absent(r, "transfer_encoding")?;
+                body_is_hello(r)
+            }),
+        ),
+        case(
+            "Content_Length beside Transfer-Encoding",
+            "POST {p} HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\nContent_Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            Expect::Exactly(1, |r| {
+                header_absent(r, "content_length")?;
+                body_is_hello(r)
+            }),
+        ),
+        case(
+            "any underscored name",
+            "GET {p} HTTP/1.1\r\nHost: a.test\r\nX_Api_Key: k\r\nX-Kept: 1\r\n\r\n",
+            Expect::Exactly(1, |r| {
+                header_absent(r, "x_api_key")?;
+                header_is(r, "x-kept", "1")
             }),
         ),
     ]
@@ -896,6 +952,31 @@ fn expect_pipelining_and_oversized_messages() {
         let origin = Origin::start("adv").await;
         let proxy = proxy_for(&origin, "");
         run(&proxy, &origin, message_cases()).await;
+    });
+}
+
+#[test]
+fn underscored_header_names_are_dropped_by_default() {
+    let rt = runtime();
+    rt.block_on(async {
+        let origin = Origin::start("adv").await;
+        let proxy = proxy_for(&origin, "");
+        run(&proxy, &origin, underscore_cases()).await;
+    });
+}
+
+#[test]
+fn underscored_header_names_pass_when_the_operator_allows_them() {
+    let rt = runtime();
+    rt.block_on(async {
+        let origin = Origin::start("adv").await;
+        let proxy = proxy_for(&origin, "[server]\nunderscores_in_headers = true\n");
+        let kept = vec![case(
+            "X_Api_Key kept",
+            "GET {p} HTTP/1.1\r\nHost: a.test\r\nX_Api_Key: k\r\n\r\n",
+            Expect::Exactly(1, |r| header_is(r, "x_api_key", "k")),
+        )];
+        run(&proxy, &origin, kept).await;
     });
 }
 

@@ -4,10 +4,17 @@
 //!
 //! - `GET /bytes/N` — N bytes of `a` (`text/plain`), for sized benchmarks;
 //! - `GET /status/N` — an empty response with status N;
+//! - `GET /.well-known/jwks.json` and `GET /token?sub=NAME` — a demo
+//!   identity provider (see [`idp`]);
 //! - anything else — a JSON echo of what arrived (method, path, headers), so
 //!   a user can see what the proxy forwarded.
 //!
-//! Every response carries `x-origin: NAME`, so balancing is visible.
+//! Every response carries `x-origin: NAME`, so balancing is visible. A
+//! query parameter `max_age=N` makes any answer cacheable for N seconds
+//! (`Cache-Control: public, max-age=N` and an `ETag` of the body), for
+//! trying a cache in front of it.
+
+mod idp;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -72,6 +79,7 @@ async fn answer(
     name: Arc<String>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or_default().to_owned();
     let (status, content_type, body) = if let Some(n) = path.strip_prefix("/bytes/") {
         let n: usize = n.parse().unwrap_or(0).min(64 << 20);
         (StatusCode::OK, "text/plain", Bytes::from(vec![b'a'; n]))
@@ -82,16 +90,50 @@ async fn answer(
             "text/plain",
             Bytes::new(),
         )
+    } else if path == "/.well-known/jwks.json" {
+        (
+            StatusCode::OK,
+            "application/jwk-set+json",
+            Bytes::from(idp::jwks()),
+        )
+    } else if path == "/token" {
+        match idp::token(&query) {
+            Ok(token) => (StatusCode::OK, "application/jwt", Bytes::from(token)),
+            Err(why) => (StatusCode::BAD_REQUEST, "text/plain", Bytes::from(why)),
+        }
     } else {
         (StatusCode::OK, "application/json", echo(req).await)
     };
-    let response = Response::builder()
+    let mut response = Response::builder()
         .status(status)
         .header("content-type", content_type)
-        .header("x-origin", name.as_str())
+        .header("x-origin", name.as_str());
+    if path == "/.well-known/jwks.json" {
+        response = response.header("cache-control", "public, max-age=300");
+    } else if let Some(seconds) = max_age(&query) {
+        let etag = format!("\"{:016x}\"", fnv1a(&body));
+        response = response
+            .header("cache-control", format!("public, max-age={seconds}"))
+            .header("etag", etag);
+    }
+    Ok(response
         .body(Full::new(body))
-        .expect("static response parts are valid");
-    Ok(response)
+        .expect("static response parts are valid"))
+}
+
+/// The `max_age=N` query parameter, if any.
+fn max_age(query: &str) -> Option<u32> {
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("max_age="))
+        .and_then(|n| n.parse().ok())
+}
+
+/// A 64-bit FNV-1a hash: a cheap, stable ETag for a demo.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 async fn echo(req: Request<Incoming>) -> Bytes {

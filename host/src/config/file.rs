@@ -46,6 +46,7 @@ pub struct FileServer {
     pub via: String,
     pub plugin_cache_dir: Option<PathBuf>,
     pub ambiguous_paths: String,
+    pub underscores_in_headers: bool,
 }
 
 impl Default for FileServer {
@@ -59,6 +60,7 @@ impl Default for FileServer {
             via: "ravelin".into(),
             plugin_cache_dir: None,
             ambiguous_paths: "reject".into(),
+            underscores_in_headers: false,
         }
     }
 }

@@ -132,6 +132,7 @@ fn server(raw: FileServer, base_dir: &Path, p: &mut Problems) -> Server {
             None => std::env::temp_dir().join("ravelin-plugin-cache"),
         },
         ambiguous_paths,
+        underscores_in_headers: raw.underscores_in_headers,
     }
 }
 

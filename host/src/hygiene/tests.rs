@@ -135,6 +135,47 @@ fn host_rules() {
 }
 
 #[test]
+fn a_port_must_be_a_number_an_origin_reads_the_same_way() {
+    for bad in [
+        "localhost:abc",
+        "a.test:99999",
+        "a.test:+80",
+        "[::1]:x",
+        "a.test:8080:1",
+    ] {
+        assert_eq!(
+            request_host(&parts("/", Version::HTTP_11, &[bad])),
+            Err(Refusal::InvalidHost),
+            "Host: {bad}"
+        );
+    }
+    // HTTP/2's `:authority` arrives as the target's authority.
+    assert_eq!(
+        request_host(&parts("http://localhost:abc/", Version::HTTP_2, &[])),
+        Err(Refusal::InvalidHost)
+    );
+    for good in ["a.test:", "a.test:0", "a.test:65535", "[::1]:8080", "[::1]"] {
+        assert!(
+            request_host(&parts("/", Version::HTTP_11, &[good])).is_ok(),
+            "Host: {good}"
+        );
+    }
+}
+
+#[test]
+fn underscored_names_are_dropped_and_others_kept() {
+    let mut h = headers(&[
+        ("transfer_encoding", "chunked"),
+        ("content_length", "3"),
+        ("x-kept", "1"),
+        ("x_api_key", "k"),
+    ]);
+    drop_underscored(&mut h);
+    let names: Vec<_> = h.keys().map(|k| k.as_str()).collect();
+    assert_eq!(names, vec!["x-kept"]);
+}
+
+#[test]
 fn via_is_appended() {
     let mut h = headers(&[("via", "1.1 cdn")]);
     add_via(

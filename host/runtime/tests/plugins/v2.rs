@@ -1,7 +1,8 @@
 //! Contract 0.2 in the runtime: outbound calls in flight are cancelled with
 //! their exchange, a plugin without response hooks gives its instance
-//! back as soon as its request hook returns, and the client certificate
-//! reaches `tls-info`.
+//! back as soon as its request hook returns, the client certificate
+//! reaches `tls-info`, and `clock.sleep-ms` pauses without counting
+//! against the deadline, within its bounds.
 
 use crate::harness::*;
 use bytes::Bytes;
@@ -103,4 +104,43 @@ async fn the_client_certificate_reaches_tls_info_with_prefixed_names() {
     let mut plain = chain.exchange(ravelin_runtime::RequestInfo::default());
     let decision = plain.on_request(&mut request("/v2/client-cert")).await;
     assert_eq!(responded(decision), (200, "none".into()));
+}
+
+#[tokio::test]
+async fn sleeping_does_not_count_against_the_deadline() {
+    let rt = runtime();
+    let mut probe = spec("sleeper", V2_PROBE, json!(null));
+    probe.deadline = Duration::from_millis(50);
+    let chain = chain(&rt, vec![probe]).await;
+    let started = std::time::Instant::now();
+    let (_ex, decision, _) = run(&chain, "/v2/sleep?ms=100&times=3").await;
+    let (status, body) = responded(decision);
+    assert_eq!((status, body.as_str()), (200, "slept 3 x 100 ms"));
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "it slept {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn sleeping_past_its_bounds_traps() {
+    let rt = runtime();
+    let chain = chain(&rt, vec![spec("sleeper", V2_PROBE, json!(null))]).await;
+    // One call over a second.
+    let (_ex, decision, _) = run(&chain, "/v2/sleep?ms=1001&times=1").await;
+    let (status, error) = failed(decision);
+    assert_eq!(status, 502);
+    assert!(error.to_string().contains("sleep-ms(1001)"), "{error}");
+    // Six calls of a second: the sixth passes five seconds in all.
+    let started = std::time::Instant::now();
+    let (_ex, decision, _) = run(&chain, "/v2/sleep?ms=1000&times=6").await;
+    let (status, error) = failed(decision);
+    assert_eq!(status, 502);
+    assert!(error.to_string().contains("in all"), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_millis(5900),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -111,6 +111,19 @@ fn ask_body(req: &Request) -> Decision {
     }
 }
 
+/// Sleeps `times` times `ms` milliseconds (`clock.sleep-ms`), then answers.
+fn sleep(req: &Request) -> Decision {
+    let number = |name: &str| req.query_param(name).and_then(|n| n.parse().ok());
+    let (ms, times): (u64, u32) = (
+        number("ms").unwrap_or(10),
+        number("times").unwrap_or(1) as u32,
+    );
+    for _ in 0..times {
+        ravelin_sdk::sleep(std::time::Duration::from_millis(ms));
+    }
+    text(format!("slept {times} x {ms} ms"))
+}
+
 fn count(req: &Request) -> Decision {
     let key = req.query_param("key").unwrap_or_else(|| "hits".into());
     let counted = kv::Store::open("counters").and_then(|store| store.increment(&key, 1, None));
@@ -193,6 +206,7 @@ impl Plugin for V2Probe {
             "/v2/concurrent" => self.concurrent(req),
             "/v2/count" => count(req),
             "/v2/init" => self.init_facts(),
+            "/v2/sleep" => sleep(req),
             "/v2/metrics" => {
                 metrics::counter_add("hits", &[("kind", "probe")], 1);
                 metrics::gauge_set("level", &[("kind", "probe")], 3.5);
