@@ -22,10 +22,7 @@ pub fn parse(text: &str) -> Option<u64> {
         _ => return None,
     };
     let day: u64 = number(day, 1, 2)?;
-    let month = MONTHS
-        .iter()
-        .position(|m| m.eq_ignore_ascii_case(month))? as u64
-        + 1;
+    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? as u64 + 1;
     let mut year: u64 = number(year, 2, 4)?;
     if year < 100 {
         // RFC 9110: a two-digit year more than 50 years in the future is in
@@ -36,8 +33,7 @@ pub fn parse(text: &str) -> Option<u64> {
     let hour: u64 = number(hms.next()?, 2, 2)?;
     let minute: u64 = number(hms.next()?, 2, 2)?;
     let second: u64 = number(hms.next()?, 2, 2)?;
-    if hms.next().is_some() || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60
-    {
+    if hms.next().is_some() || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let days = days_from_civil(year, month, day)?;
@@ -85,7 +81,13 @@ mod tests {
 
     #[test]
     fn garbage_is_not_a_date() {
-        for text in ["0", "-1", "", "Sun, 06 Nov 1994 08:49 GMT", "Sun, 32 Nov 1994 08:49:37 GMT"] {
+        for text in [
+            "0",
+            "-1",
+            "",
+            "Sun, 06 Nov 1994 08:49 GMT",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+        ] {
             assert_eq!(parse(text), None, "{text}");
         }
     }

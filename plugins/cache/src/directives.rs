@@ -86,7 +86,8 @@ mod tests {
 
     #[test]
     fn an_invalid_number_counts_as_zero_and_a_huge_one_saturates() {
-        let d = Directives::parse(&["max-age=abc, s-maxage=-1, stale-if-error=99999999999999999999"]);
+        let d =
+            Directives::parse(&["max-age=abc, s-maxage=-1, stale-if-error=99999999999999999999"]);
         assert_eq!(d.seconds("max-age"), Some(0));
         assert_eq!(d.seconds("s-maxage"), Some(0));
         assert_eq!(d.seconds("stale-if-error"), Some(1 << 31));

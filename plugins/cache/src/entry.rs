@@ -46,7 +46,10 @@ impl Entry {
         let f = &self.freshness;
         let mut w = Writer(MAGIC.to_vec());
         w.bytes(self.url.as_bytes()).u64(self.arrived_ms);
-        w.u64(f.lifetime_ms).u64(f.initial_age_ms).u64(f.swr_ms).u64(f.sie_ms);
+        w.u64(f.lifetime_ms)
+            .u64(f.initial_age_ms)
+            .u64(f.swr_ms)
+            .u64(f.sie_ms);
         w.u8(u8::from(f.must_revalidate) | (u8::from(f.no_cache) << 1));
         w.u16(self.selection.len() as u16);
         for (name, value) in &self.selection {
@@ -66,7 +69,8 @@ impl Entry {
         let mut r = Reader(record.strip_prefix(MAGIC)?);
         let url = r.string()?;
         let arrived_ms = r.u64()?;
-        let (lifetime_ms, initial_age_ms, swr_ms, sie_ms) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?);
+        let (lifetime_ms, initial_age_ms, swr_ms, sie_ms) =
+            (r.u64()?, r.u64()?, r.u64()?, r.u64()?);
         let flags = r.u8()?;
         let mut selection = Vec::new();
         for _ in 0..r.u16()? {
@@ -89,7 +93,15 @@ impl Entry {
             must_revalidate: flags & 1 != 0,
             no_cache: flags & 2 != 0,
         };
-        let entry = Entry { url, arrived_ms, freshness, selection, status, headers, body };
+        let entry = Entry {
+            url,
+            arrived_ms,
+            freshness,
+            selection,
+            status,
+            headers,
+            body,
+        };
         r.done().then_some(entry)
     }
 }
@@ -110,7 +122,10 @@ mod tests {
                 must_revalidate: false,
                 no_cache: true,
             },
-            selection: vec![("accept".into(), Some(b"a, \xffb".to_vec())), ("x-e".into(), None)],
+            selection: vec![
+                ("accept".into(), Some(b"a, \xffb".to_vec())),
+                ("x-e".into(), None),
+            ],
             status: 203,
             headers: vec![
                 ("etag".into(), b"\"v1\"".to_vec()),

@@ -91,7 +91,9 @@ mod tests {
 
     fn h(pairs: &[(&str, &str)]) -> Headers {
         let pairs = pairs.iter();
-        pairs.map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect()
+        pairs
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .collect()
     }
 
     #[test]
@@ -117,13 +119,20 @@ mod tests {
         assert_eq!(f.lifetime_ms, 60_000);
         assert_eq!(f.initial_age_ms, 2000, "apparent age from Date");
         let invalid = of(&h(&[("expires", "0")]), NOW, None).expect("stated");
-        assert_eq!(invalid.lifetime_ms, 0, "an invalid Expires is already expired");
+        assert_eq!(
+            invalid.lifetime_ms, 0,
+            "an invalid Expires is already expired"
+        );
     }
 
     #[test]
     fn the_origin_age_is_counted_in() {
-        let f = of(&h(&[("cache-control", "max-age=60"), ("age", "50")]), NOW, None)
-            .expect("fresh");
+        let f = of(
+            &h(&[("cache-control", "max-age=60"), ("age", "50")]),
+            NOW,
+            None,
+        )
+        .expect("fresh");
         assert_eq!(f.initial_age_ms, 50_000);
         assert!(f.fresh(f.age_ms(NOW, NOW + 9_000)));
         assert!(!f.fresh(f.age_ms(NOW, NOW + 10_000)));
@@ -133,7 +142,10 @@ mod tests {
     fn no_freshness_without_a_default_and_the_default_otherwise() {
         let plain = h(&[("etag", "\"x\"")]);
         assert_eq!(of(&plain, NOW, None), None);
-        assert_eq!(of(&plain, NOW, Some(5000)).map(|f| f.lifetime_ms), Some(5000));
+        assert_eq!(
+            of(&plain, NOW, Some(5000)).map(|f| f.lifetime_ms),
+            Some(5000)
+        );
     }
 
     #[test]
@@ -142,7 +154,10 @@ mod tests {
         assert_eq!(f.lifetime_ms, 0);
         assert!(!f.fresh(0));
         let long = of(&h(&[("cache-control", "no-cache, max-age=600")]), NOW, None);
-        assert!(!long.expect("stored").fresh(0), "no-cache: always revalidate");
+        assert!(
+            !long.expect("stored").fresh(0),
+            "no-cache: always revalidate"
+        );
     }
 
     #[test]

@@ -68,7 +68,9 @@ mod tests {
 
     fn h(pairs: &[(&str, &str)]) -> Headers {
         let pairs = pairs.iter();
-        pairs.map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect()
+        pairs
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .collect()
     }
 
     #[test]

@@ -88,7 +88,11 @@ mod tests {
 
     fn key(host: bool, query: Query, headers: &[&str]) -> Key {
         let headers = headers.iter().map(|h| h.to_string()).collect();
-        Key { host, query, headers }
+        Key {
+            host,
+            query,
+            headers,
+        }
     }
 
     fn none(_: &str) -> Option<Vec<u8>> {
@@ -118,8 +122,14 @@ mod tests {
     fn the_host_is_part_of_the_key_only_when_asked() {
         let with = key(true, Query::All, &[]);
         let without = key(false, Query::All, &[]);
-        assert_ne!(build(&with, Some("a"), "/", none), build(&with, Some("b"), "/", none));
-        assert_eq!(build(&without, Some("a"), "/", none), build(&without, Some("b"), "/", none));
+        assert_ne!(
+            build(&with, Some("a"), "/", none),
+            build(&with, Some("b"), "/", none)
+        );
+        assert_eq!(
+            build(&without, Some("a"), "/", none),
+            build(&without, Some("b"), "/", none)
+        );
     }
 
     #[test]

@@ -28,7 +28,9 @@ impl RequestRules {
     pub fn new(cache_control: &[String], pragma: &[String], authorization: bool) -> Self {
         let cc = Directives::parse(cache_control);
         let pragma_no_cache = cache_control.is_empty()
-            && pragma.iter().any(|p| p.to_ascii_lowercase().contains("no-cache"));
+            && pragma
+                .iter()
+                .any(|p| p.to_ascii_lowercase().contains("no-cache"));
         RequestRules {
             no_store: cc.has("no-store"),
             no_cache: cc.has("no-cache") || pragma_no_cache,
@@ -104,10 +106,12 @@ pub fn storable(
     if vary::names(response).is_none() {
         return Err(NotStored::VaryStar);
     }
-    let freshness = freshness::of(response, now_ms, settings.default_ttl_ms)
-        .ok_or(NotStored::NoFreshness)?;
+    let freshness =
+        freshness::of(response, now_ms, settings.default_ttl_ms).ok_or(NotStored::NoFreshness)?;
     let validators = ["etag", "last-modified"];
-    let validatable = validators.iter().any(|v| headers::first(response, v).is_some());
+    let validatable = validators
+        .iter()
+        .any(|v| headers::first(response, v).is_some());
     if freshness.lifetime_ms <= freshness.initial_age_ms && !validatable {
         // Stale on arrival and impossible to revalidate: useless.
         return Err(NotStored::NoFreshness);
@@ -127,7 +131,9 @@ mod tests {
 
     fn h(pairs: &[(&str, &str)]) -> Headers {
         let pairs = pairs.iter();
-        pairs.map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect()
+        pairs
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .collect()
     }
 
     fn check(status: u16, pairs: &[(&str, &str)], request: RequestRules) -> Result<u64, NotStored> {
@@ -144,32 +150,63 @@ mod tests {
     #[test]
     fn explicit_freshness_on_a_cacheable_status_is_stored() {
         for status in [200, 301, 404] {
-            assert_eq!(check(status, &[("cache-control", "max-age=5")], PLAIN), Ok(5000));
+            assert_eq!(
+                check(status, &[("cache-control", "max-age=5")], PLAIN),
+                Ok(5000)
+            );
         }
-        assert_eq!(check(500, &[("cache-control", "max-age=5")], PLAIN), Err(NotStored::Status));
+        assert_eq!(
+            check(500, &[("cache-control", "max-age=5")], PLAIN),
+            Err(NotStored::Status)
+        );
         assert_eq!(check(200, &[], PLAIN), Err(NotStored::NoFreshness));
     }
 
     #[test]
     fn no_store_private_set_cookie_and_vary_star_are_refused() {
         let cc = |v| ("cache-control", v);
-        assert_eq!(check(200, &[cc("max-age=5, no-store")], PLAIN), Err(NotStored::NoStore));
-        let no_store = RequestRules { no_store: true, ..PLAIN };
-        assert_eq!(check(200, &[cc("max-age=5")], no_store), Err(NotStored::NoStore));
-        assert_eq!(check(200, &[cc("private, max-age=5")], PLAIN), Err(NotStored::Private));
+        assert_eq!(
+            check(200, &[cc("max-age=5, no-store")], PLAIN),
+            Err(NotStored::NoStore)
+        );
+        let no_store = RequestRules {
+            no_store: true,
+            ..PLAIN
+        };
+        assert_eq!(
+            check(200, &[cc("max-age=5")], no_store),
+            Err(NotStored::NoStore)
+        );
+        assert_eq!(
+            check(200, &[cc("private, max-age=5")], PLAIN),
+            Err(NotStored::Private)
+        );
         let cookie = [cc("max-age=5"), ("set-cookie", "a=b")];
         assert_eq!(check(200, &cookie, PLAIN), Err(NotStored::SetCookie));
         let allowed = settings(r#"{"cache_set_cookie": true}"#);
         assert!(storable(&allowed, &PLAIN, 200, &h(&cookie), 0).is_ok());
-        assert_eq!(check(200, &[cc("max-age=5"), ("vary", "*")], PLAIN), Err(NotStored::VaryStar));
+        assert_eq!(
+            check(200, &[cc("max-age=5"), ("vary", "*")], PLAIN),
+            Err(NotStored::VaryStar)
+        );
     }
 
     #[test]
     fn authorization_needs_a_shareable_response() {
-        let auth = RequestRules { authorization: true, ..PLAIN };
+        let auth = RequestRules {
+            authorization: true,
+            ..PLAIN
+        };
         let cc = |v| [("cache-control", v)];
-        assert_eq!(check(200, &cc("max-age=5"), auth), Err(NotStored::Authorization));
-        for ok in ["public, max-age=5", "s-maxage=5", "max-age=5, must-revalidate"] {
+        assert_eq!(
+            check(200, &cc("max-age=5"), auth),
+            Err(NotStored::Authorization)
+        );
+        for ok in [
+            "public, max-age=5",
+            "s-maxage=5",
+            "max-age=5, must-revalidate",
+        ] {
             assert!(check(200, &cc(ok), auth).is_ok(), "{ok}");
         }
     }
@@ -184,7 +221,10 @@ mod tests {
 
     #[test]
     fn request_directives() {
-        let f = Freshness { lifetime_ms: 10_000, ..Default::default() };
+        let f = Freshness {
+            lifetime_ms: 10_000,
+            ..Default::default()
+        };
         let cc = |v: &str| RequestRules::new(&[v.to_string()], &[], false);
         assert!(cc("").serves_fresh(&f, 5000));
         assert!(!cc("no-cache").serves_fresh(&f, 5000));

@@ -133,25 +133,59 @@ impl FileSettings {
         let mut errors = Vec::new();
         let e = &mut errors;
         let day = 86_400;
-        let default_ttl = self.default_ttl.map(|t| ranged(e, "default_ttl", Some(t), 0, 1..=365 * day));
-        let max_entry = ranged(e, "max_entry_bytes", self.max_entry_bytes, 512 * 1024, 1..=64 << 20);
-        let max_total = ranged(e, "max_total_bytes", self.max_total_bytes, 64 << 20, 1..=1 << 40);
+        let default_ttl = self
+            .default_ttl
+            .map(|t| ranged(e, "default_ttl", Some(t), 0, 1..=365 * day));
+        let max_entry = ranged(
+            e,
+            "max_entry_bytes",
+            self.max_entry_bytes,
+            512 * 1024,
+            1..=64 << 20,
+        );
+        let max_total = ranged(
+            e,
+            "max_total_bytes",
+            self.max_total_bytes,
+            64 << 20,
+            1..=1 << 40,
+        );
         if max_total < max_entry {
-            e.push(format!("`max_total_bytes` ({max_total}) is smaller than `max_entry_bytes` ({max_entry})"));
+            e.push(format!(
+                "`max_total_bytes` ({max_total}) is smaller than `max_entry_bytes` ({max_entry})"
+            ));
         }
         let max_ttl = ranged(e, "max_ttl", self.max_ttl, day, 1..=365 * day);
         let keep_stale = ranged(e, "keep_stale", self.keep_stale, 3600, 0..=365 * day);
-        let max_variants = ranged(e, "max_variants", self.max_variants.map(|v| v as u64), 8, 1..=64);
-        let wait = ranged(e, "collapse_wait_ms", self.collapse_wait_ms, 3000, 0..=MAX_COLLAPSE_WAIT_MS);
+        let max_variants = ranged(
+            e,
+            "max_variants",
+            self.max_variants.map(|v| v as u64),
+            8,
+            1..=64,
+        );
+        let wait = ranged(
+            e,
+            "collapse_wait_ms",
+            self.collapse_wait_ms,
+            3000,
+            0..=MAX_COLLAPSE_WAIT_MS,
+        );
         let lock = ranged(e, "fill_lock_ms", self.fill_lock_ms, 10_000, 100..=300_000);
         let statuses = self.statuses.unwrap_or_else(|| DEFAULT_STATUSES.to_vec());
         for status in &statuses {
             if !(200..=599).contains(status) || [206, 304].contains(status) {
-                e.push(format!("`statuses`: {status} cannot be cached (200..=599 but 206 and 304)"));
+                e.push(format!(
+                    "`statuses`: {status} cannot be cached (200..=599 but 206 and 304)"
+                ));
             }
         }
         for name in &self.key.headers {
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 e.push(format!("`key.headers`: {name:?} is not a header name"));
             }
         }
@@ -160,7 +194,9 @@ impl FileSettings {
             return Err(format!("invalid cache config: {}", errors.join("; ")));
         }
         let mut key = self.key;
-        key.headers.iter_mut().for_each(|h| h.make_ascii_lowercase());
+        key.headers
+            .iter_mut()
+            .for_each(|h| h.make_ascii_lowercase());
         Ok(Settings {
             key,
             default_ttl_ms: default_ttl.map(|t| t * 1000),
@@ -180,7 +216,10 @@ impl FileSettings {
 
 fn purge(errors: &mut Vec<String>, raw: FilePurge) -> Purge {
     if !raw.path.starts_with('/') || raw.path.contains('?') {
-        errors.push(format!("`purge.path` {:?} must be a path starting with `/`", raw.path));
+        errors.push(format!(
+            "`purge.path` {:?} must be a path starting with `/`",
+            raw.path
+        ));
     }
     let token = raw.token_sha256.map(|t| t.to_ascii_lowercase());
     if let Some(t) = &token
@@ -190,9 +229,14 @@ fn purge(errors: &mut Vec<String>, raw: FilePurge) -> Purge {
     }
     let mut allow = Vec::new();
     for cidr in &raw.allow {
-        match cidr.parse::<IpNet>().or_else(|_| cidr.parse::<std::net::IpAddr>().map(IpNet::from)) {
+        match cidr
+            .parse::<IpNet>()
+            .or_else(|_| cidr.parse::<std::net::IpAddr>().map(IpNet::from))
+        {
             Ok(net) => allow.push(net),
-            Err(_) => errors.push(format!("`purge.allow`: {cidr:?} is not an IP address or CIDR")),
+            Err(_) => errors.push(format!(
+                "`purge.allow`: {cidr:?} is not an IP address or CIDR"
+            )),
         }
     }
     if token.is_none() && allow.is_empty() {
@@ -219,7 +263,10 @@ mod tests {
     fn the_defaults() {
         let s = parse("{}").expect("valid");
         assert!(s.key.host && s.key.query == Query::All);
-        assert_eq!((s.max_entry_bytes, s.max_total_bytes), (512 * 1024, 64 << 20));
+        assert_eq!(
+            (s.max_entry_bytes, s.max_total_bytes),
+            (512 * 1024, 64 << 20)
+        );
         assert_eq!((s.default_ttl_ms, s.max_ttl_ms), (None, 86_400_000));
         assert_eq!(s.statuses, DEFAULT_STATUSES);
         assert!(!s.cache_set_cookie && s.purge.is_none());
@@ -255,9 +302,16 @@ mod tests {
     #[test]
     fn unknown_keys_and_query_forms() {
         assert!(parse(r#"{"ttl": 5}"#).is_err());
-        let s = parse(r#"{"key": {"query": {"keep": ["a"]}, "headers": ["X-Tenant"]}}"#).expect("valid");
+        let s = parse(r#"{"key": {"query": {"keep": ["a"]}, "headers": ["X-Tenant"]}}"#)
+            .expect("valid");
         assert_eq!(s.key.query, Query::Keep(vec!["a".into()]));
         assert_eq!(s.key.headers, ["x-tenant"]);
-        assert_eq!(parse(r#"{"key": {"query": "none"}}"#).expect("valid").key.query, Query::None);
+        assert_eq!(
+            parse(r#"{"key": {"query": "none"}}"#)
+                .expect("valid")
+                .key
+                .query,
+            Query::None
+        );
     }
 }

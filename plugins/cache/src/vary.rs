@@ -55,13 +55,21 @@ mod tests {
 
     fn h(pairs: &[(&str, &str)]) -> Headers {
         let pairs = pairs.iter();
-        pairs.map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect()
+        pairs
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .collect()
     }
 
     #[test]
     fn names_are_lower_case_sorted_and_unique() {
-        let r = h(&[("vary", "Accept-Encoding, accept-language"), ("vary", "ACCEPT-ENCODING")]);
-        assert_eq!(names(&r), Some(vec!["accept-encoding".into(), "accept-language".into()]));
+        let r = h(&[
+            ("vary", "Accept-Encoding, accept-language"),
+            ("vary", "ACCEPT-ENCODING"),
+        ]);
+        assert_eq!(
+            names(&r),
+            Some(vec!["accept-encoding".into(), "accept-language".into()])
+        );
         assert_eq!(names(&h(&[])), Some(vec![]));
     }
 
