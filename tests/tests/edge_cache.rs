@@ -1,0 +1,491 @@
+//! The `cache` plugin in the real proxy: HIT after MISS with `Age`,
+//! expiry, `s-maxage`, what is never stored (and what is when allowed),
+//! `Vary` variants, 304s for conditional clients, revalidation, stale
+//! serving (`stale-while-revalidate`, `stale-if-error`), HEAD from a stored
+//! GET, invalidation by POST, purges (and their refusal), request
+//! collapsing, large bodies streamed through unstored, two proxies sharing
+//! one Redis, a dead Redis, and bad configs refused at load.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt, Full, StreamBody};
+use ravelin_test_guests as guests;
+use ravelin_tests::client::{self, Answer, HttpsClient, send};
+use ravelin_tests::origin::{Body, Origin, Recorded, body};
+use ravelin_tests::proxy::{check_config, plugin_chain_config, plugin_table};
+use ravelin_tests::redis::RedisServer;
+use ravelin_tests::{Proxy, RssPeak};
+
+/// SHA-256 of the purge token `s3cret`.
+const TOKEN_SHA256: &str = "1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0";
+
+/// A proxy running `cache` with `settings` in front of `origin`, with
+/// `extra` tables (`[kv]`).
+fn start_with(origin: &Origin, settings: &str, extra: &str) -> Proxy {
+    let tables = plugin_table("cache", guests::CACHE, settings);
+    let text = format!("{}\n{extra}", plugin_chain_config(origin.addr, &tables, &["cache"]));
+    Proxy::start(&text)
+}
+
+fn start(origin: &Origin, settings: &str) -> Proxy {
+    start_with(origin, settings, "")
+}
+
+/// A response with `status`, `headers` and `text`.
+fn reply(status: u16, headers: &[(&str, &str)], text: impl Into<Bytes>) -> Response<Body> {
+    let mut response = ravelin_tests::origin::respond(status, text);
+    for (name, value) in headers {
+        let name = http::HeaderName::from_bytes(name.as_bytes()).expect("header name");
+        let value = value.parse().expect("header value");
+        response.headers_mut().append(name, value);
+    }
+    response
+}
+
+/// An origin answering every request with `headers` and the body `text`.
+async fn origin_with(headers: &'static [(&'static str, &'static str)], text: &'static str) -> Origin {
+    Origin::serve("app", move |_| async move { reply(200, headers, text) }).await
+}
+
+async fn request(c: &HttpsClient, method: Method, url: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut request = Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(c, request.body(Full::new(Bytes::new())).expect("request"))
+        .await
+        .expect("an answer")
+}
+
+async fn get(c: &HttpsClient, url: &str, headers: &[(&str, &str)]) -> Answer {
+    request(c, Method::GET, url, headers).await
+}
+
+/// The `X-Cache` of each of `n` GETs of `path` in a row.
+async fn x_caches(proxy: &Proxy, path: &str, n: usize, headers: &[(&str, &str)]) -> Vec<String> {
+    let c = client::client(None, false);
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let answer = get(&c, &proxy.url(path), headers).await;
+        out.push(answer.header("x-cache").unwrap_or("-").to_string());
+    }
+    out
+}
+
+fn age(answer: &Answer) -> u64 {
+    answer.header("age").and_then(|a| a.parse().ok()).expect("an Age")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_miss_is_stored_and_then_hit_with_its_age() {
+    let origin = origin_with(&[("cache-control", "max-age=60"), ("age", "10")], "cached body").await;
+    let proxy = start(&origin, "{}");
+    let c = client::client(None, false);
+    let miss = get(&c, &proxy.url("/a"), &[]).await;
+    assert_eq!(miss.status, 200, "{}", proxy.log());
+    assert_eq!(miss.header("x-cache"), Some("MISS"));
+    let hit = get(&c, &proxy.url("/a"), &[]).await;
+    assert_eq!(hit.header("x-cache"), Some("HIT"), "{}", proxy.log());
+    assert_eq!(hit.text(), "cached body");
+    assert!((10..=12).contains(&age(&hit)), "the origin's Age counts: {}", age(&hit));
+    assert_eq!(origin.count(), 1, "the hit never reached the origin");
+    // The query's order does not matter; another path is another entry.
+    assert_eq!(x_caches(&proxy, "/q?b=2&a=1", 1, &[]).await, ["MISS"]);
+    assert_eq!(x_caches(&proxy, "/q?a=1&b=2", 1, &[]).await, ["HIT"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_entry_expires_after_max_age_and_s_maxage_wins() {
+    let origin = Origin::serve("app", |r: Recorded| async move {
+        let cc = match r.uri.path() {
+            "/short" => "max-age=1",
+            "/shared-longer" => "max-age=0, s-maxage=60",
+            _ => "max-age=60, s-maxage=1",
+        };
+        reply(200, &[("cache-control", cc)], "x")
+    })
+    .await;
+    let proxy = start(&origin, "{}");
+    assert_eq!(x_caches(&proxy, "/short", 2, &[]).await, ["MISS", "HIT"]);
+    assert_eq!(x_caches(&proxy, "/shared-longer", 2, &[]).await, ["MISS", "HIT"]);
+    assert_eq!(x_caches(&proxy, "/shared-shorter", 2, &[]).await, ["MISS", "HIT"]);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(x_caches(&proxy, "/short", 1, &[]).await, ["MISS"], "max-age passed");
+    assert_eq!(x_caches(&proxy, "/shared-shorter", 1, &[]).await, ["MISS"], "s-maxage=1 wins over max-age=60");
+    assert_eq!(x_caches(&proxy, "/shared-longer", 1, &[]).await, ["HIT"], "s-maxage=60 wins over max-age=0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_must_not_be_stored_is_not_and_what_is_allowed_is() {
+    let origin = Origin::serve("app", |r: Recorded| async move {
+        let headers: &[(&str, &str)] = match r.uri.path() {
+            "/no-store" => &[("cache-control", "max-age=60, no-store")],
+            "/private" => &[("cache-control", "private, max-age=60")],
+            "/cookie" => &[("cache-control", "max-age=60"), ("set-cookie", "s=1")],
+            "/public" => &[("cache-control", "public, max-age=60")],
+            "/error" => return reply(500, &[("cache-control", "max-age=60")], "x"),
+            _ => &[("cache-control", "max-age=60")],
+        };
+        reply(200, headers, "x")
+    })
+    .await;
+    let proxy = start(&origin, "{}");
+    for path in ["/no-store", "/private", "/cookie", "/error"] {
+        assert_eq!(x_caches(&proxy, path, 2, &[]).await, ["MISS", "MISS"], "{path}");
+    }
+    let auth = [("authorization", "Bearer user")];
+    assert_eq!(x_caches(&proxy, "/plain", 2, &auth).await, ["MISS", "MISS"], "Authorization");
+    assert_eq!(x_caches(&proxy, "/public", 2, &auth).await, ["MISS", "HIT"], "public allows it");
+    let no_store = [("cache-control", "no-store")];
+    assert_eq!(x_caches(&proxy, "/other", 2, &no_store).await, ["BYPASS", "BYPASS"]);
+    assert_eq!(origin.count(), 2 * 4 + 2 + 1 + 2);
+    // Set-Cookie is stored when configured, and replayed.
+    let allowed = start(&origin, "{ cache_set_cookie = true }");
+    assert_eq!(x_caches(&allowed, "/cookie", 2, &[]).await, ["MISS", "HIT"]);
+    let c = client::client(None, false);
+    let hit = get(&c, &allowed.url("/cookie"), &[]).await;
+    assert_eq!(hit.header("set-cookie"), Some("s=1"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vary_keeps_one_variant_per_header_value() {
+    let origin = Origin::serve("app", |r: Recorded| async move {
+        let lang = r.headers.get("accept-language").cloned();
+        let text = lang.map(|l| l.to_str().unwrap_or("?").to_string()).unwrap_or_default();
+        let headers = [("cache-control", "max-age=60"), ("vary", "Accept-Language")];
+        reply(200, &headers, text)
+    })
+    .await;
+    let proxy = start(&origin, "{}");
+    let c = client::client(None, false);
+    let mut seen = Vec::new();
+    for lang in ["en", "fr", "en", "fr"] {
+        let answer = get(&c, &proxy.url("/v"), &[("accept-language", lang)]).await;
+        assert_eq!(answer.text(), lang, "each variant gets its own body");
+        seen.push(answer.header("x-cache").unwrap_or("-").to_string());
+    }
+    assert_eq!(seen, ["MISS", "MISS", "HIT", "HIT"]);
+    assert_eq!(origin.count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_conditional_client_gets_a_304_from_a_fresh_entry() {
+    let lm = "Sun, 06 Nov 1994 08:49:37 GMT";
+    let origin = Origin::serve("app", move |_| async move {
+        let headers = [("cache-control", "max-age=60"), ("etag", "\"v1\""), ("last-modified", lm)];
+        reply(200, &headers, "full body")
+    })
+    .await;
+    let proxy = start(&origin, "{}");
+    let c = client::client(None, false);
+    assert_eq!(get(&c, &proxy.url("/c"), &[]).await.header("x-cache"), Some("MISS"));
+    let by_tag = get(&c, &proxy.url("/c"), &[("if-none-match", "\"v0\", \"v1\"")]).await;
+    assert_eq!(by_tag.status, 304);
+    assert_eq!(by_tag.header("etag"), Some("\"v1\""));
+    assert_eq!(by_tag.header("x-cache"), Some("HIT"));
+    assert!(by_tag.body.is_empty());
+    let by_date = get(&c, &proxy.url("/c"), &[("if-modified-since", lm)]).await;
+    assert_eq!(by_date.status, 304);
+    let changed = get(&c, &proxy.url("/c"), &[("if-none-match", "\"v0\"")]).await;
+    assert_eq!((changed.status, changed.text().as_str()), (200, "full body"));
+    assert_eq!(origin.count(), 1);
+}
+
+/// An origin whose `/r` is fresh for 1 s with `ETag "v1"` and answers a
+/// matching `If-None-Match` with 304 and new freshness; `extra` adds to
+/// `Cache-Control`; revalidations wait `delay`.
+async fn revalidating_origin(extra: &'static str, delay: Duration) -> Origin {
+    Origin::serve("app", move |r: Recorded| async move {
+        let cc = format!("max-age=1{extra}");
+        if r.headers.get("if-none-match").is_some_and(|v| v == "\"v1\"") {
+            tokio::time::sleep(delay).await;
+            return reply(304, &[("cache-control", "max-age=60"), ("x-refreshed", "yes"), ("etag", "\"v1\"")], "");
+        }
+        reply(200, &[("cache-control", &cc), ("etag", "\"v1\"")], "the body")
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stale_entry_is_revalidated_and_refreshed_by_a_304() {
+    let origin = revalidating_origin("", Duration::ZERO).await;
+    let proxy = start(&origin, "{}");
+    let c = client::client(None, false);
+    assert_eq!(get(&c, &proxy.url("/r"), &[]).await.header("x-cache"), Some("MISS"));
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let revalidated = get(&c, &proxy.url("/r"), &[]).await;
+    assert_eq!(revalidated.status, 200, "{}", proxy.log());
+    assert_eq!(revalidated.header("x-cache"), Some("REVALIDATED"));
+    assert_eq!(revalidated.text(), "the body", "the stored body, not the 304's");
+    assert_eq!(revalidated.header("x-refreshed"), Some("yes"));
+    let seen = origin.received();
+    assert_eq!(seen[1].headers.get("if-none-match").map(|v| v.as_bytes()), Some(&b"\"v1\""[..]));
+    let hit = get(&c, &proxy.url("/r"), &[]).await;
+    assert_eq!(hit.header("x-cache"), Some("HIT"), "refreshed to max-age=60");
+    assert_eq!(hit.header("x-refreshed"), Some("yes"));
+    assert_eq!(origin.count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stale_while_revalidate_serves_stale_while_one_request_revalidates() {
+    let origin = revalidating_origin(", stale-while-revalidate=30", Duration::from_millis(800)).await;
+    let proxy = Arc::new(start(&origin, "{}"));
+    assert_eq!(x_caches(&proxy, "/r", 1, &[]).await, ["MISS"]);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let revalidating = {
+        let proxy = proxy.clone();
+        tokio::spawn(async move { x_caches(&proxy, "/r", 1, &[]).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let c = client::client(None, false);
+    let stale = get(&c, &proxy.url("/r"), &[]).await;
+    assert_eq!(stale.header("x-cache"), Some("STALE"), "{}", proxy.log());
+    assert_eq!(stale.text(), "the body");
+    assert!(started.elapsed() < Duration::from_millis(500), "not waiting for the origin");
+    assert_eq!(revalidating.await.expect("task"), ["REVALIDATED"]);
+    assert_eq!(x_caches(&proxy, "/r", 1, &[]).await, ["HIT"]);
+    assert_eq!(origin.count(), 2, "one revalidation");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stale_if_error_serves_the_stale_entry_when_the_origin_fails() {
+    let failing = Arc::new(AtomicUsize::new(0));
+    let seen = failing.clone();
+    let origin = Origin::serve("app", move |r: Recorded| {
+        let fail = seen.load(Ordering::SeqCst) == 1;
+        async move {
+            let cc = match r.uri.path() {
+                "/strict" => "max-age=1, stale-if-error=60, must-revalidate",
+                _ => "max-age=1, stale-if-error=60",
+            };
+            match fail {
+                true => reply(503, &[], "down"),
+                false => reply(200, &[("cache-control", cc)], "kept"),
+            }
+        }
+    })
+    .await;
+    let proxy = start(&origin, "{}");
+    assert_eq!(x_caches(&proxy, "/e", 1, &[]).await, ["MISS"]);
+    assert_eq!(x_caches(&proxy, "/strict", 1, &[]).await, ["MISS"]);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    failing.store(1, Ordering::SeqCst);
+    let c = client::client(None, false);
+    let stale = get(&c, &proxy.url("/e"), &[]).await;
+    assert_eq!((stale.status, stale.header("x-cache")), (200, Some("STALE")), "{}", proxy.log());
+    assert_eq!(stale.text(), "kept");
+    let strict = get(&c, &proxy.url("/strict"), &[]).await;
+    assert_eq!(strict.status, 503, "must-revalidate forbids stale");
+    // The origin gone altogether: the proxy's own 502 is replaced too.
+    origin.kill();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let down = get(&c, &proxy.url("/e"), &[]).await;
+    assert_eq!((down.status, down.header("x-cache")), (200, Some("STALE")), "{}", proxy.log());
+    let strict = get(&c, &proxy.url("/strict"), &[]).await;
+    assert_eq!(strict.status, 502);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn head_is_answered_from_a_stored_get() {
+    let origin = origin_with(&[("cache-control", "max-age=60")], "twelve bytes").await;
+    let proxy = start(&origin, "{}");
+    assert_eq!(x_caches(&proxy, "/h", 1, &[]).await, ["MISS"]);
+    let c = client::client(None, false);
+    let head = request(&c, Method::HEAD, &proxy.url("/h"), &[]).await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("x-cache"), Some("HIT"), "{}", proxy.log());
+    assert_eq!(head.header("content-length"), Some("12"));
+    assert!(head.body.is_empty());
+    assert_eq!(origin.count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsafe_method_invalidates_the_stored_entry() {
+    let origin = origin_with(&[("cache-control", "max-age=60")], "x").await;
+    let proxy = start(&origin, "{}");
+    assert_eq!(x_caches(&proxy, "/p", 2, &[]).await, ["MISS", "HIT"]);
+    let c = client::client(None, false);
+    let post = request(&c, Method::POST, &proxy.url("/p"), &[]).await;
+    assert_eq!(post.status, 200);
+    assert_eq!(x_caches(&proxy, "/p", 2, &[]).await, ["MISS", "HIT"]);
+    assert_eq!(origin.count(), 3);
+}
+
+/// The purge settings: a token, and only loopback clients.
+const PURGE: &str = "{ purge = { path = \"/.cache/purge\", token_sha256 = \"TOKEN\", allow = [\"127.0.0.0/8\"] } }";
+
+fn purge_settings() -> String {
+    PURGE.replace("TOKEN", TOKEN_SHA256)
+}
+
+async fn purge(c: &HttpsClient, proxy: &Proxy, query: &str, token: Option<&str>) -> Answer {
+    let url = proxy.url(&format!("/.cache/purge?{query}"));
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = bearer.iter().map(|b| ("authorization", b.as_str())).collect();
+    request(c, Method::from_bytes(b"PURGE").expect("method"), &url, &headers).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn purges_by_url_and_prefix_and_refuses_strangers() {
+    let origin = origin_with(&[("cache-control", "max-age=60")], "x").await;
+    let proxy = start(&origin, &purge_settings());
+    for path in ["/a/1", "/a/2?x=1", "/b/1"] {
+        assert_eq!(x_caches(&proxy, path, 2, &[]).await, ["MISS", "HIT"], "{path}");
+    }
+    let c = client::client(None, false);
+    assert_eq!(purge(&c, &proxy, "url=/b/1", None).await.status, 403);
+    assert_eq!(purge(&c, &proxy, "url=/b/1", Some("wrong")).await.status, 403);
+    let get_purge = get(&c, &proxy.url("/.cache/purge?url=/b/1"), &[]).await;
+    assert_eq!(get_purge.status, 405);
+    assert_eq!(purge(&c, &proxy, "nothing=1", Some("s3cret")).await.status, 400);
+    assert_eq!(x_caches(&proxy, "/b/1", 1, &[]).await, ["HIT"], "refused purges did nothing");
+    let exact = purge(&c, &proxy, "url=%2Fb%2F1", Some("s3cret")).await;
+    assert_eq!(exact.status, 200, "{}", exact.text());
+    assert_eq!(x_caches(&proxy, "/b/1", 1, &[]).await, ["MISS"]);
+    assert_eq!(x_caches(&proxy, "/a/1", 1, &[]).await, ["HIT"]);
+    let prefix = purge(&c, &proxy, "prefix=/a/", Some("s3cret")).await;
+    assert_eq!(prefix.status, 200, "{}", prefix.text());
+    assert_eq!(x_caches(&proxy, "/a/1", 2, &[]).await, ["MISS", "HIT"]);
+    assert_eq!(x_caches(&proxy, "/a/2?x=1", 1, &[]).await, ["MISS"]);
+    let purge_paths = origin.received().iter().filter(|r| r.uri.path().starts_with("/.cache")).count();
+    assert_eq!(purge_paths, 0, "purge requests never reach the origin");
+    // An address outside `allow` is refused even with the token.
+    let outside = start(&origin, &purge_settings().replace("127.0.0.0/8", "10.0.0.0/8"));
+    assert_eq!(purge(&c, &outside, "url=/a/1", Some("s3cret")).await.status, 403);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_misses_make_one_origin_fetch() {
+    let origin = Origin::serve("app", |_| async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        reply(200, &[("cache-control", "max-age=60")], "slow body")
+    })
+    .await;
+    let proxy = start(&origin, "{}");
+    let c = client::client(None, false);
+    let url = proxy.url("/cold");
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (c, url) = (c.clone(), url.clone());
+            tokio::spawn(async move { get(&c, &url, &[]).await })
+        })
+        .collect();
+    let mut caches = Vec::new();
+    for task in tasks {
+        let answer = task.await.expect("task");
+        assert_eq!((answer.status, answer.text().as_str()), (200, "slow body"), "{}", proxy.log());
+        caches.push(answer.header("x-cache").unwrap_or("-").to_string());
+    }
+    assert_eq!(origin.count(), 1, "one fetch for 20 misses: {caches:?}");
+    assert_eq!(caches.iter().filter(|c| *c == "MISS").count(), 1);
+    assert_eq!(caches.iter().filter(|c| *c == "HIT").count(), 19);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_bodies_stream_through_unstored() {
+    const SIZE: usize = 32 << 20;
+    let payload = Bytes::from((0..SIZE).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+    let sent = payload.clone();
+    let origin = Origin::serve("app", move |r: Recorded| {
+        let payload = sent.clone();
+        async move {
+            let mut response = match r.uri.path() {
+                // No Content-Length: copied up to the limit, then dropped.
+                "/streamed" => {
+                    let chunks = payload.chunks(64 * 1024).map(|c| Ok(hyper::body::Frame::data(Bytes::copy_from_slice(c))));
+                    let stream = futures_util::stream::iter(chunks.collect::<Vec<Result<_, std::io::Error>>>());
+                    Response::new(StreamBody::new(stream).boxed())
+                }
+                _ => Response::new(body(payload)),
+            };
+            response.headers_mut().insert("cache-control", "max-age=60".parse().expect("value"));
+            response
+        }
+    })
+    .await;
+    let proxy = start(&origin, "{ max_entry_bytes = 1048576 }");
+    let c = client::client(None, false);
+    let before = ravelin_tests::rss(proxy.pid());
+    let peak = RssPeak::watch(proxy.pid());
+    for path in ["/sized", "/streamed"] {
+        for round in ["MISS", "MISS"] {
+            let answer = get(&c, &proxy.url(path), &[]).await;
+            assert_eq!(answer.status, 200, "{}", proxy.log());
+            assert_eq!(answer.header("x-cache"), Some(round), "{path}: not stored");
+            assert!(answer.body == payload, "{path}: the body arrives intact");
+        }
+    }
+    let grown = peak.stop().saturating_sub(before);
+    assert!(grown < (SIZE as u64) / 2, "the proxy grew {grown} bytes for a {SIZE}-byte body");
+    assert_eq!(origin.count(), 4);
+}
+
+fn redis_kv(redis: &RedisServer, timeout_ms: u64) -> String {
+    format!("[kv]\nbackend = \"redis\"\nurl = \"{}\"\ntimeout_ms = {timeout_ms}\n", redis.url())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_proxies_on_one_redis_share_entries_and_purges() {
+    let origin = origin_with(&[("cache-control", "max-age=60")], "shared").await;
+    let redis = RedisServer::start();
+    let settings = purge_settings().replace("} }", "}, key = { host = false } }");
+    let one = start_with(&origin, &settings, &redis_kv(&redis, 2000));
+    let two = start_with(&origin, &settings, &redis_kv(&redis, 2000));
+    assert_eq!(x_caches(&one, "/s", 1, &[]).await, ["MISS"], "{}", one.log());
+    assert_eq!(x_caches(&two, "/s", 1, &[]).await, ["HIT"], "filled by the other proxy");
+    assert_eq!(x_caches(&one, "/t/1", 1, &[]).await, ["MISS"]);
+    let c = client::client(None, false);
+    assert_eq!(purge(&c, &two, "url=/s", Some("s3cret")).await.status, 200);
+    assert_eq!(purge(&c, &two, "prefix=/t/", Some("s3cret")).await.status, 200);
+    assert_eq!(x_caches(&one, "/s", 1, &[]).await, ["MISS"], "purged on the other proxy");
+    assert_eq!(x_caches(&one, "/t/1", 1, &[]).await, ["MISS"], "prefix purged on the other proxy");
+    assert_eq!(origin.count(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_redis_lets_requests_pass_uncached() {
+    let origin = origin_with(&[("cache-control", "max-age=60")], "through").await;
+    let mut redis = RedisServer::start();
+    let proxy = start_with(&origin, "{}", &redis_kv(&redis, 100));
+    assert_eq!(x_caches(&proxy, "/d", 2, &[]).await, ["MISS", "HIT"]);
+    redis.stop();
+    let c = client::client(None, false);
+    for _ in 0..2 {
+        let answer = get(&c, &proxy.url("/d"), &[]).await;
+        assert_eq!((answer.status, answer.text().as_str()), (200, "through"));
+        assert_eq!(answer.header("x-cache"), Some("BYPASS"));
+    }
+    assert_eq!(origin.count(), 3);
+    assert!(proxy.wait_for_log("kv store failed", Duration::from_secs(2)), "{}", proxy.log());
+    let (_, metrics) = proxy.admin("/metrics");
+    let errors = metrics
+        .lines()
+        .find(|l| l.contains("ravelin_plugin_guest_total") && l.contains("kv_errors"));
+    assert!(errors.is_some(), "counted: {metrics}");
+}
+
+#[test]
+fn bad_configs_are_refused_at_load() {
+    let cases = [
+        ("{ max_entry_bytes = 0 }", "`max_entry_bytes` = 0 is outside"),
+        ("{ max_entry_bytes = 2048, max_total_bytes = 1024 }", "`max_total_bytes` (1024) is smaller"),
+        ("{ statuses = [206] }", "`statuses`: 206 cannot be cached"),
+        ("{ collapse_wait_ms = 10000 }", "`collapse_wait_ms` = 10000"),
+        ("{ purge = { path = \"/p\" } }", "nobody could purge"),
+        ("{ purge = { path = \"/p\", token_sha256 = \"abc\" } }", "`purge.token_sha256` must be 64 hex"),
+        ("{ purge = { path = \"/p\", allow = [\"nope\"] } }", "`purge.allow`: \"nope\""),
+        ("{ key = { query = \"some\" } }", "invalid plugin config"),
+        ("{ ttl = 5 }", "unknown field `ttl`"),
+    ];
+    for (settings, needle) in cases {
+        let tables = plugin_table("cache", guests::CACHE, settings);
+        let (ok, said) = check_config(&plugin_chain_config(([127, 0, 0, 1], 9).into(), &tables, &["cache"]));
+        assert!(!ok, "{settings} was accepted");
+        assert!(said.contains(needle), "{settings}: {needle} not in {said}");
+    }
+}
