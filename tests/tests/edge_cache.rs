@@ -27,7 +27,10 @@ const TOKEN_SHA256: &str = "1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba
 /// `extra` tables (`[kv]`).
 fn start_with(origin: &Origin, settings: &str, extra: &str) -> Proxy {
     let tables = plugin_table("cache", guests::CACHE, settings);
-    let text = format!("{}\n{extra}", plugin_chain_config(origin.addr, &tables, &["cache"]));
+    let text = format!(
+        "{}\n{extra}",
+        plugin_chain_config(origin.addr, &tables, &["cache"])
+    );
     Proxy::start(&text)
 }
 
@@ -47,7 +50,10 @@ fn reply(status: u16, headers: &[(&str, &str)], text: impl Into<Bytes>) -> Respo
 }
 
 /// An origin answering every request with `headers` and the body `text`.
-async fn origin_with(headers: &'static [(&'static str, &'static str)], text: &'static str) -> Origin {
+async fn origin_with(
+    headers: &'static [(&'static str, &'static str)],
+    text: &'static str,
+) -> Origin {
     Origin::serve("app", move |_| async move { reply(200, headers, text) }).await
 }
 
@@ -77,12 +83,19 @@ async fn x_caches(proxy: &Proxy, path: &str, n: usize, headers: &[(&str, &str)])
 }
 
 fn age(answer: &Answer) -> u64 {
-    answer.header("age").and_then(|a| a.parse().ok()).expect("an Age")
+    answer
+        .header("age")
+        .and_then(|a| a.parse().ok())
+        .expect("an Age")
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_miss_is_stored_and_then_hit_with_its_age() {
-    let origin = origin_with(&[("cache-control", "max-age=60"), ("age", "10")], "cached body").await;
+    let origin = origin_with(
+        &[("cache-control", "max-age=60"), ("age", "10")],
+        "cached body",
+    )
+    .await;
     let proxy = start(&origin, "{}");
     let c = client::client(None, false);
     let miss = get(&c, &proxy.url("/a"), &[]).await;
@@ -91,7 +104,11 @@ async fn a_miss_is_stored_and_then_hit_with_its_age() {
     let hit = get(&c, &proxy.url("/a"), &[]).await;
     assert_eq!(hit.header("x-cache"), Some("HIT"), "{}", proxy.log());
     assert_eq!(hit.text(), "cached body");
-    assert!((10..=12).contains(&age(&hit)), "the origin's Age counts: {}", age(&hit));
+    assert!(
+        (10..=12).contains(&age(&hit)),
+        "the origin's Age counts: {}",
+        age(&hit)
+    );
     assert_eq!(origin.count(), 1, "the hit never reached the origin");
     // The query's order does not matter; another path is another entry.
     assert_eq!(x_caches(&proxy, "/q?b=2&a=1", 1, &[]).await, ["MISS"]);
@@ -111,12 +128,30 @@ async fn an_entry_expires_after_max_age_and_s_maxage_wins() {
     .await;
     let proxy = start(&origin, "{}");
     assert_eq!(x_caches(&proxy, "/short", 2, &[]).await, ["MISS", "HIT"]);
-    assert_eq!(x_caches(&proxy, "/shared-longer", 2, &[]).await, ["MISS", "HIT"]);
-    assert_eq!(x_caches(&proxy, "/shared-shorter", 2, &[]).await, ["MISS", "HIT"]);
+    assert_eq!(
+        x_caches(&proxy, "/shared-longer", 2, &[]).await,
+        ["MISS", "HIT"]
+    );
+    assert_eq!(
+        x_caches(&proxy, "/shared-shorter", 2, &[]).await,
+        ["MISS", "HIT"]
+    );
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    assert_eq!(x_caches(&proxy, "/short", 1, &[]).await, ["MISS"], "max-age passed");
-    assert_eq!(x_caches(&proxy, "/shared-shorter", 1, &[]).await, ["MISS"], "s-maxage=1 wins over max-age=60");
-    assert_eq!(x_caches(&proxy, "/shared-longer", 1, &[]).await, ["HIT"], "s-maxage=60 wins over max-age=0");
+    assert_eq!(
+        x_caches(&proxy, "/short", 1, &[]).await,
+        ["MISS"],
+        "max-age passed"
+    );
+    assert_eq!(
+        x_caches(&proxy, "/shared-shorter", 1, &[]).await,
+        ["MISS"],
+        "s-maxage=1 wins over max-age=60"
+    );
+    assert_eq!(
+        x_caches(&proxy, "/shared-longer", 1, &[]).await,
+        ["HIT"],
+        "s-maxage=60 wins over max-age=0"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -135,13 +170,28 @@ async fn what_must_not_be_stored_is_not_and_what_is_allowed_is() {
     .await;
     let proxy = start(&origin, "{}");
     for path in ["/no-store", "/private", "/cookie", "/error"] {
-        assert_eq!(x_caches(&proxy, path, 2, &[]).await, ["MISS", "MISS"], "{path}");
+        assert_eq!(
+            x_caches(&proxy, path, 2, &[]).await,
+            ["MISS", "MISS"],
+            "{path}"
+        );
     }
     let auth = [("authorization", "Bearer user")];
-    assert_eq!(x_caches(&proxy, "/plain", 2, &auth).await, ["MISS", "MISS"], "Authorization");
-    assert_eq!(x_caches(&proxy, "/public", 2, &auth).await, ["MISS", "HIT"], "public allows it");
+    assert_eq!(
+        x_caches(&proxy, "/plain", 2, &auth).await,
+        ["MISS", "MISS"],
+        "Authorization"
+    );
+    assert_eq!(
+        x_caches(&proxy, "/public", 2, &auth).await,
+        ["MISS", "HIT"],
+        "public allows it"
+    );
     let no_store = [("cache-control", "no-store")];
-    assert_eq!(x_caches(&proxy, "/other", 2, &no_store).await, ["BYPASS", "BYPASS"]);
+    assert_eq!(
+        x_caches(&proxy, "/other", 2, &no_store).await,
+        ["BYPASS", "BYPASS"]
+    );
     assert_eq!(origin.count(), 2 * 4 + 2 + 1 + 2);
     // Set-Cookie is stored when configured, and replayed.
     let allowed = start(&origin, "{ cache_set_cookie = true }");
@@ -155,7 +205,9 @@ async fn what_must_not_be_stored_is_not_and_what_is_allowed_is() {
 async fn vary_keeps_one_variant_per_header_value() {
     let origin = Origin::serve("app", |r: Recorded| async move {
         let lang = r.headers.get("accept-language").cloned();
-        let text = lang.map(|l| l.to_str().unwrap_or("?").to_string()).unwrap_or_default();
+        let text = lang
+            .map(|l| l.to_str().unwrap_or("?").to_string())
+            .unwrap_or_default();
         let headers = [("cache-control", "max-age=60"), ("vary", "Accept-Language")];
         reply(200, &headers, text)
     })
@@ -176,13 +228,20 @@ async fn vary_keeps_one_variant_per_header_value() {
 async fn a_conditional_client_gets_a_304_from_a_fresh_entry() {
     let lm = "Sun, 06 Nov 1994 08:49:37 GMT";
     let origin = Origin::serve("app", move |_| async move {
-        let headers = [("cache-control", "max-age=60"), ("etag", "\"v1\""), ("last-modified", lm)];
+        let headers = [
+            ("cache-control", "max-age=60"),
+            ("etag", "\"v1\""),
+            ("last-modified", lm),
+        ];
         reply(200, &headers, "full body")
     })
     .await;
     let proxy = start(&origin, "{}");
     let c = client::client(None, false);
-    assert_eq!(get(&c, &proxy.url("/c"), &[]).await.header("x-cache"), Some("MISS"));
+    assert_eq!(
+        get(&c, &proxy.url("/c"), &[]).await.header("x-cache"),
+        Some("MISS")
+    );
     let by_tag = get(&c, &proxy.url("/c"), &[("if-none-match", "\"v0\", \"v1\"")]).await;
     assert_eq!(by_tag.status, 304);
     assert_eq!(by_tag.header("etag"), Some("\"v1\""));
@@ -191,7 +250,10 @@ async fn a_conditional_client_gets_a_304_from_a_fresh_entry() {
     let by_date = get(&c, &proxy.url("/c"), &[("if-modified-since", lm)]).await;
     assert_eq!(by_date.status, 304);
     let changed = get(&c, &proxy.url("/c"), &[("if-none-match", "\"v0\"")]).await;
-    assert_eq!((changed.status, changed.text().as_str()), (200, "full body"));
+    assert_eq!(
+        (changed.status, changed.text().as_str()),
+        (200, "full body")
+    );
     assert_eq!(origin.count(), 1);
 }
 
@@ -201,11 +263,26 @@ async fn a_conditional_client_gets_a_304_from_a_fresh_entry() {
 async fn revalidating_origin(extra: &'static str, delay: Duration) -> Origin {
     Origin::serve("app", move |r: Recorded| async move {
         let cc = format!("max-age=1{extra}");
-        if r.headers.get("if-none-match").is_some_and(|v| v == "\"v1\"") {
+        if r.headers
+            .get("if-none-match")
+            .is_some_and(|v| v == "\"v1\"")
+        {
             tokio::time::sleep(delay).await;
-            return reply(304, &[("cache-control", "max-age=60"), ("x-refreshed", "yes"), ("etag", "\"v1\"")], "");
+            return reply(
+                304,
+                &[
+                    ("cache-control", "max-age=60"),
+                    ("x-refreshed", "yes"),
+                    ("etag", "\"v1\""),
+                ],
+                "",
+            );
         }
-        reply(200, &[("cache-control", &cc), ("etag", "\"v1\"")], "the body")
+        reply(
+            200,
+            &[("cache-control", &cc), ("etag", "\"v1\"")],
+            "the body",
+        )
     })
     .await
 }
@@ -215,24 +292,39 @@ async fn a_stale_entry_is_revalidated_and_refreshed_by_a_304() {
     let origin = revalidating_origin("", Duration::ZERO).await;
     let proxy = start(&origin, "{}");
     let c = client::client(None, false);
-    assert_eq!(get(&c, &proxy.url("/r"), &[]).await.header("x-cache"), Some("MISS"));
+    assert_eq!(
+        get(&c, &proxy.url("/r"), &[]).await.header("x-cache"),
+        Some("MISS")
+    );
     tokio::time::sleep(Duration::from_millis(1300)).await;
     let revalidated = get(&c, &proxy.url("/r"), &[]).await;
     assert_eq!(revalidated.status, 200, "{}", proxy.log());
     assert_eq!(revalidated.header("x-cache"), Some("REVALIDATED"));
-    assert_eq!(revalidated.text(), "the body", "the stored body, not the 304's");
+    assert_eq!(
+        revalidated.text(),
+        "the body",
+        "the stored body, not the 304's"
+    );
     assert_eq!(revalidated.header("x-refreshed"), Some("yes"));
     let seen = origin.received();
-    assert_eq!(seen[1].headers.get("if-none-match").map(|v| v.as_bytes()), Some(&b"\"v1\""[..]));
+    assert_eq!(
+        seen[1].headers.get("if-none-match").map(|v| v.as_bytes()),
+        Some(&b"\"v1\""[..])
+    );
     let hit = get(&c, &proxy.url("/r"), &[]).await;
-    assert_eq!(hit.header("x-cache"), Some("HIT"), "refreshed to max-age=60");
+    assert_eq!(
+        hit.header("x-cache"),
+        Some("HIT"),
+        "refreshed to max-age=60"
+    );
     assert_eq!(hit.header("x-refreshed"), Some("yes"));
     assert_eq!(origin.count(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stale_while_revalidate_serves_stale_while_one_request_revalidates() {
-    let origin = revalidating_origin(", stale-while-revalidate=30", Duration::from_millis(800)).await;
+    let origin =
+        revalidating_origin(", stale-while-revalidate=30", Duration::from_millis(800)).await;
     let proxy = Arc::new(start(&origin, "{}"));
     assert_eq!(x_caches(&proxy, "/r", 1, &[]).await, ["MISS"]);
     tokio::time::sleep(Duration::from_millis(1300)).await;
@@ -246,7 +338,10 @@ async fn stale_while_revalidate_serves_stale_while_one_request_revalidates() {
     let stale = get(&c, &proxy.url("/r"), &[]).await;
     assert_eq!(stale.header("x-cache"), Some("STALE"), "{}", proxy.log());
     assert_eq!(stale.text(), "the body");
-    assert!(started.elapsed() < Duration::from_millis(500), "not waiting for the origin");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "not waiting for the origin"
+    );
     assert_eq!(revalidating.await.expect("task"), ["REVALIDATED"]);
     assert_eq!(x_caches(&proxy, "/r", 1, &[]).await, ["HIT"]);
     assert_eq!(origin.count(), 2, "one revalidation");
@@ -277,7 +372,12 @@ async fn stale_if_error_serves_the_stale_entry_when_the_origin_fails() {
     failing.store(1, Ordering::SeqCst);
     let c = client::client(None, false);
     let stale = get(&c, &proxy.url("/e"), &[]).await;
-    assert_eq!((stale.status, stale.header("x-cache")), (200, Some("STALE")), "{}", proxy.log());
+    assert_eq!(
+        (stale.status, stale.header("x-cache")),
+        (200, Some("STALE")),
+        "{}",
+        proxy.log()
+    );
     assert_eq!(stale.text(), "kept");
     let strict = get(&c, &proxy.url("/strict"), &[]).await;
     assert_eq!(strict.status, 503, "must-revalidate forbids stale");
@@ -285,7 +385,12 @@ async fn stale_if_error_serves_the_stale_entry_when_the_origin_fails() {
     origin.kill();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let down = get(&c, &proxy.url("/e"), &[]).await;
-    assert_eq!((down.status, down.header("x-cache")), (200, Some("STALE")), "{}", proxy.log());
+    assert_eq!(
+        (down.status, down.header("x-cache")),
+        (200, Some("STALE")),
+        "{}",
+        proxy.log()
+    );
     let strict = get(&c, &proxy.url("/strict"), &[]).await;
     assert_eq!(strict.status, 502);
 }
@@ -317,7 +422,8 @@ async fn an_unsafe_method_invalidates_the_stored_entry() {
 }
 
 /// The purge settings: a token, and only loopback clients.
-const PURGE: &str = "{ purge = { path = \"/.cache/purge\", token_sha256 = \"TOKEN\", allow = [\"127.0.0.0/8\"] } }";
+const PURGE: &str =
+    "{ purge = { path = \"/.cache/purge\", token_sha256 = \"TOKEN\", allow = [\"127.0.0.0/8\"] } }";
 
 fn purge_settings() -> String {
     PURGE.replace("TOKEN", TOKEN_SHA256)
@@ -326,8 +432,17 @@ fn purge_settings() -> String {
 async fn purge(c: &HttpsClient, proxy: &Proxy, query: &str, token: Option<&str>) -> Answer {
     let url = proxy.url(&format!("/.cache/purge?{query}"));
     let bearer = token.map(|t| format!("Bearer {t}"));
-    let headers: Vec<(&str, &str)> = bearer.iter().map(|b| ("authorization", b.as_str())).collect();
-    request(c, Method::from_bytes(b"PURGE").expect("method"), &url, &headers).await
+    let headers: Vec<(&str, &str)> = bearer
+        .iter()
+        .map(|b| ("authorization", b.as_str()))
+        .collect();
+    request(
+        c,
+        Method::from_bytes(b"PURGE").expect("method"),
+        &url,
+        &headers,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -335,15 +450,29 @@ async fn purges_by_url_and_prefix_and_refuses_strangers() {
     let origin = origin_with(&[("cache-control", "max-age=60")], "x").await;
     let proxy = start(&origin, &purge_settings());
     for path in ["/a/1", "/a/2?x=1", "/b/1"] {
-        assert_eq!(x_caches(&proxy, path, 2, &[]).await, ["MISS", "HIT"], "{path}");
+        assert_eq!(
+            x_caches(&proxy, path, 2, &[]).await,
+            ["MISS", "HIT"],
+            "{path}"
+        );
     }
     let c = client::client(None, false);
     assert_eq!(purge(&c, &proxy, "url=/b/1", None).await.status, 403);
-    assert_eq!(purge(&c, &proxy, "url=/b/1", Some("wrong")).await.status, 403);
+    assert_eq!(
+        purge(&c, &proxy, "url=/b/1", Some("wrong")).await.status,
+        403
+    );
     let get_purge = get(&c, &proxy.url("/.cache/purge?url=/b/1"), &[]).await;
     assert_eq!(get_purge.status, 405);
-    assert_eq!(purge(&c, &proxy, "nothing=1", Some("s3cret")).await.status, 400);
-    assert_eq!(x_caches(&proxy, "/b/1", 1, &[]).await, ["HIT"], "refused purges did nothing");
+    assert_eq!(
+        purge(&c, &proxy, "nothing=1", Some("s3cret")).await.status,
+        400
+    );
+    assert_eq!(
+        x_caches(&proxy, "/b/1", 1, &[]).await,
+        ["HIT"],
+        "refused purges did nothing"
+    );
     let exact = purge(&c, &proxy, "url=%2Fb%2F1", Some("s3cret")).await;
     assert_eq!(exact.status, 200, "{}", exact.text());
     assert_eq!(x_caches(&proxy, "/b/1", 1, &[]).await, ["MISS"]);
@@ -352,11 +481,21 @@ async fn purges_by_url_and_prefix_and_refuses_strangers() {
     assert_eq!(prefix.status, 200, "{}", prefix.text());
     assert_eq!(x_caches(&proxy, "/a/1", 2, &[]).await, ["MISS", "HIT"]);
     assert_eq!(x_caches(&proxy, "/a/2?x=1", 1, &[]).await, ["MISS"]);
-    let purge_paths = origin.received().iter().filter(|r| r.uri.path().starts_with("/.cache")).count();
+    let purge_paths = origin
+        .received()
+        .iter()
+        .filter(|r| r.uri.path().starts_with("/.cache"))
+        .count();
     assert_eq!(purge_paths, 0, "purge requests never reach the origin");
     // An address outside `allow` is refused even with the token.
-    let outside = start(&origin, &purge_settings().replace("127.0.0.0/8", "10.0.0.0/8"));
-    assert_eq!(purge(&c, &outside, "url=/a/1", Some("s3cret")).await.status, 403);
+    let outside = start(
+        &origin,
+        &purge_settings().replace("127.0.0.0/8", "10.0.0.0/8"),
+    );
+    assert_eq!(
+        purge(&c, &outside, "url=/a/1", Some("s3cret")).await.status,
+        403
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -378,7 +517,12 @@ async fn concurrent_misses_make_one_origin_fetch() {
     let mut caches = Vec::new();
     for task in tasks {
         let answer = task.await.expect("task");
-        assert_eq!((answer.status, answer.text().as_str()), (200, "slow body"), "{}", proxy.log());
+        assert_eq!(
+            (answer.status, answer.text().as_str()),
+            (200, "slow body"),
+            "{}",
+            proxy.log()
+        );
         caches.push(answer.header("x-cache").unwrap_or("-").to_string());
     }
     assert_eq!(origin.count(), 1, "one fetch for 20 misses: {caches:?}");
@@ -397,13 +541,19 @@ async fn large_bodies_stream_through_unstored() {
             let mut response = match r.uri.path() {
                 // No Content-Length: copied up to the limit, then dropped.
                 "/streamed" => {
-                    let chunks = payload.chunks(64 * 1024).map(|c| Ok(hyper::body::Frame::data(Bytes::copy_from_slice(c))));
-                    let stream = futures_util::stream::iter(chunks.collect::<Vec<Result<_, std::io::Error>>>());
+                    let chunks = payload
+                        .chunks(64 * 1024)
+                        .map(|c| Ok(hyper::body::Frame::data(Bytes::copy_from_slice(c))));
+                    let stream = futures_util::stream::iter(
+                        chunks.collect::<Vec<Result<_, std::io::Error>>>(),
+                    );
                     Response::new(StreamBody::new(stream).boxed())
                 }
                 _ => Response::new(body(payload)),
             };
-            response.headers_mut().insert("cache-control", "max-age=60".parse().expect("value"));
+            response
+                .headers_mut()
+                .insert("cache-control", "max-age=60".parse().expect("value"));
             response
         }
     })
@@ -421,12 +571,18 @@ async fn large_bodies_stream_through_unstored() {
         }
     }
     let grown = peak.stop().saturating_sub(before);
-    assert!(grown < (SIZE as u64) / 2, "the proxy grew {grown} bytes for a {SIZE}-byte body");
+    assert!(
+        grown < (SIZE as u64) / 2,
+        "the proxy grew {grown} bytes for a {SIZE}-byte body"
+    );
     assert_eq!(origin.count(), 4);
 }
 
 fn redis_kv(redis: &RedisServer, timeout_ms: u64) -> String {
-    format!("[kv]\nbackend = \"redis\"\nurl = \"{}\"\ntimeout_ms = {timeout_ms}\n", redis.url())
+    format!(
+        "[kv]\nbackend = \"redis\"\nurl = \"{}\"\ntimeout_ms = {timeout_ms}\n",
+        redis.url()
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -436,14 +592,34 @@ async fn two_proxies_on_one_redis_share_entries_and_purges() {
     let settings = purge_settings().replace("} }", "}, key = { host = false } }");
     let one = start_with(&origin, &settings, &redis_kv(&redis, 2000));
     let two = start_with(&origin, &settings, &redis_kv(&redis, 2000));
-    assert_eq!(x_caches(&one, "/s", 1, &[]).await, ["MISS"], "{}", one.log());
-    assert_eq!(x_caches(&two, "/s", 1, &[]).await, ["HIT"], "filled by the other proxy");
+    assert_eq!(
+        x_caches(&one, "/s", 1, &[]).await,
+        ["MISS"],
+        "{}",
+        one.log()
+    );
+    assert_eq!(
+        x_caches(&two, "/s", 1, &[]).await,
+        ["HIT"],
+        "filled by the other proxy"
+    );
     assert_eq!(x_caches(&one, "/t/1", 1, &[]).await, ["MISS"]);
     let c = client::client(None, false);
     assert_eq!(purge(&c, &two, "url=/s", Some("s3cret")).await.status, 200);
-    assert_eq!(purge(&c, &two, "prefix=/t/", Some("s3cret")).await.status, 200);
-    assert_eq!(x_caches(&one, "/s", 1, &[]).await, ["MISS"], "purged on the other proxy");
-    assert_eq!(x_caches(&one, "/t/1", 1, &[]).await, ["MISS"], "prefix purged on the other proxy");
+    assert_eq!(
+        purge(&c, &two, "prefix=/t/", Some("s3cret")).await.status,
+        200
+    );
+    assert_eq!(
+        x_caches(&one, "/s", 1, &[]).await,
+        ["MISS"],
+        "purged on the other proxy"
+    );
+    assert_eq!(
+        x_caches(&one, "/t/1", 1, &[]).await,
+        ["MISS"],
+        "prefix purged on the other proxy"
+    );
     assert_eq!(origin.count(), 4);
 }
 
@@ -461,7 +637,11 @@ async fn a_dead_redis_lets_requests_pass_uncached() {
         assert_eq!(answer.header("x-cache"), Some("BYPASS"));
     }
     assert_eq!(origin.count(), 3);
-    assert!(proxy.wait_for_log("kv store failed", Duration::from_secs(2)), "{}", proxy.log());
+    assert!(
+        proxy.wait_for_log("kv store failed", Duration::from_secs(2)),
+        "{}",
+        proxy.log()
+    );
     let (_, metrics) = proxy.admin("/metrics");
     let errors = metrics
         .lines()
@@ -472,19 +652,35 @@ async fn a_dead_redis_lets_requests_pass_uncached() {
 #[test]
 fn bad_configs_are_refused_at_load() {
     let cases = [
-        ("{ max_entry_bytes = 0 }", "`max_entry_bytes` = 0 is outside"),
-        ("{ max_entry_bytes = 2048, max_total_bytes = 1024 }", "`max_total_bytes` (1024) is smaller"),
+        (
+            "{ max_entry_bytes = 0 }",
+            "`max_entry_bytes` = 0 is outside",
+        ),
+        (
+            "{ max_entry_bytes = 2048, max_total_bytes = 1024 }",
+            "`max_total_bytes` (1024) is smaller",
+        ),
         ("{ statuses = [206] }", "`statuses`: 206 cannot be cached"),
         ("{ collapse_wait_ms = 10000 }", "`collapse_wait_ms` = 10000"),
         ("{ purge = { path = \"/p\" } }", "nobody could purge"),
-        ("{ purge = { path = \"/p\", token_sha256 = \"abc\" } }", "`purge.token_sha256` must be 64 hex"),
-        ("{ purge = { path = \"/p\", allow = [\"nope\"] } }", "`purge.allow`: \"nope\""),
+        (
+            "{ purge = { path = \"/p\", token_sha256 = \"abc\" } }",
+            "`purge.token_sha256` must be 64 hex",
+        ),
+        (
+            "{ purge = { path = \"/p\", allow = [\"nope\"] } }",
+            "`purge.allow`: \"nope\"",
+        ),
         ("{ key = { query = \"some\" } }", "invalid plugin config"),
         ("{ ttl = 5 }", "unknown field `ttl`"),
     ];
     for (settings, needle) in cases {
         let tables = plugin_table("cache", guests::CACHE, settings);
-        let (ok, said) = check_config(&plugin_chain_config(([127, 0, 0, 1], 9).into(), &tables, &["cache"]));
+        let (ok, said) = check_config(&plugin_chain_config(
+            ([127, 0, 0, 1], 9).into(),
+            &tables,
+            &["cache"],
+        ));
         assert!(!ok, "{settings} was accepted");
         assert!(said.contains(needle), "{settings}: {needle} not in {said}");
     }
