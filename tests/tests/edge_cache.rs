@@ -202,6 +202,63 @@ async fn what_must_not_be_stored_is_not_and_what_is_allowed_is() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_key_default_ttl_and_total_size_follow_the_config() {
+    let origin = Origin::serve("app", |r: Recorded| async move {
+        match r.uri.path() {
+            "/silent" => reply(200, &[], "no freshness stated"),
+            "/big" | "/big2" => reply(200, &[("cache-control", "max-age=60")], vec![b'x'; 1500]),
+            _ => reply(200, &[("cache-control", "max-age=60")], "x"),
+        }
+    })
+    .await;
+    let plain = start(&origin, "{}");
+    assert_eq!(
+        x_caches(&plain, "/silent", 2, &[]).await,
+        ["MISS", "MISS"],
+        "no heuristics"
+    );
+    let settings = r#"{ default_ttl = 60, max_entry_bytes = 2000, max_total_bytes = 3000,
+        key = { host = false, query = { drop = ["utm"] }, headers = ["x-tenant"] } }"#;
+    let proxy = start(&origin, &settings.replace('\n', " "));
+    assert_eq!(
+        x_caches(&proxy, "/silent", 2, &[]).await,
+        ["MISS", "HIT"],
+        "default_ttl"
+    );
+    assert_eq!(x_caches(&proxy, "/k?a=1&utm=x", 1, &[]).await, ["MISS"]);
+    assert_eq!(
+        x_caches(&proxy, "/k?utm=y&a=1", 1, &[]).await,
+        ["HIT"],
+        "utm dropped"
+    );
+    assert_eq!(x_caches(&proxy, "/k?a=2", 1, &[]).await, ["MISS"], "a kept");
+    let tenant = |t| [("x-tenant", t)];
+    assert_eq!(
+        x_caches(&proxy, "/t", 2, &tenant("a")).await,
+        ["MISS", "HIT"]
+    );
+    assert_eq!(
+        x_caches(&proxy, "/t", 2, &tenant("b")).await,
+        ["MISS", "HIT"],
+        "per tenant"
+    );
+    // About 1.6 kB each: the first fits in 3000 bytes, the second no more.
+    assert_eq!(x_caches(&proxy, "/big", 2, &[]).await, ["MISS", "HIT"]);
+    assert_eq!(
+        x_caches(&proxy, "/big2", 2, &[]).await,
+        ["MISS", "MISS"],
+        "over max_total_bytes"
+    );
+    let (_, metrics) = proxy.admin("/metrics");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.contains("not_stored") && l.contains("reason=\"full\"")),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn vary_keeps_one_variant_per_header_value() {
     let origin = Origin::serve("app", |r: Recorded| async move {
         let lang = r.headers.get("accept-language").cloned();

@@ -134,11 +134,11 @@ impl Plugin for HttpCache {
 
     fn on_request(&mut self, req: &Request) -> Decision {
         self.state = State::Idle;
-        if let Some(purge) = self.settings.purge.clone()
+        if let Some(purge) = &self.settings.purge
             && req.path() == purge.path
         {
             return self
-                .on_store(|cache| admin::purge(cache, &purge, req))
+                .on_store(|cache| admin::purge(cache, purge, req))
                 .unwrap_or_else(|| {
                     ravelin_sdk::Reply::text(503, "cache store unavailable\n").into()
                 });
