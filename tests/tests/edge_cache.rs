@@ -236,6 +236,10 @@ async fn a_conditional_client_gets_a_304_from_a_fresh_entry() {
     assert!(by_tag.body.is_empty());
     let by_date = get(&c, &proxy.url("/c"), &[("if-modified-since", lm)]).await;
     assert_eq!(by_date.status, 304);
+    let cached_only = [("cache-control", "only-if-cached")];
+    assert_eq!(get(&c, &proxy.url("/c"), &cached_only).await.status, 200);
+    let absent = get(&c, &proxy.url("/absent"), &cached_only).await;
+    assert_eq!(absent.status, 504, "only-if-cached never goes upstream");
     let changed = get(&c, &proxy.url("/c"), &[("if-none-match", "\"v0\"")]).await;
     assert_eq!(
         (changed.status, changed.text().as_str()),

@@ -13,7 +13,7 @@ use crate::policy::RequestRules;
 use crate::reply;
 use crate::state::{Conditional, Fetch, State};
 use crate::store::{self, Cache};
-use ravelin_sdk::{Decision, Request, metrics, now_ms, sleep};
+use ravelin_sdk::{Decision, Reply, Request, metrics, now_ms, sleep};
 
 /// How long a waiting miss sleeps between two looks at the store.
 const POLL: Duration = Duration::from_millis(20);
@@ -30,9 +30,30 @@ pub fn serve<K: Kv>(
     rules: RequestRules,
 ) -> Outcome {
     let now = now_ms();
-    match cache.lookup(&key.primary, |n| req.header_all(n))? {
+    let found = cache.lookup(&key.primary, |n| req.header_all(n))?;
+    if rules.only_if_cached {
+        return Ok((only_if_cached(req, found, &rules, now), State::Idle));
+    }
+    match found {
         Some((entry_key, entry)) => stored(cache, req, key, rules, entry_key, entry, now),
         None => miss(cache, req, key, rules),
+    }
+}
+
+/// `only-if-cached` (RFC 9111 §5.2.1.7): a fresh entry, or 504.
+fn only_if_cached(
+    req: &Request,
+    found: Option<(String, Entry)>,
+    rules: &RequestRules,
+    now: u64,
+) -> Decision {
+    match found {
+        Some((_, entry)) if rules.serves_fresh(&entry.freshness, entry.age_ms(now)) => {
+            answer(req, &entry, now, "HIT")
+        }
+        _ => Reply::text(504, "not in the cache\n")
+            .header("x-cache", "MISS")
+            .into(),
     }
 }
 

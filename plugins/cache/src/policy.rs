@@ -20,6 +20,8 @@ pub struct RequestRules {
     pub max_age_ms: Option<u64>,
     /// `Authorization` is present.
     pub authorization: bool,
+    /// `only-if-cached`: answer from the cache or with 504, never upstream.
+    pub only_if_cached: bool,
 }
 
 impl RequestRules {
@@ -36,6 +38,7 @@ impl RequestRules {
             no_cache: cc.has("no-cache") || pragma_no_cache,
             max_age_ms: cc.seconds("max-age").map(|s| s * 1000),
             authorization,
+            only_if_cached: cc.has("only-if-cached"),
         }
     }
 
@@ -145,6 +148,7 @@ mod tests {
         no_cache: false,
         max_age_ms: None,
         authorization: false,
+        only_if_cached: false,
     };
 
     #[test]
@@ -231,6 +235,7 @@ mod tests {
         assert!(!cc("max-age=0").serves_fresh(&f, 5000));
         assert!(cc("max-age=6").serves_fresh(&f, 5000));
         assert!(cc("no-store").no_store);
+        assert!(cc("only-if-cached").only_if_cached);
         let pragma = RequestRules::new(&[], &["no-cache".into()], false);
         assert!(pragma.no_cache && !pragma.allows_stale());
     }
