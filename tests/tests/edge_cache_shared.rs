@@ -11,10 +11,10 @@ use bytes::Bytes;
 use cache_common::*;
 use http::Response;
 use http_body_util::{BodyExt, StreamBody};
-use ravelin_tests::RssPeak;
 use ravelin_tests::client;
 use ravelin_tests::origin::{Origin, Recorded, body};
 use ravelin_tests::redis::RedisServer;
+use ravelin_tests::{Proxy, RssPeak};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn purges_by_url_and_prefix_and_refuses_strangers() {
@@ -99,6 +99,54 @@ async fn concurrent_misses_make_one_origin_fetch() {
     assert_eq!(origin.count(), 1, "one fetch for 20 misses: {caches:?}");
     assert_eq!(caches.iter().filter(|c| *c == "MISS").count(), 1);
     assert_eq!(caches.iter().filter(|c| *c == "HIT").count(), 19);
+}
+
+/// `n` concurrent GETs of `path`: their `X-Cache` values, and how long
+/// the slowest took.
+async fn concurrent(proxy: &Proxy, path: &str, n: usize) -> (Vec<String>, Duration) {
+    let c = client::client(None, false);
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (c, url) = (c.clone(), proxy.url(path));
+            tokio::spawn(async move { get(&c, &url, &[]).await })
+        })
+        .collect();
+    let mut caches = Vec::new();
+    for task in tasks {
+        let answer = task.await.expect("task");
+        assert_eq!(answer.status, 200, "{}", proxy.log());
+        caches.push(answer.header("x-cache").unwrap_or("-").to_string());
+    }
+    (caches, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waiting_misses_go_upstream_when_the_fill_stores_nothing_or_takes_too_long() {
+    let origin = Origin::serve("app", |r: Recorded| async move {
+        let (delay, cc) = match r.uri.path() {
+            "/uncacheable" => (300, "no-store"),
+            _ => (1500, "max-age=60"),
+        };
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        reply(200, &[("cache-control", cc)], "x")
+    })
+    .await;
+    // Not cacheable: the waiters see the lock go and fetch at once,
+    // instead of waiting collapse_wait_ms (3 s by default) for nothing.
+    let patient = start(&origin, "{}");
+    let (caches, took) = concurrent(&patient, "/uncacheable", 5).await;
+    assert_eq!(caches, ["MISS"; 5]);
+    assert_eq!(origin.count(), 5);
+    assert!(
+        took < Duration::from_millis(2000),
+        "no waiting for nothing: {took:?}"
+    );
+    let proxy = start(&origin, "{ collapse_wait_ms = 300 }");
+    // A fill slower than collapse_wait_ms: the waiters give up and fetch.
+    let (caches, _) = concurrent(&proxy, "/slow", 5).await;
+    assert_eq!(caches, ["MISS"; 5]);
+    assert_eq!(origin.count(), 10, "each waiter fetched after 300 ms");
 }
 
 #[tokio::test(flavor = "multi_thread")]
