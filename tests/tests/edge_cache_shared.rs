@@ -1,6 +1,7 @@
 //! The `cache` plugin in the real proxy, where requests meet: purges by
 //! URL and prefix (and their refusal), concurrent misses collapsed into one
-//! origin fetch, large bodies streamed through unstored, two proxies
+//! origin fetch (and waits that end: an uncacheable fill, a slow fill, a
+//! fill its client abandoned), large bodies streamed through unstored, two proxies
 //! sharing one Redis, and a dead Redis letting requests pass uncached.
 
 mod cache_common;
@@ -147,6 +148,62 @@ async fn waiting_misses_go_upstream_when_the_fill_stores_nothing_or_takes_too_lo
     let (caches, _) = concurrent(&proxy, "/slow", 5).await;
     assert_eq!(caches, ["MISS"; 5]);
     assert_eq!(origin.count(), 10, "each waiter fetched after 300 ms");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fill_abandoned_by_its_client_releases_the_lock() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The first chunk at once, the rest never (within the test).
+    let origin = Origin::serve("app", |_| async {
+        let chunks = futures_util::stream::unfold(0, |n| async move {
+            if n > 0 {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }
+            let frame = hyper::body::Frame::data(Bytes::from_static(b"first chunk"));
+            Some((Ok::<_, std::io::Error>(frame), n + 1))
+        });
+        let mut response = Response::new(StreamBody::new(chunks).boxed());
+        let cc = "max-age=60".parse().expect("value");
+        response.headers_mut().insert("cache-control", cc);
+        response
+    })
+    .await;
+    let proxy = start(&origin, "{ collapse_wait_ms = 4000 }");
+    let mut leaving = tokio::net::TcpStream::connect(proxy.http)
+        .await
+        .expect("connect");
+    let head = "GET /abandoned HTTP/1.1\r\nhost: cache.test\r\n\r\n";
+    leaving.write_all(head.as_bytes()).await.expect("send");
+    let mut seen = [0u8; 256];
+    let read = tokio::time::timeout(Duration::from_secs(5), leaving.read(&mut seen)).await;
+    assert!(
+        read.is_ok_and(|r| r.is_ok_and(|n| n > 0)),
+        "the head arrives"
+    );
+    drop(leaving);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The next miss takes the released lock and goes upstream at once.
+    let c = client::client(None, false);
+    let url = proxy.url("/abandoned");
+    let started = std::time::Instant::now();
+    let request = http::Request::get(url).header("host", "cache.test");
+    let next = c.request(
+        request
+            .body(http_body_util::Full::new(Bytes::new()))
+            .expect("request"),
+    );
+    let response = tokio::time::timeout(Duration::from_secs(8), next).await;
+    assert!(
+        matches!(&response, Ok(Ok(r)) if r.status() == 200),
+        "{}",
+        proxy.log()
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "waited {:?} for a lock nobody held",
+        started.elapsed()
+    );
+    assert_eq!(origin.count(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]

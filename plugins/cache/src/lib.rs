@@ -35,7 +35,7 @@ mod wire;
 
 use policy::RequestRules;
 use ravelin_sdk::kv::Store;
-use ravelin_sdk::{ChunkDecision, Config, Decision, Hooks, Plugin, Request, Response};
+use ravelin_sdk::{ChunkDecision, Config, Decision, Hooks, LogInfo, Plugin, Request, Response};
 use settings::{FileSettings, Settings};
 use state::State;
 use std::time::Duration;
@@ -122,7 +122,9 @@ impl HttpCache {
 }
 
 impl Plugin for HttpCache {
-    const HOOKS: Hooks = Hooks::ON_RESPONSE;
+    // `on_log` releases a lock an exchange still holds when it ended early
+    // (the client left mid-body), so other misses need not wait it out.
+    const HOOKS: Hooks = Hooks::ON_RESPONSE.union(Hooks::ON_LOG);
 
     fn configure(config: Config) -> Result<Self, String> {
         let settings = config.parse_or_default::<FileSettings>()?.validate()?;
@@ -208,6 +210,17 @@ impl Plugin for HttpCache {
             }
         }
         ChunkDecision::Pass
+    }
+
+    fn on_log(&mut self, _req: &Request, _info: &LogInfo) {
+        let lock = match std::mem::take(&mut self.state) {
+            State::Fetch(fetch) => fetch.lock,
+            State::Capture(capture) => capture.lock,
+            _ => None,
+        };
+        if lock.is_some() {
+            self.on_store(|cache| fill::release(cache, &lock));
+        }
     }
 }
 
