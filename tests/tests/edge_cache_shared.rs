@@ -1,8 +1,9 @@
 //! The `cache` plugin in the real proxy, where requests meet: purges by
 //! URL and prefix (and their refusal), concurrent misses collapsed into one
 //! origin fetch (and waits that end: an uncacheable fill, a slow fill, a
-//! fill its client abandoned), large bodies streamed through unstored, two proxies
-//! sharing one Redis, and a dead Redis letting requests pass uncached.
+//! fill its client abandoned), large bodies streamed through unstored,
+//! two proxies sharing one Redis, and a dead Redis letting requests pass
+//! uncached.
 
 mod cache_common;
 
