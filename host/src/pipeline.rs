@@ -241,7 +241,19 @@ async fn exchange_upstream(
                 Step::Answer(answer) => return Ok(answer),
             }
         }
-        None => send_with_retries(cluster, conn, parts, &upstream_path, body).await?,
+        None => match send_with_retries(cluster, conn, parts, &upstream_path, body).await {
+            Ok(response) => response,
+            // The response hooks still see the proxy's own 502/503/504 when
+            // the upstream failed: a cache may answer with a stale copy
+            // instead (RFC 5861 stale-if-error).
+            Err(ProxyError::Upstream(error)) if exchange.is_some() => {
+                let error = ProxyError::Upstream(error);
+                let id = request_id.to_str().unwrap_or("");
+                tracing::warn!(route = &*route.name, request_id = %id, "{error}");
+                local_response(error.status())
+            }
+            Err(error) => return Err(error),
+        },
     };
     if response.status() == StatusCode::SWITCHING_PROTOCOLS
         && let Some(client) = client_upgrade
