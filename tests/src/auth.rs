@@ -17,7 +17,10 @@ use crate::proxy::plugin_chain_config;
 /// A config whose one route runs `chain` of `tables` in front of `origin`,
 /// with `extra` tables (clusters) after it.
 pub fn config(origin: &Origin, tables: &str, chain: &[&str], extra: &str) -> String {
-    format!("{}\n{extra}", plugin_chain_config(origin.addr, tables, chain))
+    format!(
+        "{}\n{extra}",
+        plugin_chain_config(origin.addr, tables, chain)
+    )
 }
 
 /// The `[plugins.auth]` table of component `source`: `settings` are TOML

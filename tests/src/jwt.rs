@@ -46,7 +46,10 @@ impl Signer {
         };
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(curve, &rng).expect("EC key");
-        Signer::Ec(alg, EcdsaKeyPair::from_pkcs8(curve, pkcs8.as_ref(), &rng).expect("EC key"))
+        Signer::Ec(
+            alg,
+            EcdsaKeyPair::from_pkcs8(curve, pkcs8.as_ref(), &rng).expect("EC key"),
+        )
     }
 
     /// EdDSA with a fresh Ed25519 key.

@@ -41,7 +41,10 @@ fn claims(extra: Value) -> Value {
 }
 
 fn www(answer: &client::Answer) -> String {
-    answer.header("www-authenticate").unwrap_or_default().to_string()
+    answer
+        .header("www-authenticate")
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -72,7 +75,12 @@ async fn every_jwt_algorithm_family_is_accepted() {
         assert_eq!(answer.status, 200, "{}: {}", signer.alg(), proxy.log());
     }
     for (signer, kid) in [(&es256, "e1"), (&es384, "e2"), (&ed, "d1")] {
-        let answer = bearer(&c, &proxy.url("/"), &signer.token(Some(kid), &claims(json!({})))).await;
+        let answer = bearer(
+            &c,
+            &proxy.url("/"),
+            &signer.token(Some(kid), &claims(json!({}))),
+        )
+        .await;
         assert_eq!(answer.status, 200, "{}: {}", signer.alg(), proxy.log());
     }
     let stranger = Signer::rsa("RS256", RSA_B).token(None, &claims(json!({})));
@@ -99,8 +107,18 @@ async fn jwt_claims_are_enforced_with_rfc_6750_answers() {
     let rs = Signer::rsa("RS256", RSA_A);
     let url = proxy.url("/");
     let good = claims(json!({"email": "a@x", "aud": ["web", "other"]}));
-    assert_eq!(bearer(&c, &url, &rs.token(None, &good)).await.status, 200, "{}", proxy.log());
-    let expired = bearer(&c, &url, &rs.token(None, &claims(json!({"email": "a@x", "exp": now() - 10})))).await;
+    assert_eq!(
+        bearer(&c, &url, &rs.token(None, &good)).await.status,
+        200,
+        "{}",
+        proxy.log()
+    );
+    let expired = bearer(
+        &c,
+        &url,
+        &rs.token(None, &claims(json!({"email": "a@x", "exp": now() - 10}))),
+    )
+    .await;
     assert_eq!(expired.status, 401);
     assert_eq!(
         www(&expired),
@@ -113,16 +131,34 @@ async fn jwt_claims_are_enforced_with_rfc_6750_answers() {
         ("no exp", json!({"email": "a@x", "exp": null})),
     ] {
         let mut token_claims = claims(bad);
-        token_claims.as_object_mut().expect("object").retain(|_, v| !v.is_null());
+        token_claims
+            .as_object_mut()
+            .expect("object")
+            .retain(|_, v| !v.is_null());
         let answer = bearer(&c, &url, &rs.token(None, &token_claims)).await;
         assert_eq!(answer.status, 401, "{what}");
-        assert!(www(&answer).contains("error=\"invalid_token\""), "{what}: {}", www(&answer));
+        assert!(
+            www(&answer).contains("error=\"invalid_token\""),
+            "{what}: {}",
+            www(&answer)
+        );
     }
     let lacking = bearer(&c, &url, &rs.token(None, &claims(json!({})))).await;
-    assert_eq!(lacking.status, 403, "a valid token without the required claim");
-    assert!(www(&lacking).contains("error=\"insufficient_scope\""), "{}", www(&lacking));
+    assert_eq!(
+        lacking.status, 403,
+        "a valid token without the required claim"
+    );
+    assert!(
+        www(&lacking).contains("error=\"insufficient_scope\""),
+        "{}",
+        www(&lacking)
+    );
     assert_eq!(origin.count(), 1, "no refused request reached the origin");
-    assert!(proxy.log().contains("issuer"), "the reason is logged:\n{}", proxy.log());
+    assert!(
+        proxy.log().contains("issuer"),
+        "the reason is logged:\n{}",
+        proxy.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -138,8 +174,10 @@ async fn forged_tokens_are_refused() {
     let (_, signature) = rest.split_once('.').expect("token");
     let admin = B64.encode(claims(json!({"email": "a@x", "sub": "admin"})).to_string());
     let none_head = B64.encode(r#"{"alg":"none","typ":"JWT"}"#);
-    let confused = Signer::hmac("HS256", RSA_A_PUB.as_bytes()).token(None, &claims(json!({"email": "a@x"})));
-    let confused_trimmed = Signer::hmac("HS256", RSA_A_PUB.trim().as_bytes()).token(None, &claims(json!({"email": "a@x"})));
+    let confused =
+        Signer::hmac("HS256", RSA_A_PUB.as_bytes()).token(None, &claims(json!({"email": "a@x"})));
+    let confused_trimmed = Signer::hmac("HS256", RSA_A_PUB.trim().as_bytes())
+        .token(None, &claims(json!({"email": "a@x"})));
     for (what, token) in [
         ("tampered payload", format!("{head}.{admin}.{signature}")),
         ("alg none", format!("{none_head}.{admin}.")),
@@ -165,8 +203,19 @@ async fn a_missing_credential_gets_every_enabled_challenge() {
     let c = client::client(None, false);
     let answer = get(&c, &proxy.url("/"), &[]).await;
     assert_eq!(answer.status, 401);
-    let challenges: Vec<&str> = answer.headers.get_all("www-authenticate").iter().map(|v| v.to_str().expect("ascii")).collect();
-    assert_eq!(challenges, ["Bearer realm=\"ravelin\"", "Basic realm=\"ravelin\", charset=\"UTF-8\""]);
+    let challenges: Vec<&str> = answer
+        .headers
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().expect("ascii"))
+        .collect();
+    assert_eq!(
+        challenges,
+        [
+            "Bearer realm=\"ravelin\"",
+            "Basic realm=\"ravelin\", charset=\"UTF-8\""
+        ]
+    );
     assert_eq!(bearer(&c, &proxy.url("/"), "demo-token").await.status, 200);
     let wrong = bearer(&c, &proxy.url("/"), "demo-tokem").await;
     assert_eq!(wrong.status, 401);
@@ -184,54 +233,102 @@ async fn api_keys_work_from_the_header_and_the_query_and_are_stripped() {
     );
     let proxy = start(&origin, "", &auth);
     let c = client::client(None, false);
-    assert_eq!(get(&c, &proxy.url("/h"), &[("x-api-key", "key-ci")]).await.status, 200);
-    assert_eq!(get(&c, &proxy.url("/q?a=1&api_key=key%20mobile&b=2"), &[]).await.status, 200);
+    assert_eq!(
+        get(&c, &proxy.url("/h"), &[("x-api-key", "key-ci")])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get(&c, &proxy.url("/q?a=1&api_key=key%20mobile&b=2"), &[])
+            .await
+            .status,
+        200
+    );
     let wrong = get(&c, &proxy.url("/"), &[("x-api-key", "key-cj")]).await;
     assert_eq!(wrong.status, 401);
     assert!(www(&wrong).starts_with("ApiKey realm="), "{}", www(&wrong));
-    assert_eq!(get(&c, &proxy.url("/q?api_key=nope"), &[]).await.status, 401);
+    assert_eq!(
+        get(&c, &proxy.url("/q?api_key=nope"), &[]).await.status,
+        401
+    );
     let seen = origin.received();
     assert_eq!(seen.len(), 2);
-    assert!(seen[0].headers.get("x-api-key").is_none(), "header stripped");
-    assert_eq!(seen[1].uri.path_and_query().map(|p| p.as_str()), Some("/q?a=1&b=2"));
+    assert!(
+        seen[0].headers.get("x-api-key").is_none(),
+        "header stripped"
+    );
+    assert_eq!(
+        seen[1].uri.path_and_query().map(|p| p.as_str()),
+        Some("/q?a=1&b=2")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn credentials_are_forwarded_only_when_asked() {
     let origin = Origin::start("app").await;
-    let auth = format!("forward_credentials = true\nbearer_tokens = [\"{}\"]\n", sha256("t"));
+    let auth = format!(
+        "forward_credentials = true\nbearer_tokens = [\"{}\"]\n",
+        sha256("t")
+    );
     let proxy = start(&origin, "", &auth);
     let c = client::client(None, false);
     assert_eq!(bearer(&c, &proxy.url("/"), "t").await.status, 200);
     let seen = origin.received();
-    assert_eq!(seen[0].headers.get("authorization").map(|v| v.as_bytes()), Some(&b"Bearer t"[..]));
+    assert_eq!(
+        seen[0].headers.get("authorization").map(|v| v.as_bytes()),
+        Some(&b"Bearer t"[..])
+    );
     // And stripped by default (`a_missing_credential...` keeps it; check here).
     let origin2 = Origin::start("app2").await;
-    let proxy2 = start(&origin2, "", &format!("bearer_tokens = [\"{}\"]\n", sha256("t")));
+    let proxy2 = start(
+        &origin2,
+        "",
+        &format!("bearer_tokens = [\"{}\"]\n", sha256("t")),
+    );
     assert_eq!(bearer(&c, &proxy2.url("/"), "t").await.status, 200);
     assert!(origin2.received()[0].headers.get("authorization").is_none());
 }
 
 fn basic(user: &str, password: &str) -> String {
     use base64::Engine;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn basic_auth_checks_bcrypt_and_argon2_hashes() {
     let origin = Origin::start("app").await;
     let dir = tempfile::tempdir().expect("dir");
-    std::fs::write(dir.path().join("users"), format!("# htpasswd\nbob:{ARGON2}\n")).expect("users");
+    std::fs::write(
+        dir.path().join("users"),
+        format!("# htpasswd\nbob:{ARGON2}\n"),
+    )
+    .expect("users");
     let tables = auth_table(
         guests::AUTH,
         "secret_files = { htpasswd = \"users\" }",
-        &format!("realm = \"staff\"\n[plugins.auth.config.basic]\nusers = [\"alice:{BCRYPT_4}\"]\n"),
+        &format!(
+            "realm = \"staff\"\n[plugins.auth.config.basic]\nusers = [\"alice:{BCRYPT_4}\"]\n"
+        ),
     );
     let proxy = Proxy::start_in(dir, &config(&origin, &tables, &["auth"], ""));
     let c = client::client(None, false);
     let url = proxy.url("/");
-    assert_eq!(get(&c, &url, &[("authorization", &basic("alice", "tortoise"))]).await.status, 200);
-    assert_eq!(get(&c, &url, &[("authorization", &basic("bob", "hunter2"))]).await.status, 200);
+    assert_eq!(
+        get(&c, &url, &[("authorization", &basic("alice", "tortoise"))])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get(&c, &url, &[("authorization", &basic("bob", "hunter2"))])
+            .await
+            .status,
+        200
+    );
     for (user, password) in [("alice", "hunter2"), ("bob", "tortoise"), ("carol", "x")] {
         let refused = get(&c, &url, &[("authorization", &basic(user, password))]).await;
         assert_eq!(refused.status, 401, "{user}");
@@ -264,21 +361,37 @@ async fn a_costly_bcrypt_verification_is_paid_once() {
         assert_eq!(status, 200);
         later = later.min(took);
     }
-    assert!(first > later * 4, "cost 10 first {first:?}, cached {later:?}");
-    let wrong = get(&c, &proxy.url("/"), &[("authorization", &basic("alice", "tortoisE"))]).await;
-    assert_eq!(wrong.status, 401, "a cached success does not admit another password");
+    assert!(
+        first > later * 4,
+        "cost 10 first {first:?}, cached {later:?}"
+    );
+    let wrong = get(
+        &c,
+        &proxy.url("/"),
+        &[("authorization", &basic("alice", "tortoisE"))],
+    )
+    .await;
+    assert_eq!(
+        wrong.status, 401,
+        "a cached success does not admit another password"
+    );
 }
 
 /// An auth service: `Bearer good` → 200 with `X-User: alice`; `Bearer
 /// slow` → answers after 2 s; anything else → 302 to the login page.
 async fn auth_service() -> Origin {
     Origin::serve("authsvc", |r| async move {
-        let credential = r.headers.get("authorization").map(|v| v.as_bytes().to_vec());
+        let credential = r
+            .headers
+            .get("authorization")
+            .map(|v| v.as_bytes().to_vec());
         match credential.as_deref() {
             Some(b"Bearer good") => {
                 let mut ok = respond(200, "");
-                ok.headers_mut().insert("x-user", "alice".parse().expect("value"));
-                ok.headers_mut().insert("x-internal", "secret".parse().expect("value"));
+                ok.headers_mut()
+                    .insert("x-user", "alice".parse().expect("value"));
+                ok.headers_mut()
+                    .insert("x-internal", "secret".parse().expect("value"));
                 ok
             }
             Some(b"Bearer slow") => {
@@ -287,8 +400,10 @@ async fn auth_service() -> Origin {
             }
             _ => {
                 let mut no = respond(302, "please log in\n");
-                no.headers_mut().insert("location", "/login".parse().expect("value"));
-                no.headers_mut().insert("x-internal", "secret".parse().expect("value"));
+                no.headers_mut()
+                    .insert("location", "/login".parse().expect("value"));
+                no.headers_mut()
+                    .insert("x-internal", "secret".parse().expect("value"));
                 no
             }
         }
@@ -307,20 +422,48 @@ async fn forward_auth_allows_denies_and_fails_closed() {
              timeout_ms = 500\ncopy_headers = [\"x-user\"]\n"
         )
     };
-    let tables = auth_table(guests::AUTH, "allowed_upstreams = [\"authsvc\"]", &auth("authsvc"));
+    let tables = auth_table(
+        guests::AUTH,
+        "allowed_upstreams = [\"authsvc\"]",
+        &auth("authsvc"),
+    );
     let extra = cluster("authsvc", service.addr);
     let proxy = Proxy::start(&config(&origin, &tables, &["auth"], &extra));
     let c = client::client(None, false);
-    let allowed = get(&c, &proxy.url("/page?x=1"), &[("authorization", "Bearer good"), ("x-user", "mallory")]).await;
+    let allowed = get(
+        &c,
+        &proxy.url("/page?x=1"),
+        &[("authorization", "Bearer good"), ("x-user", "mallory")],
+    )
+    .await;
     assert_eq!(allowed.status, 200, "{}", proxy.log());
     let seen = &origin.received()[0];
-    assert_eq!(seen.headers.get("x-user").map(|v| v.as_bytes()), Some(&b"alice"[..]));
-    assert_eq!(seen.headers.get_all("x-user").iter().count(), 1, "the client's copy is gone");
-    assert!(seen.headers.get("x-internal").is_none(), "only copy_headers are copied");
+    assert_eq!(
+        seen.headers.get("x-user").map(|v| v.as_bytes()),
+        Some(&b"alice"[..])
+    );
+    assert_eq!(
+        seen.headers.get_all("x-user").iter().count(),
+        1,
+        "the client's copy is gone"
+    );
+    assert!(
+        seen.headers.get("x-internal").is_none(),
+        "only copy_headers are copied"
+    );
     let asked = &service.received()[0];
     assert_eq!(asked.uri.path(), "/verify");
-    assert_eq!(asked.headers.get("x-forwarded-uri").map(|v| v.as_bytes()), Some(&b"/page?x=1"[..]));
-    assert_eq!(asked.headers.get("x-forwarded-method").map(|v| v.as_bytes()), Some(&b"GET"[..]));
+    assert_eq!(
+        asked.headers.get("x-forwarded-uri").map(|v| v.as_bytes()),
+        Some(&b"/page?x=1"[..])
+    );
+    assert_eq!(
+        asked
+            .headers
+            .get("x-forwarded-method")
+            .map(|v| v.as_bytes()),
+        Some(&b"GET"[..])
+    );
     assert!(asked.headers.get("x-forwarded-host").is_some());
     assert!(asked.headers.get("x-forwarded-proto").is_some());
 
@@ -328,13 +471,20 @@ async fn forward_auth_allows_denies_and_fails_closed() {
     assert_eq!(denied.status, 302);
     assert_eq!(denied.header("location"), Some("/login"));
     assert_eq!(denied.text(), "please log in\n");
-    assert!(denied.header("x-internal").is_none(), "only relay_headers are relayed");
+    assert!(
+        denied.header("x-internal").is_none(),
+        "only relay_headers are relayed"
+    );
 
     let slow = get(&c, &proxy.url("/"), &[("authorization", "Bearer slow")]).await;
     assert_eq!(slow.status, 503, "a timeout fails closed");
     assert_eq!(origin.count(), 1);
 
-    let tables = auth_table(guests::AUTH, "allowed_upstreams = [\"down\"]", &auth("down"));
+    let tables = auth_table(
+        guests::AUTH,
+        "allowed_upstreams = [\"down\"]",
+        &auth("down"),
+    );
     let extra = cluster("down", format!("127.0.0.1:{dead}"));
     let proxy = Proxy::start(&config(&origin, &tables, &["auth"], &extra));
     let down = get(&c, &proxy.url("/"), &[("authorization", "Bearer good")]).await;
@@ -357,10 +507,21 @@ async fn claims_become_headers_and_spoofed_copies_are_removed() {
         ("x-user-email", "boss@corp".to_string()),
     ];
     let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    assert_eq!(get(&c, &proxy.url("/"), &headers).await.status, 200, "{}", proxy.log());
+    assert_eq!(
+        get(&c, &proxy.url("/"), &headers).await.status,
+        200,
+        "{}",
+        proxy.log()
+    );
     let seen = &origin.received()[0];
-    assert_eq!(seen.headers.get_all("x-user-id").iter().collect::<Vec<_>>(), ["alice"]);
-    assert!(seen.headers.get("x-user-email").is_none(), "the token has no email: the spoof is gone anyway");
+    assert_eq!(
+        seen.headers.get_all("x-user-id").iter().collect::<Vec<_>>(),
+        ["alice"]
+    );
+    assert!(
+        seen.headers.get("x-user-email").is_none(),
+        "the token has no email: the spoof is gone anyway"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -368,15 +529,29 @@ async fn a_later_plugin_keys_on_the_subject_attribute() {
     let origin = Origin::start("app").await;
     let jwt = format!("[plugins.auth.config.jwt]\nhmac_secrets = [\"{SECRET}\"]\n");
     let limit = r#"{ key = { attribute = "auth.subject" }, limits = [{ name = "u", rate = 1, per = "1m", burst = 1 }] }"#;
-    let tables = auth_table(guests::AUTH, "", &jwt) + &plugin_table("ratelimit", guests::RATELIMIT, limit);
+    let tables =
+        auth_table(guests::AUTH, "", &jwt) + &plugin_table("ratelimit", guests::RATELIMIT, limit);
     let proxy = Proxy::start(&config(&origin, &tables, &["auth", "ratelimit"], ""));
     let c = client::client(None, false);
     let hs = Signer::hmac("HS256", SECRET.as_bytes());
     let alice = hs.token(None, &claims(json!({})));
     let bob = hs.token(None, &claims(json!({"sub": "bob"})));
-    assert_eq!(bearer(&c, &proxy.url("/"), &alice).await.status, 200, "{}", proxy.log());
-    assert_eq!(bearer(&c, &proxy.url("/"), &alice).await.status, 429, "alice's own quota");
-    assert_eq!(bearer(&c, &proxy.url("/"), &bob).await.status, 200, "bob has his");
+    assert_eq!(
+        bearer(&c, &proxy.url("/"), &alice).await.status,
+        200,
+        "{}",
+        proxy.log()
+    );
+    assert_eq!(
+        bearer(&c, &proxy.url("/"), &alice).await.status,
+        429,
+        "alice's own quota"
+    );
+    assert_eq!(
+        bearer(&c, &proxy.url("/"), &bob).await.status,
+        200,
+        "bob has his"
+    );
 }
 
 #[test]
@@ -387,19 +562,54 @@ fn bad_configs_are_refused_at_load_naming_the_key() {
         let text = ravelin_tests::proxy::plugin_chain_config(origin, &tables, &["auth"]);
         let (ok, said) = check_config(&text);
         assert!(!ok, "accepted: {auth}");
-        assert!(said.contains(expected), "{auth}: expected {expected:?} in:\n{said}");
+        assert!(
+            said.contains(expected),
+            "{auth}: expected {expected:?} in:\n{said}"
+        );
     };
-    refused("bearer_tokens = [\"demo-token\"]", "", "bearer_tokens[0]: must be \"sha256:");
+    refused(
+        "bearer_tokens = [\"demo-token\"]",
+        "",
+        "bearer_tokens[0]: must be \"sha256:",
+    );
     refused("bearer_tokens = [\"sha256:12\"]", "", "64 hex digits");
     refused("", "", "no method enabled");
     refused("tokens = []", "", "unknown field `tokens`");
-    refused(&format!("[plugins.auth.config.jwt]\nkeys = ['''{RSA_A}''']"), "", "never the private one");
-    refused("[plugins.auth.config.jwt]\nhmac_secrets = [\"short\"]", "", "jwt.hmac_secrets[0]: HMAC secret of 5 bytes");
-    refused(&format!("[plugins.auth.config.jwt]\nkeys = ['''{RSA_A_PUB}''']\nalgorithms = [\"none\"]"), "", "jwt.algorithms: \"none\" is not one of");
+    refused(
+        &format!("[plugins.auth.config.jwt]\nkeys = ['''{RSA_A}''']"),
+        "",
+        "never the private one",
+    );
+    refused(
+        "[plugins.auth.config.jwt]\nhmac_secrets = [\"short\"]",
+        "",
+        "jwt.hmac_secrets[0]: HMAC secret of 5 bytes",
+    );
+    refused(
+        &format!("[plugins.auth.config.jwt]\nkeys = ['''{RSA_A_PUB}''']\nalgorithms = [\"none\"]"),
+        "",
+        "jwt.algorithms: \"none\" is not one of",
+    );
     refused("[plugins.auth.config.jwt]\nleeway_s = 5", "", "jwt: no key");
-    refused("[plugins.auth.config.jwt]\njwks = { cluster = \"idp\", path = \"jwks.json\" }", "", "jwt.jwks.path");
-    refused("[plugins.auth.config.api_keys]\nkeys = { ci = \"plain\" }", "", "api_keys.keys.ci");
-    refused("[plugins.auth.config.basic]\nusers = [\"alice:plain\"]", "", "basic.users: line 1 (alice)");
+    refused(
+        "[plugins.auth.config.jwt]\njwks = { cluster = \"idp\", path = \"jwks.json\" }",
+        "",
+        "jwt.jwks.path",
+    );
+    refused(
+        "[plugins.auth.config.api_keys]\nkeys = { ci = \"plain\" }",
+        "",
+        "api_keys.keys.ci",
+    );
+    refused(
+        "[plugins.auth.config.basic]\nusers = [\"alice:plain\"]",
+        "",
+        "basic.users: line 1 (alice)",
+    );
     refused("[plugins.auth.config.basic]\nusers = [\"$argon2id$v=19$m=999999,t=1,p=1$cmF2ZWxpbi10ZXN0LXNsdA$mKfU2LUp+V1+45TDuBM/tZPAkXLW7h97CbiXz/Q0gfw\"]".replace("[\"$", "[\"u:$").as_str(), "", "over the");
-    refused("[plugins.auth.config.forward_auth]\ncluster = \"a\"\npath = \"/v\"\nunavailable_status = 200", "", "forward_auth.unavailable_status");
+    refused(
+        "[plugins.auth.config.forward_auth]\ncluster = \"a\"\npath = \"/v\"\nunavailable_status = 200",
+        "",
+        "forward_auth.unavailable_status",
+    );
 }

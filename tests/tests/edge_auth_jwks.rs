@@ -24,7 +24,10 @@ fn start(origin: &Origin, idp_addr: impl std::fmt::Display, jwks: &str, extra: &
     let auth = format!(
         "[plugins.auth.config.jwt]\njwks = {{ cluster = \"idp\", path = \"/.well-known/jwks.json\", timeout_ms = 1000{jwks} }}\n"
     );
-    let tables = auth_table(guests::AUTH, "allowed_upstreams = [\"idp\"]", &auth);
+    // These tests count fetches, not CPU: a roomy deadline keeps a loaded
+    // test machine's preemption from failing a verification.
+    let settings = "allowed_upstreams = [\"idp\"]\ndeadline_ms = 1000";
+    let tables = auth_table(guests::AUTH, settings, &auth);
     let extra = format!("{}\n{extra}", cluster("idp", idp_addr));
     Proxy::start(&config(origin, &tables, &["auth"], &extra))
 }
@@ -47,14 +50,23 @@ async fn statuses(proxy: &Proxy, tokens: &[String]) -> Vec<u16> {
 async fn concurrent_cold_requests_make_one_fetch() {
     let origin = Origin::start("app").await;
     let es = Signer::ec("ES256");
-    let idp = Idp::start(jwks(&[es.jwk("k1")]), "max-age=300", Duration::from_millis(300)).await;
+    let idp = Idp::start(
+        jwks(&[es.jwk("k1")]),
+        "max-age=300",
+        Duration::from_millis(300),
+    )
+    .await;
     let proxy = start(&origin, idp.origin.addr, "", "");
     let tokens: Vec<String> = (0..20).map(|_| es.token(Some("k1"), &claims())).collect();
     let answers = statuses(&proxy, &tokens).await;
     assert_eq!(answers, vec![200; 20], "{}", proxy.log());
-    assert_eq!(idp.fetches(), 1, "one fetch for 20 concurrent cold requests");
+    assert_eq!(
+        idp.fetches(),
+        1,
+        "one fetch for 20 concurrent cold requests"
+    );
     let answers = statuses(&proxy, &tokens[..5]).await;
-    assert_eq!(answers, vec![200; 5]);
+    assert_eq!(answers, vec![200; 5], "{}", proxy.log());
     assert_eq!(idp.fetches(), 1, "then served from the cache");
 }
 
@@ -65,7 +77,12 @@ async fn max_age_decides_expiry_and_one_request_refreshes_early() {
     let idp = Idp::start(jwks(&[rs.jwk("a")]), "public, max-age=4", Duration::ZERO).await;
     let proxy = start(&origin, idp.origin.addr, ", min_cache_s = 1", "");
     let token = rs.token(Some("a"), &claims());
-    assert_eq!(statuses(&proxy, &[token.clone()]).await, [200], "{}", proxy.log());
+    assert_eq!(
+        statuses(&proxy, &[token.clone()]).await,
+        [200],
+        "{}",
+        proxy.log()
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(statuses(&proxy, &[token.clone()]).await, [200]);
     assert_eq!(idp.fetches(), 1, "fresh for 4 s");
@@ -86,15 +103,32 @@ async fn a_rotated_key_is_picked_up_by_one_refetch() {
     let (a, b) = (Signer::rsa("RS256", RSA_A), Signer::rsa("RS256", RSA_B));
     let idp = Idp::start(jwks(&[a.jwk("a")]), "max-age=3600", Duration::ZERO).await;
     let proxy = start(&origin, idp.origin.addr, "", "");
-    assert_eq!(statuses(&proxy, &[a.token(Some("a"), &claims())]).await, [200], "{}", proxy.log());
+    assert_eq!(
+        statuses(&proxy, &[a.token(Some("a"), &claims())]).await,
+        [200],
+        "{}",
+        proxy.log()
+    );
     idp.rotate(jwks(&[a.jwk("a"), b.jwk("b")]));
     let rotated = b.token(Some("b"), &claims());
-    assert_eq!(statuses(&proxy, &[rotated.clone()]).await, [200], "{}", proxy.log());
+    assert_eq!(
+        statuses(&proxy, &[rotated.clone()]).await,
+        [200],
+        "{}",
+        proxy.log()
+    );
     assert_eq!(idp.fetches(), 2, "the unknown kid refetched once");
     assert_eq!(statuses(&proxy, &[rotated]).await, [200]);
     let unknown = b.token(Some("c"), &claims());
-    assert_eq!(statuses(&proxy, &[unknown.clone(), unknown]).await, [401, 401]);
-    assert_eq!(idp.fetches(), 2, "another unknown kid soon after does not refetch");
+    assert_eq!(
+        statuses(&proxy, &[unknown.clone(), unknown]).await,
+        [401, 401]
+    );
+    assert_eq!(
+        idp.fetches(),
+        2,
+        "another unknown kid soon after does not refetch"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -115,10 +149,16 @@ async fn keys_are_still_fetched_when_kv_is_down() {
     let es = Signer::ec("ES384");
     let idp = Idp::start(jwks(&[es.jwk("k")]), "max-age=300", Duration::ZERO).await;
     let dead = ravelin_tests::free_port();
-    let kv = format!("[kv]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:{dead}\"\ntimeout_ms = 50\n");
+    let kv =
+        format!("[kv]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:{dead}\"\ntimeout_ms = 50\n");
     let proxy = start(&origin, idp.origin.addr, "", &kv);
     let token = es.token(Some("k"), &claims());
-    assert_eq!(statuses(&proxy, &[token.clone()]).await, [200], "{}", proxy.log());
+    assert_eq!(
+        statuses(&proxy, &[token.clone()]).await,
+        [200],
+        "{}",
+        proxy.log()
+    );
     assert_eq!(statuses(&proxy, &[token]).await, [200]);
     assert!(idp.fetches() >= 1);
     assert!(proxy.log().contains("kv unavailable"), "{}", proxy.log());

@@ -49,7 +49,9 @@ fn percent_decode(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);
@@ -85,9 +87,15 @@ mod tests {
 
     #[test]
     fn reads_and_removes_query_parameters() {
-        assert_eq!(query_value("a=1&api_key=k%2B1&b", "api_key"), Some(b"k+1".to_vec()));
+        assert_eq!(
+            query_value("a=1&api_key=k%2B1&b", "api_key"),
+            Some(b"k+1".to_vec())
+        );
         assert_eq!(query_value("a=1", "api_key"), None);
-        assert_eq!(without_param("/p?a=1&api_key=k&b=2", "api_key"), "/p?a=1&b=2");
+        assert_eq!(
+            without_param("/p?a=1&api_key=k&b=2", "api_key"),
+            "/p?a=1&b=2"
+        );
         assert_eq!(without_param("/p?api_key=k", "api_key"), "/p");
         assert_eq!(without_param("/p", "api_key"), "/p");
         assert_eq!(without_param("/p?api_keyx=1", "api_key"), "/p?api_keyx=1");

@@ -79,7 +79,11 @@ impl Basic {
         };
         let key = cache_key(user, password, hash);
         let now = now_ms();
-        if self.remembered.get(&key).is_some_and(|expiry| *expiry > now) {
+        if self
+            .remembered
+            .get(&key)
+            .is_some_and(|expiry| *expiry > now)
+        {
             return true;
         }
         let store = Store::open(STORE).ok();
@@ -93,7 +97,9 @@ impl Basic {
         if !hash.verify(password) {
             return false;
         }
-        log::debug(&format!("basic: verified {user}'s password hash, caching it"));
+        log::debug(&format!(
+            "basic: verified {user}'s password hash, caching it"
+        ));
         self.remember(key, now);
         if let Some(store) = &store
             && let Err(e) = store.set(&kv_key, b"1", Some(self.cache_ttl))
@@ -144,9 +150,17 @@ mod tests {
     #[test]
     fn refuses_bad_lines_with_their_number() {
         let mut users = HashMap::new();
-        assert!(parse_users("alice", &mut users).unwrap_err().starts_with("line 1"));
+        assert!(
+            parse_users("alice", &mut users)
+                .unwrap_err()
+                .starts_with("line 1")
+        );
         let twice = format!("a:{PYTHON}\na:{PYTHON}");
-        assert!(parse_users(&twice, &mut users).unwrap_err().contains("twice"));
+        assert!(
+            parse_users(&twice, &mut users)
+                .unwrap_err()
+                .contains("twice")
+        );
         let err = parse_users("\nbob:plain", &mut HashMap::new()).unwrap_err();
         assert!(err.starts_with("line 2 (bob)"), "{err}");
     }

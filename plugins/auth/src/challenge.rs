@@ -37,7 +37,9 @@ impl Challenges {
     pub fn reply(&self, refusal: &Refusal) -> Reply {
         let realm = &self.realm;
         let bearer_error = |error: &str, description: &str| {
-            format!("Bearer realm=\"{realm}\", error=\"{error}\", error_description=\"{description}\"")
+            format!(
+                "Bearer realm=\"{realm}\", error=\"{error}\", error_description=\"{description}\""
+            )
         };
         match refusal {
             Refusal::Missing => self.all(Reply::text(401, "unauthorized\n")),
@@ -51,12 +53,16 @@ impl Challenges {
             ),
             Refusal::InsufficientScope => Reply::text(403, "forbidden\n").header(
                 "www-authenticate",
-                bearer_error("insufficient_scope", "the access token lacks a required claim"),
+                bearer_error(
+                    "insufficient_scope",
+                    "the access token lacks a required claim",
+                ),
             ),
             Refusal::BadPassword => Reply::text(401, "unauthorized\n")
                 .header("www-authenticate", self.basic_challenge()),
-            Refusal::Unavailable => Reply::text(503, "authentication unavailable\n")
-                .header("retry-after", "5"),
+            Refusal::Unavailable => {
+                Reply::text(503, "authentication unavailable\n").header("retry-after", "5")
+            }
         }
     }
 
@@ -66,7 +72,10 @@ impl Challenges {
 
     fn all(&self, mut reply: Reply) -> Reply {
         if self.bearer {
-            reply = reply.header("www-authenticate", format!("Bearer realm=\"{}\"", self.realm));
+            reply = reply.header(
+                "www-authenticate",
+                format!("Bearer realm=\"{}\"", self.realm),
+            );
         }
         if self.basic {
             reply = reply.header("www-authenticate", self.basic_challenge());
@@ -93,15 +102,26 @@ mod tests {
     }
 
     fn www(reply: &Reply) -> Vec<String> {
-        let fields = reply.headers.iter().filter(|(n, _)| n == "www-authenticate");
-        fields.map(|(_, v)| String::from_utf8_lossy(v).into_owned()).collect()
+        let fields = reply
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "www-authenticate");
+        fields
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .collect()
     }
 
     #[test]
     fn a_missing_credential_gets_every_challenge_and_no_error() {
         let reply = challenges().reply(&Refusal::Missing);
         assert_eq!(reply.status, 401);
-        assert_eq!(www(&reply), ["Bearer realm=\"api\"", "Basic realm=\"api\", charset=\"UTF-8\""]);
+        assert_eq!(
+            www(&reply),
+            [
+                "Bearer realm=\"api\"",
+                "Basic realm=\"api\", charset=\"UTF-8\""
+            ]
+        );
     }
 
     #[test]

@@ -79,7 +79,11 @@ mod tests {
 
     #[test]
     fn refuses_plain_secrets_and_bad_hex() {
-        assert!(Sha256Digest::parse("demo-token").unwrap_err().contains("sha256sum"));
+        assert!(
+            Sha256Digest::parse("demo-token")
+                .unwrap_err()
+                .contains("sha256sum")
+        );
         assert!(Sha256Digest::parse("sha256:abc").is_err());
         assert!(Sha256Digest::parse(&ABC.replace('b', "g")).is_err());
     }

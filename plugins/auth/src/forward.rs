@@ -36,14 +36,26 @@ impl ForwardAuth {
     pub fn ask(&self, req: &Request) -> Verdict {
         let call = self.build(req);
         match outbound::send(&self.cluster, &call, self.timeout) {
-            Ok(answer) if (200..300).contains(&answer.status) => Verdict::Allow(self.copied(&answer)),
+            Ok(answer) if (200..300).contains(&answer.status) => {
+                Verdict::Allow(self.copied(&answer))
+            }
             Ok(answer) => {
-                log::info(&format!("forward auth refused {} with {}", req.path(), answer.status));
+                log::info(&format!(
+                    "forward auth refused {} with {}",
+                    req.path(),
+                    answer.status
+                ));
                 Verdict::Deny(self.relayed(answer))
             }
             Err(why) => {
-                log::warn(&format!("forward auth {}{} unreachable: {why}", self.cluster, self.path));
-                Verdict::Deny(Reply::text(self.unavailable_status, "authentication unavailable\n"))
+                log::warn(&format!(
+                    "forward auth {}{} unreachable: {why}",
+                    self.cluster, self.path
+                ));
+                Verdict::Deny(Reply::text(
+                    self.unavailable_status,
+                    "authentication unavailable\n",
+                ))
             }
         }
     }
@@ -68,15 +80,25 @@ impl ForwardAuth {
     }
 
     fn copied(&self, answer: &HttpResponse) -> Vec<(String, Vec<u8>)> {
-        let named = |name: &str| self.copy_headers.iter().any(|h| h.eq_ignore_ascii_case(name));
+        let named = |name: &str| {
+            self.copy_headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
+        };
         let headers = answer.headers.iter().filter(|f| named(&f.name));
-        headers.map(|f| (f.name.to_ascii_lowercase(), f.value.clone())).collect()
+        headers
+            .map(|f| (f.name.to_ascii_lowercase(), f.value.clone()))
+            .collect()
     }
 
     fn relayed(&self, answer: HttpResponse) -> Reply {
         let mut reply = Reply::new(answer.status);
         for field in &answer.headers {
-            if self.relay_headers.iter().any(|h| h.eq_ignore_ascii_case(&field.name)) {
+            if self
+                .relay_headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(&field.name))
+            {
                 reply = reply.header(field.name.to_ascii_lowercase(), field.value.clone());
             }
         }

@@ -127,7 +127,9 @@ impl Jwks {
                 Ok(true)
             }
             Err(why) => {
-                log::warn(&format!("JWKS refresh failed, keeping the cached set: {why}"));
+                log::warn(&format!(
+                    "JWKS refresh failed, keeping the cached set: {why}"
+                ));
                 Ok(false)
             }
         }
@@ -139,12 +141,19 @@ impl Jwks {
         let lock_ttl = self.source.timeout + Duration::from_secs(1);
         loop {
             if let Ok(Some(why)) = store.get_value(&self.key("down")) {
-                return Err(format!("JWKS fetch failed recently: {}", String::from_utf8_lossy(&why)));
+                return Err(format!(
+                    "JWKS fetch failed recently: {}",
+                    String::from_utf8_lossy(&why)
+                ));
             }
             if claim(store, &self.key("lock"), lock_ttl) {
                 let fetched = self.fetch(Some(store));
                 if let Err(why) = &fetched {
-                    let _ = store.set(&self.key("down"), why.as_bytes(), Some(self.source.failure_backoff));
+                    let _ = store.set(
+                        &self.key("down"),
+                        why.as_bytes(),
+                        Some(self.source.failure_backoff),
+                    );
                 }
                 let _ = store.delete(&self.key("lock"));
                 return fetched.map(|()| true);
@@ -161,8 +170,13 @@ impl Jwks {
 
     /// kv failed: keep the set in this instance alone.
     fn without_kv(&mut self, error: &str, kid: Option<&str>) -> Result<Vec<Key>, String> {
-        log::warn(&format!("JWKS: kv unavailable ({error}); using this instance's copy"));
-        let expired = self.memo.as_ref().is_none_or(|m| now_ms() >= m.expires_at_ms);
+        log::warn(&format!(
+            "JWKS: kv unavailable ({error}); using this instance's copy"
+        ));
+        let expired = self
+            .memo
+            .as_ref()
+            .is_none_or(|m| now_ms() >= m.expires_at_ms);
         if expired {
             self.fetch(None)?;
         }
@@ -171,7 +185,11 @@ impl Jwks {
 
     /// Parses `cached` into the memo unless it holds that set already.
     fn remember(&mut self, cached: &Cached) -> Result<(), String> {
-        if self.memo.as_ref().is_some_and(|m| m.fetched_at_ms == cached.fetched_at_ms) {
+        if self
+            .memo
+            .as_ref()
+            .is_some_and(|m| m.fetched_at_ms == cached.fetched_at_ms)
+        {
             return Ok(());
         }
         let json = serde_json::from_str(&cached.jwks).map_err(|e| format!("JWKS: {e}"))?;
@@ -203,23 +221,38 @@ impl Jwks {
             return Err(format!("JWKS {cluster}{path} has no usable key"));
         }
         let now = now_ms();
-        let cache_control = response.header("cache-control").map(String::from_utf8_lossy);
-        let Schedule { refresh_at_ms, expires_at_ms } =
-            lifetime::schedule(now, cache_control.as_deref(), self.source.bounds);
+        let cache_control = response
+            .header("cache-control")
+            .map(String::from_utf8_lossy);
+        let Schedule {
+            refresh_at_ms,
+            expires_at_ms,
+        } = lifetime::schedule(now, cache_control.as_deref(), self.source.bounds);
         if let Some(store) = store {
-            let cached = Cached { fetched_at_ms: now, refresh_at_ms, expires_at_ms, jwks: text };
+            let cached = Cached {
+                fetched_at_ms: now,
+                refresh_at_ms,
+                expires_at_ms,
+                jwks: text,
+            };
             let ttl = Duration::from_millis(expires_at_ms - now);
             let bytes = serde_json::to_vec(&cached).map_err(|e| e.to_string())?;
             if let Err(e) = store.set(&self.key("set"), &bytes, Some(ttl)) {
                 log::warn(&format!("JWKS: cannot cache the set in kv: {e:?}"));
             }
         }
-        self.memo = Some(Memo { fetched_at_ms: now, expires_at_ms, keys });
+        self.memo = Some(Memo {
+            fetched_at_ms: now,
+            expires_at_ms,
+            keys,
+        });
         Ok(())
     }
 }
 
 /// Whether this request takes `name`, a marker that lives for `ttl`.
 fn claim(store: &Store, name: &str, ttl: Duration) -> bool {
-    store.compare_and_set(name, None, b"1", Some(ttl)).unwrap_or(false)
+    store
+        .compare_and_set(name, None, b"1", Some(ttl))
+        .unwrap_or(false)
 }

@@ -55,7 +55,10 @@ impl Verifier {
     ) -> Result<Map<String, Value>, Failure> {
         let token = token::parse(text).map_err(Failure::Invalid)?;
         if !self.algorithms.contains(&token.alg) {
-            return Err(Failure::Invalid(format!("algorithm {} not allowed", token.alg.name())));
+            return Err(Failure::Invalid(format!(
+                "algorithm {} not allowed",
+                token.alg.name()
+            )));
         }
         let kid = token.kid.as_deref();
         let own = usable(&self.keys, &token.alg, kid);
@@ -84,7 +87,9 @@ impl Verifier {
 
 fn usable<'a>(keys: &'a [Key], alg: &Alg, kid: Option<&str>) -> Vec<&'a Key> {
     let named = |key: &Key| kid.is_none() || key.kid.is_none() || key.kid.as_deref() == kid;
-    keys.iter().filter(|k| k.accepts(*alg) && named(k)).collect()
+    keys.iter()
+        .filter(|k| k.accepts(*alg) && named(k))
+        .collect()
 }
 
 fn verifies(key: &Key, token: &token::Token) -> bool {

@@ -52,9 +52,20 @@ struct Presented {
 impl Plugin for Auth {
     fn configure(config: Config) -> Result<Self, String> {
         let settings = settings::validate(config.parse()?)?;
-        let jwks = settings.jwt.as_ref().and_then(|(_, s)| s.clone()).map(Jwks::new);
-        let basic = settings.basic.clone().map(|(users, ttl)| Basic::new(users, ttl));
-        Ok(Auth { settings, jwks, basic })
+        let jwks = settings
+            .jwt
+            .as_ref()
+            .and_then(|(_, s)| s.clone())
+            .map(Jwks::new);
+        let basic = settings
+            .basic
+            .clone()
+            .map(|(users, ttl)| Basic::new(users, ttl));
+        Ok(Auth {
+            settings,
+            jwks,
+            basic,
+        })
     }
 
     fn on_request(&mut self, req: &Request) -> Decision {
@@ -95,9 +106,15 @@ impl Plugin for Auth {
 impl Auth {
     fn presented(&self, req: &Request) -> Presented {
         let authorization = req.header_str("authorization").unwrap_or_default();
-        let (scheme, rest) = authorization.split_once(' ').unwrap_or((&authorization, ""));
-        let bearer = scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_string());
-        let basic = scheme.eq_ignore_ascii_case("basic").then(|| basic::decode(rest));
+        let (scheme, rest) = authorization
+            .split_once(' ')
+            .unwrap_or((&authorization, ""));
+        let bearer = scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| rest.trim().to_string());
+        let basic = scheme
+            .eq_ignore_ascii_case("basic")
+            .then(|| basic::decode(rest));
         let api_key = self.settings.api_keys.as_ref().and_then(|keys| {
             let from_query = || {
                 let name = keys.query.as_deref()?;
@@ -105,7 +122,11 @@ impl Auth {
             };
             req.header(&keys.header).or_else(from_query)
         });
-        Presented { api_key, bearer, basic }
+        Presented {
+            api_key,
+            bearer,
+            basic,
+        }
     }
 
     /// The verdict on the presented credentials, or `None` when none of
@@ -140,7 +161,10 @@ impl Auth {
     /// A static token or a JWT; `None` when neither is enabled.
     fn bearer(&mut self, token: &str) -> Option<Result<Identity, Refusal>> {
         if digest::find(&self.settings.bearer_tokens, token.as_bytes()).is_some() {
-            return Some(Ok(Identity { method: "bearer", ..Identity::default() }));
+            return Some(Ok(Identity {
+                method: "bearer",
+                ..Identity::default()
+            }));
         }
         let Some((verifier, _)) = &self.settings.jwt else {
             return (!self.settings.bearer_tokens.is_empty()).then_some(Err(Refusal::InvalidToken));
@@ -151,7 +175,9 @@ impl Auth {
             Err(Failure::Invalid(why)) => (why, Refusal::InvalidToken),
             Err(Failure::Claims(claims::Refusal::Expired(why))) => (why, Refusal::ExpiredToken),
             Err(Failure::Claims(claims::Refusal::Invalid(why))) => (why, Refusal::InvalidToken),
-            Err(Failure::Claims(claims::Refusal::Insufficient(why))) => (why, Refusal::InsufficientScope),
+            Err(Failure::Claims(claims::Refusal::Insufficient(why))) => {
+                (why, Refusal::InsufficientScope)
+            }
             Err(Failure::KeysUnavailable(why)) => {
                 log::warn(&format!("auth: cannot check a JWT, no key set: {why}"));
                 return Some(Err(Refusal::Unavailable));
@@ -193,7 +219,11 @@ impl Auth {
 }
 
 fn subject(method: &'static str, name: &str) -> Identity {
-    Identity { method, subject: Some(name.to_string()), ..Identity::default() }
+    Identity {
+        method,
+        subject: Some(name.to_string()),
+        ..Identity::default()
+    }
 }
 
 fn reason(refusal: &Refusal) -> &'static str {

@@ -32,7 +32,9 @@ impl ClaimMap {
         };
         for (claim, header) in &self.headers {
             if let Some(value) = claims.get(claim) {
-                identity.headers.push((header.clone(), text(value).into_bytes()));
+                identity
+                    .headers
+                    .push((header.clone(), text(value).into_bytes()));
             }
         }
         for (claim, attribute) in &self.attributes {
@@ -65,14 +67,23 @@ mod tests {
     #[test]
     fn maps_present_claims_only() {
         let map = ClaimMap {
-            headers: vec![("sub".into(), "x-user-id".into()), ("email".into(), "x-email".into())],
+            headers: vec![
+                ("sub".into(), "x-user-id".into()),
+                ("email".into(), "x-email".into()),
+            ],
             attributes: vec![("roles".into(), "auth.roles".into())],
         };
         let claims = json!({"sub": "u1", "roles": ["a", "b"], "n": 3});
         let identity = map.identity(claims.as_object().expect("object"));
         assert_eq!(identity.subject.as_deref(), Some("u1"));
-        assert_eq!(identity.headers, [("x-user-id".to_string(), b"u1".to_vec())]);
-        assert_eq!(identity.attributes, [("auth.roles".to_string(), "a,b".to_string())]);
+        assert_eq!(
+            identity.headers,
+            [("x-user-id".to_string(), b"u1".to_vec())]
+        );
+        assert_eq!(
+            identity.attributes,
+            [("auth.roles".to_string(), "a,b".to_string())]
+        );
         assert_eq!(text(&json!(3)), "3");
         assert_eq!(text(&json!({"a": 1})), r#"{"a":1}"#);
     }

@@ -14,7 +14,11 @@ const BCRYPT_B64: GeneralPurpose = GeneralPurpose::new(&BCRYPT, NO_PAD);
 /// One user's stored hash.
 #[derive(Clone, Debug)]
 pub enum Hash {
-    Bcrypt { cost: u32, salt: [u8; 16], digest: [u8; 23] },
+    Bcrypt {
+        cost: u32,
+        salt: [u8; 16],
+        digest: [u8; 23],
+    },
     Argon2(String),
 }
 
@@ -40,7 +44,9 @@ impl Hash {
                 out[..23].ct_eq(digest).into()
             }
             Hash::Argon2(text) => PasswordHash::new(text).is_ok_and(|hash| {
-                argon2::Argon2::default().verify_password(password, &hash).is_ok()
+                argon2::Argon2::default()
+                    .verify_password(password, &hash)
+                    .is_ok()
             }),
         }
     }
@@ -68,9 +74,13 @@ fn check_argon2(text: &str) -> Result<(), String> {
 fn parse_bcrypt(text: &str) -> Result<Hash, String> {
     let unknown = || "neither bcrypt ($2b$...) nor argon2 ($argon2id$...)".to_string();
     let mut parts = text.split('$');
-    let (Some(""), Some(version), Some(cost), Some(rest), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(""), Some(version), Some(cost), Some(rest), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return Err(unknown());
     };
     if !matches!(version, "2a" | "2b" | "2y") {
@@ -84,9 +94,17 @@ fn parse_bcrypt(text: &str) -> Result<Hash, String> {
     if rest.len() != 53 || !rest.is_ascii() {
         return Err("bcrypt hash must have 53 characters after the cost".into());
     }
-    let decode = |part: &str| BCRYPT_B64.decode(part).map_err(|e| format!("bcrypt hash: {e}"));
-    let salt = decode(&rest[..22])?.try_into().map_err(|_| "bcrypt salt is not 16 bytes")?;
-    let digest = decode(&rest[22..])?.try_into().map_err(|_| "bcrypt digest is not 23 bytes")?;
+    let decode = |part: &str| {
+        BCRYPT_B64
+            .decode(part)
+            .map_err(|e| format!("bcrypt hash: {e}"))
+    };
+    let salt = decode(&rest[..22])?
+        .try_into()
+        .map_err(|_| "bcrypt salt is not 16 bytes")?;
+    let digest = decode(&rest[22..])?
+        .try_into()
+        .map_err(|_| "bcrypt digest is not 23 bytes")?;
     Ok(Hash::Bcrypt { cost, salt, digest })
 }
 
@@ -113,8 +131,12 @@ mod tests {
         use argon2::password_hash::{PasswordHasher, SaltString};
         let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
         let params = argon2::Params::new(64, 1, 1, None).expect("params");
-        let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-        let text = argon.hash_password(b"s3cret", &salt).expect("hash").to_string();
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let text = argon
+            .hash_password(b"s3cret", &salt)
+            .expect("hash")
+            .to_string();
         let hash = Hash::parse(&text).expect("parses");
         assert!(hash.verify(b"s3cret"));
         assert!(!hash.verify(b"s3cre"));
@@ -123,8 +145,13 @@ mod tests {
     #[test]
     fn malformed_hashes_are_refused() {
         assert!(Hash::parse("plaintext").is_err());
-        assert!(Hash::parse("$1$abc$def").is_err(), "MD5-crypt is not accepted");
-        assert!(Hash::parse("$2b$03$EGdrhbKUv8Oc9vGiXX0HQOxSg445d458Muh7DAHskb6QbtCvdxcie").is_err());
+        assert!(
+            Hash::parse("$1$abc$def").is_err(),
+            "MD5-crypt is not accepted"
+        );
+        assert!(
+            Hash::parse("$2b$03$EGdrhbKUv8Oc9vGiXX0HQOxSg445d458Muh7DAHskb6QbtCvdxcie").is_err()
+        );
         assert!(Hash::parse("$2b$04$short").is_err());
         assert!(Hash::parse("$argon2id$v=19$broken").is_err());
     }

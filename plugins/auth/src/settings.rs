@@ -14,159 +14,15 @@ use crate::jwt::key::{Key, Material};
 use crate::jwt::keyset;
 use crate::mapping::ClaimMap;
 use crate::passwd::Hash;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileSettings {
-    #[serde(default = "default_realm")]
-    realm: String,
-    #[serde(default)]
-    forward_credentials: bool,
-    #[serde(default)]
-    bearer_tokens: Vec<String>,
-    /// Filled by `secret_files`: PEM key(s), a JWK or a JWKS.
-    jwt_key: Option<String>,
-    /// Filled by `secret_files`: an HMAC secret.
-    jwt_hmac_secret: Option<String>,
-    /// Filled by `secret_files`: htpasswd lines.
-    htpasswd: Option<String>,
-    jwt: Option<FileJwt>,
-    api_keys: Option<FileApiKeys>,
-    basic: Option<FileBasic>,
-    forward_auth: Option<FileForward>,
-}
+mod file;
+#[cfg(test)]
+mod tests;
 
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct FileJwt {
-    #[serde(default)]
-    keys: Vec<String>,
-    #[serde(default)]
-    hmac_secrets: Vec<String>,
-    algorithms: Option<Vec<String>>,
-    jwks: Option<FileJwks>,
-    issuer: Option<OneOrMany>,
-    audience: Option<OneOrMany>,
-    #[serde(default = "default_leeway")]
-    leeway_s: u64,
-    #[serde(default)]
-    required_claims: Vec<String>,
-    #[serde(default = "yes")]
-    require_exp: bool,
-    #[serde(default)]
-    claims_to_headers: BTreeMap<String, String>,
-    #[serde(default)]
-    claims_to_attributes: BTreeMap<String, String>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileJwks {
-    cluster: String,
-    path: String,
-    #[serde(default = "default_jwks_timeout")]
-    timeout_ms: u64,
-    #[serde(default = "default_cache_s")]
-    cache_s: u64,
-    #[serde(default = "default_min_cache_s")]
-    min_cache_s: u64,
-    #[serde(default = "default_max_cache_s")]
-    max_cache_s: u64,
-    #[serde(default = "default_unknown_kid_s")]
-    unknown_kid_refetch_s: u64,
-    #[serde(default = "default_failure_backoff")]
-    failure_backoff_ms: u64,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileApiKeys {
-    #[serde(default = "default_api_header")]
-    header: String,
-    query: Option<String>,
-    keys: BTreeMap<String, String>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileBasic {
-    #[serde(default)]
-    users: Vec<String>,
-    #[serde(default = "default_basic_cache")]
-    cache_ttl_s: u64,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileForward {
-    cluster: String,
-    path: String,
-    #[serde(default = "default_forward_timeout")]
-    timeout_ms: u64,
-    #[serde(default = "default_request_headers")]
-    request_headers: Vec<String>,
-    #[serde(default)]
-    copy_headers: Vec<String>,
-    #[serde(default = "default_relay_headers")]
-    relay_headers: Vec<String>,
-    #[serde(default = "default_unavailable")]
-    unavailable_status: u16,
-}
-
-fn default_realm() -> String {
-    "ravelin".into()
-}
-fn default_leeway() -> u64 {
-    60
-}
-fn yes() -> bool {
-    true
-}
-fn default_jwks_timeout() -> u64 {
-    2000
-}
-fn default_cache_s() -> u64 {
-    300
-}
-fn default_min_cache_s() -> u64 {
-    60
-}
-fn default_max_cache_s() -> u64 {
-    86_400
-}
-fn default_unknown_kid_s() -> u64 {
-    60
-}
-fn default_failure_backoff() -> u64 {
-    5000
-}
-fn default_api_header() -> String {
-    "x-api-key".into()
-}
-fn default_basic_cache() -> u64 {
-    300
-}
-fn default_forward_timeout() -> u64 {
-    1000
-}
-fn default_request_headers() -> Vec<String> {
-    vec!["authorization".into(), "cookie".into()]
-}
-fn default_relay_headers() -> Vec<String> {
-    ["www-authenticate", "location", "set-cookie", "content-type"].map(String::from).to_vec()
-}
-fn default_unavailable() -> u16 {
-    503
-}
+pub use file::FileSettings;
+use file::*;
 
 /// The validated configuration.
 pub struct Settings {
@@ -186,7 +42,10 @@ impl Settings {
     /// Headers a client must never set itself: the ones this plugin fills.
     pub fn owned_headers(&self) -> impl Iterator<Item = &str> {
         let claims = self.claims.headers.iter().map(|(_, h)| h.as_str());
-        let copied = self.forward.iter().flat_map(|f| f.copy_headers.iter().map(String::as_str));
+        let copied = self
+            .forward
+            .iter()
+            .flat_map(|f| f.copy_headers.iter().map(String::as_str));
         claims.chain(copied)
     }
 }
@@ -201,13 +60,21 @@ pub fn validate(file: FileSettings) -> Result<Settings, String> {
     };
     let mut bearer_tokens = Vec::new();
     for (i, token) in file.bearer_tokens.iter().enumerate() {
-        note(&format!("bearer_tokens[{i}]"), Sha256Digest::parse(token).map(|d| bearer_tokens.push((i, d))));
+        note(
+            &format!("bearer_tokens[{i}]"),
+            Sha256Digest::parse(token).map(|d| bearer_tokens.push((i, d))),
+        );
     }
     let (jwt, claims) = jwt(&file, &mut note);
     let api_keys = file.api_keys.map(|f| api_keys(f, &mut note));
     let basic = basic_users(&file.htpasswd, file.basic.as_ref(), &mut note);
     let forward = file.forward_auth.map(|f| forward(f, &mut note));
-    if bearer_tokens.is_empty() && jwt.is_none() && api_keys.is_none() && basic.is_none() && forward.is_none() {
+    if bearer_tokens.is_empty()
+        && jwt.is_none()
+        && api_keys.is_none()
+        && basic.is_none()
+        && forward.is_none()
+    {
         note("config", Err("no method enabled (bearer_tokens, jwt, api_keys, basic, forward_auth): every request would be refused".into()));
     }
     if !errors.is_empty() {
@@ -238,17 +105,45 @@ fn jwt(file: &FileSettings, note: &mut Note) -> (Option<(Verifier, Option<Source
     if file.jwt.is_none() && !has_top {
         return (None, ClaimMap::default());
     }
-    let empty = FileJwt { require_exp: true, leeway_s: default_leeway(), ..FileJwt::default() };
+    let empty = FileJwt {
+        require_exp: true,
+        leeway_s: default_leeway(),
+        ..FileJwt::default()
+    };
     let f = file.jwt.as_ref().unwrap_or(&empty);
     let mut keys: Vec<Key> = Vec::new();
-    let texts = f.keys.iter().enumerate().map(|(i, t)| (format!("jwt.keys[{i}]"), t));
+    let texts = f
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("jwt.keys[{i}]"), t));
     for (key, text) in texts.chain(file.jwt_key.iter().map(|t| ("jwt_key".to_string(), t))) {
-        note(&key, keyset::parse_any(text).map(|found| keys.extend(found)));
+        note(
+            &key,
+            keyset::parse_any(text).map(|found| keys.extend(found)),
+        );
     }
-    let secrets = f.hmac_secrets.iter().enumerate().map(|(i, s)| (format!("jwt.hmac_secrets[{i}]"), s));
-    for (key, secret) in secrets.chain(file.jwt_hmac_secret.iter().map(|s| ("jwt_hmac_secret".to_string(), s))) {
+    let secrets = f
+        .hmac_secrets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("jwt.hmac_secrets[{i}]"), s));
+    for (key, secret) in secrets.chain(
+        file.jwt_hmac_secret
+            .iter()
+            .map(|s| ("jwt_hmac_secret".to_string(), s)),
+    ) {
         let material = Material::Hmac(secret.as_bytes().to_vec());
-        note(&key, material.check_strength().map(|()| keys.push(Key { kid: None, alg: None, material })));
+        note(
+            &key,
+            material.check_strength().map(|()| {
+                keys.push(Key {
+                    kid: None,
+                    alg: None,
+                    material,
+                })
+            }),
+        );
     }
     let mut algorithms = Alg::ALL.to_vec();
     if let Some(names) = &f.algorithms {
@@ -256,13 +151,22 @@ fn jwt(file: &FileSettings, note: &mut Note) -> (Option<(Verifier, Option<Source
         for name in names {
             match Alg::parse(name) {
                 Some(alg) => algorithms.push(alg),
-                None => note("jwt.algorithms", Err(format!("{name:?} is not one of {}", all_names()))),
+                None => note(
+                    "jwt.algorithms",
+                    Err(format!("{name:?} is not one of {}", all_names())),
+                ),
             }
         }
     }
     let source = f.jwks.as_ref().map(|j| jwks(j, note));
     if keys.is_empty() && source.is_none() {
-        note("jwt", Err("no key: give jwt.keys, jwt.hmac_secrets, jwt.jwks, jwt_key or jwt_hmac_secret".into()));
+        note(
+            "jwt",
+            Err(
+                "no key: give jwt.keys, jwt.hmac_secrets, jwt.jwks, jwt_key or jwt_hmac_secret"
+                    .into(),
+            ),
+        );
     }
     let list = |v: &Option<OneOrMany>| match v {
         None => Vec::new(),
@@ -278,13 +182,28 @@ fn jwt(file: &FileSettings, note: &mut Note) -> (Option<(Verifier, Option<Source
     };
     let mut claims = ClaimMap::default();
     for (claim, header) in &f.claims_to_headers {
-        note(&format!("jwt.claims_to_headers.{claim}"), header_name(header));
-        claims.headers.push((claim.clone(), header.to_ascii_lowercase()));
+        note(
+            &format!("jwt.claims_to_headers.{claim}"),
+            header_name(header),
+        );
+        claims
+            .headers
+            .push((claim.clone(), header.to_ascii_lowercase()));
     }
     for (claim, attribute) in &f.claims_to_attributes {
         claims.attributes.push((claim.clone(), attribute.clone()));
     }
-    (Some((Verifier { keys, algorithms, rules }, source)), claims)
+    (
+        Some((
+            Verifier {
+                keys,
+                algorithms,
+                rules,
+            },
+            source,
+        )),
+        claims,
+    )
 }
 
 fn all_names() -> String {
@@ -295,13 +214,22 @@ fn jwks(f: &FileJwks, note: &mut Note) -> Source {
     note("jwt.jwks.path", starts_with_slash(&f.path));
     note("jwt.jwks.timeout_ms", in_range(f.timeout_ms, 1, 4000));
     let ordered = f.min_cache_s <= f.max_cache_s && f.min_cache_s > 0;
-    note("jwt.jwks.min_cache_s", ordered.then_some(()).ok_or("must be at least 1 and at most max_cache_s".into()));
+    note(
+        "jwt.jwks.min_cache_s",
+        ordered
+            .then_some(())
+            .ok_or("must be at least 1 and at most max_cache_s".into()),
+    );
     let timeout = Duration::from_millis(f.timeout_ms);
     Source {
         cluster: f.cluster.clone(),
         path: f.path.clone(),
         timeout,
-        bounds: Bounds { default_s: f.cache_s, min_s: f.min_cache_s, max_s: f.max_cache_s },
+        bounds: Bounds {
+            default_s: f.cache_s,
+            min_s: f.min_cache_s,
+            max_s: f.max_cache_s,
+        },
         unknown_kid_every: Duration::from_secs(f.unknown_kid_refetch_s.max(1)),
         failure_backoff: Duration::from_millis(f.failure_backoff_ms.max(1)),
         // The hook may sleep 5 s in all: leave room for the fetch itself.
@@ -311,12 +239,22 @@ fn jwks(f: &FileJwks, note: &mut Note) -> Source {
 
 fn api_keys(f: FileApiKeys, note: &mut Note) -> ApiKeys {
     note("api_keys.header", header_name(&f.header));
-    note("api_keys.keys", (!f.keys.is_empty()).then_some(()).ok_or("no key".into()));
+    note(
+        "api_keys.keys",
+        (!f.keys.is_empty()).then_some(()).ok_or("no key".into()),
+    );
     let mut keys = Vec::new();
     for (name, digest) in f.keys {
-        note(&format!("api_keys.keys.{name}"), Sha256Digest::parse(&digest).map(|d| keys.push((name, d))));
+        note(
+            &format!("api_keys.keys.{name}"),
+            Sha256Digest::parse(&digest).map(|d| keys.push((name, d))),
+        );
     }
-    ApiKeys { header: f.header.to_ascii_lowercase(), query: f.query, keys }
+    ApiKeys {
+        header: f.header.to_ascii_lowercase(),
+        query: f.query,
+        keys,
+    }
 }
 
 fn basic_users(
@@ -332,9 +270,17 @@ fn basic_users(
         note("htpasswd", basic::parse_users(text, &mut users));
     }
     if let Some(f) = f {
-        note("basic.users", basic::parse_users(&f.users.join("\n"), &mut users));
+        note(
+            "basic.users",
+            basic::parse_users(&f.users.join("\n"), &mut users),
+        );
     }
-    note("basic", (!users.is_empty()).then_some(()).ok_or("no user (basic.users or htpasswd)".into()));
+    note(
+        "basic",
+        (!users.is_empty())
+            .then_some(())
+            .ok_or("no user (basic.users or htpasswd)".into()),
+    );
     let ttl = Duration::from_secs(f.map_or(default_basic_cache(), |f| f.cache_ttl_s));
     Some((users, ttl))
 }
@@ -342,7 +288,10 @@ fn basic_users(
 fn forward(f: FileForward, note: &mut Note) -> ForwardAuth {
     note("forward_auth.path", starts_with_slash(&f.path));
     note("forward_auth.timeout_ms", in_range(f.timeout_ms, 1, 60_000));
-    note("forward_auth.unavailable_status", in_range(f.unavailable_status.into(), 400, 599));
+    note(
+        "forward_auth.unavailable_status",
+        in_range(f.unavailable_status.into(), 400, 599),
+    );
     let lower = |names: Vec<String>| names.into_iter().map(|n| n.to_ascii_lowercase()).collect();
     ForwardAuth {
         cluster: f.cluster,

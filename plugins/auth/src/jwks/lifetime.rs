@@ -74,6 +74,10 @@ mod tests {
         assert_eq!(at(None).expires_at_ms, 301_000, "default");
         assert_eq!(at(Some("max-age=5")).expires_at_ms, 61_000, "minimum");
         assert_eq!(at(Some("no-cache")).expires_at_ms, 61_000, "minimum");
-        assert_eq!(at(Some("max-age=99999")).expires_at_ms, 3_601_000, "maximum");
+        assert_eq!(
+            at(Some("max-age=99999")).expires_at_ms,
+            3_601_000,
+            "maximum"
+        );
     }
 }

@@ -42,10 +42,14 @@ pub fn check(claims: &Map<String, Value>, now_s: u64, rules: &Rules) -> Result<(
         _ => {}
     }
     if let Some(nbf) = time(claims, "nbf")?.filter(|nbf| now + leeway < *nbf) {
-        return Err(Refusal::Invalid(format!("not valid before {nbf}, now {now}")));
+        return Err(Refusal::Invalid(format!(
+            "not valid before {nbf}, now {now}"
+        )));
     }
     if let Some(iat) = time(claims, "iat")?.filter(|iat| now + leeway < *iat) {
-        return Err(Refusal::Invalid(format!("issued in the future ({iat}), now {now}")));
+        return Err(Refusal::Invalid(format!(
+            "issued in the future ({iat}), now {now}"
+        )));
     }
     if !rules.issuers.is_empty() {
         let iss = claims.get("iss").and_then(Value::as_str);
@@ -59,8 +63,14 @@ pub fn check(claims: &Map<String, Value>, now_s: u64, rules: &Rules) -> Result<(
             claims.get("aud").unwrap_or(&Value::Null)
         )));
     }
-    if let Some(missing) = rules.required.iter().find(|name| !claims.contains_key(*name)) {
-        return Err(Refusal::Insufficient(format!("required claim {missing:?} absent")));
+    if let Some(missing) = rules
+        .required
+        .iter()
+        .find(|name| !claims.contains_key(*name))
+    {
+        return Err(Refusal::Insufficient(format!(
+            "required claim {missing:?} absent"
+        )));
     }
     Ok(())
 }
@@ -77,7 +87,11 @@ fn time(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, Refusal>
 }
 
 fn audience_ok(aud: Option<&Value>, accepted: &[String]) -> bool {
-    let is_accepted = |value: &Value| value.as_str().is_some_and(|a| accepted.iter().any(|ok| ok == a));
+    let is_accepted = |value: &Value| {
+        value
+            .as_str()
+            .is_some_and(|a| accepted.iter().any(|ok| ok == a))
+    };
     match aud {
         Some(Value::Array(items)) => items.iter().any(is_accepted),
         Some(value) => is_accepted(value),
@@ -108,7 +122,10 @@ mod tests {
     fn time_claims_honour_the_leeway() {
         let r = rules();
         assert!(check(&claims(json!({"exp": NOW + 1})), NOW, &r).is_ok());
-        assert!(check(&claims(json!({"exp": NOW - 10})), NOW, &r).is_ok(), "within leeway");
+        assert!(
+            check(&claims(json!({"exp": NOW - 10})), NOW, &r).is_ok(),
+            "within leeway"
+        );
         let late = check(&claims(json!({"exp": NOW - 30})), NOW, &r);
         assert!(matches!(late, Err(Refusal::Expired(_))));
         let early = check(&claims(json!({"exp": NOW + 99, "nbf": NOW + 31})), NOW, &r);
@@ -123,7 +140,10 @@ mod tests {
     #[test]
     fn exp_is_required_unless_configured_otherwise() {
         let mut r = rules();
-        assert!(matches!(check(&claims(json!({})), NOW, &r), Err(Refusal::Expired(_))));
+        assert!(matches!(
+            check(&claims(json!({})), NOW, &r),
+            Err(Refusal::Expired(_))
+        ));
         r.require_exp = false;
         assert!(check(&claims(json!({})), NOW, &r).is_ok());
     }
@@ -138,11 +158,20 @@ mod tests {
         let single = json!({"exp": NOW + 60, "iss": "https://idp", "aud": "api"});
         assert!(check(&claims(single), NOW, &r).is_ok());
         let bad_iss = json!({"exp": NOW + 60, "iss": "https://evil", "aud": "api"});
-        assert!(matches!(check(&claims(bad_iss), NOW, &r), Err(Refusal::Invalid(_))));
+        assert!(matches!(
+            check(&claims(bad_iss), NOW, &r),
+            Err(Refusal::Invalid(_))
+        ));
         let bad_aud = json!({"exp": NOW + 60, "iss": "https://idp", "aud": ["x"]});
-        assert!(matches!(check(&claims(bad_aud), NOW, &r), Err(Refusal::Invalid(_))));
+        assert!(matches!(
+            check(&claims(bad_aud), NOW, &r),
+            Err(Refusal::Invalid(_))
+        ));
         let no_aud = json!({"exp": NOW + 60, "iss": "https://idp"});
-        assert!(matches!(check(&claims(no_aud), NOW, &r), Err(Refusal::Invalid(_))));
+        assert!(matches!(
+            check(&claims(no_aud), NOW, &r),
+            Err(Refusal::Invalid(_))
+        ));
     }
 
     #[test]

@@ -108,9 +108,21 @@ fn verify_hmac(alg: Alg, secret: &[u8], input: &[u8], signature: &[u8]) -> bool 
 
 fn verify_rsa(alg: Alg, key: &RsaPublicKey, input: &[u8], signature: &[u8]) -> bool {
     let outcome = match alg {
-        Alg::RS256 => key.verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input), signature),
-        Alg::RS384 => key.verify(Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(input), signature),
-        Alg::RS512 => key.verify(Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(input), signature),
+        Alg::RS256 => key.verify(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(input),
+            signature,
+        ),
+        Alg::RS384 => key.verify(
+            Pkcs1v15Sign::new::<Sha384>(),
+            &Sha384::digest(input),
+            signature,
+        ),
+        Alg::RS512 => key.verify(
+            Pkcs1v15Sign::new::<Sha512>(),
+            &Sha512::digest(input),
+            signature,
+        ),
         Alg::PS256 => key.verify(Pss::new::<Sha256>(), &Sha256::digest(input), signature),
         Alg::PS384 => key.verify(Pss::new::<Sha384>(), &Sha384::digest(input), signature),
         Alg::PS512 => key.verify(Pss::new::<Sha512>(), &Sha512::digest(input), signature),

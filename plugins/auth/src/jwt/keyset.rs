@@ -121,7 +121,9 @@ fn parse_pem(text: &str) -> Result<Vec<Key>, String> {
             .ok_or("PEM: unterminated BEGIN line")?;
         let label = &rest[start + 11..start + 11 + label_end];
         let end_marker = format!("-----END {label}-----");
-        let end = rest.find(&end_marker).ok_or_else(|| format!("PEM: no END for {label}"))?;
+        let end = rest
+            .find(&end_marker)
+            .ok_or_else(|| format!("PEM: no END for {label}"))?;
         let block = &rest[start..end + end_marker.len()];
         keys.push(pem_key(label, block)?);
         rest = &rest[end + end_marker.len()..];
@@ -153,7 +155,9 @@ fn pem_key(label: &str, block: &str) -> Result<Key, String> {
             return Err("PEM certificates are not read: give the public key (`openssl x509 -pubkey -noout`)".into());
         }
         other if other.contains("PRIVATE") => {
-            return Err(format!("PEM {other}: give the public key, never the private one"));
+            return Err(format!(
+                "PEM {other}: give the public key, never the private one"
+            ));
         }
         other => return Err(format!("PEM block {other:?} is not a public key")),
     };

@@ -15,7 +15,12 @@ const RSA_B: &str = include_str!("../../testdata/rsa-b.pem");
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 const NOW: u64 = 1_700_000_000;
 
-fn sign_with(alg: &str, kid: Option<&str>, claims: &Value, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
+fn sign_with(
+    alg: &str,
+    kid: Option<&str>,
+    claims: &Value,
+    sign: impl Fn(&[u8]) -> Vec<u8>,
+) -> String {
     let mut header = json!({"alg": alg, "typ": "JWT"});
     if let Some(kid) = kid {
         header["kid"] = json!(kid);
@@ -88,7 +93,10 @@ fn hmac_tokens_verify_for_each_hash() {
         assert_eq!(claims.expect(alg)["sub"], "alice");
     }
     let wrong = hs("HS256", b"another secret, also 32 bytes...", &claims());
-    assert!(matches!(v.verify(&wrong, NOW, None), Err(Failure::Invalid(_))));
+    assert!(matches!(
+        v.verify(&wrong, NOW, None),
+        Err(Failure::Invalid(_))
+    ));
 }
 
 #[test]
@@ -99,7 +107,10 @@ fn rsa_tokens_verify_for_pkcs1_and_pss() {
         assert!(v.verify(&token, NOW, None).is_ok(), "{alg}");
     }
     let other = rs("RS256", RSA_B, None, &claims());
-    assert!(matches!(v.verify(&other, NOW, None), Err(Failure::Invalid(_))));
+    assert!(matches!(
+        v.verify(&other, NOW, None),
+        Err(Failure::Invalid(_))
+    ));
 }
 
 #[test]
@@ -122,7 +133,9 @@ fn ecdsa_and_eddsa_tokens_verify() {
         let sig: p384::ecdsa::Signature = p384_key.sign(input);
         sig.to_bytes().to_vec()
     });
-    let eddsa = sign_with("EdDSA", None, &claims(), |input| ed_key.sign(input).to_bytes().to_vec());
+    let eddsa = sign_with("EdDSA", None, &claims(), |input| {
+        ed_key.sign(input).to_bytes().to_vec()
+    });
     for token in [es256, es384, eddsa] {
         assert!(v.verify(&token, NOW, None).is_ok(), "{token}");
     }
@@ -141,7 +154,10 @@ fn hs256_signed_with_the_rsa_public_key_bytes_is_refused() {
     let v = verifier(keyset::parse_any(RSA_A_PUB).expect("public key"));
     let forged = hs("HS256", RSA_A_PUB.as_bytes(), &claims());
     let refused = v.verify(&forged, NOW, None);
-    assert!(matches!(refused, Err(Failure::Invalid(ref why)) if why.contains("no HS256 key")), "{refused:?}");
+    assert!(
+        matches!(refused, Err(Failure::Invalid(ref why)) if why.contains("no HS256 key")),
+        "{refused:?}"
+    );
 }
 
 #[test]
@@ -152,23 +168,36 @@ fn alg_none_and_tampered_tokens_are_refused() {
     let (_, payload_and_sig) = good.split_once('.').expect("parts");
     let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#);
     let none = format!("{none_header}.{payload_and_sig}");
-    assert!(matches!(v.verify(&none, NOW, None), Err(Failure::Invalid(_))));
+    assert!(matches!(
+        v.verify(&none, NOW, None),
+        Err(Failure::Invalid(_))
+    ));
     let admin = URL_SAFE_NO_PAD.encode(json!({"sub": "admin", "exp": NOW + 600}).to_string());
     let head = input.split('.').next().expect("header");
     let tampered = format!("{head}.{admin}.{}", good.rsplit('.').next().expect("sig"));
-    assert!(matches!(v.verify(&tampered, NOW, None), Err(Failure::Invalid(_))));
+    assert!(matches!(
+        v.verify(&tampered, NOW, None),
+        Err(Failure::Invalid(_))
+    ));
 }
 
 #[test]
 fn algorithms_restrict_what_keys_may_verify() {
     let mut v = verifier(vec![hmac_key()]);
     v.algorithms = vec![Alg::HS512];
-    assert!(v.verify(&hs("HS256", SECRET, &claims()), NOW, None).is_err());
+    assert!(
+        v.verify(&hs("HS256", SECRET, &claims()), NOW, None)
+            .is_err()
+    );
     assert!(v.verify(&hs("HS512", SECRET, &claims()), NOW, None).is_ok());
     let mut pinned = hmac_key();
     pinned.alg = Some(Alg::HS384);
     let v = verifier(vec![pinned]);
-    assert!(v.verify(&hs("HS256", SECRET, &claims()), NOW, None).is_err(), "key pinned to HS384");
+    assert!(
+        v.verify(&hs("HS256", SECRET, &claims()), NOW, None)
+            .is_err(),
+        "key pinned to HS384"
+    );
 }
 
 struct Fixed(Result<Vec<Key>, String>, usize);
@@ -191,9 +220,15 @@ fn remote_keys_are_asked_only_when_local_ones_fail_and_kid_selects() {
     assert_eq!(remote.1, 1);
     let local = hs("HS256", SECRET, &claims());
     assert!(v.verify(&local, NOW, Some(&mut remote)).is_ok());
-    assert_eq!(remote.1, 1, "a token the local keys verify asks nothing remote");
+    assert_eq!(
+        remote.1, 1,
+        "a token the local keys verify asks nothing remote"
+    );
     let wrong_kid = rs("RS256", RSA_A, Some("b"), &claims());
-    assert!(v.verify(&wrong_kid, NOW, Some(&mut remote)).is_err(), "kid b is not key a");
+    assert!(
+        v.verify(&wrong_kid, NOW, Some(&mut remote)).is_err(),
+        "kid b is not key a"
+    );
     let mut down = Fixed(Err("origin down".into()), 0);
     let refused = v.verify(&token, NOW, Some(&mut down));
     assert_eq!(refused, Err(Failure::KeysUnavailable("origin down".into())));
@@ -203,7 +238,10 @@ fn remote_keys_are_asked_only_when_local_ones_fail_and_kid_selects() {
 fn claims_are_checked_after_the_signature() {
     let v = verifier(vec![hmac_key()]);
     let expired = hs("HS256", SECRET, &json!({"exp": NOW - 10}));
-    assert!(matches!(v.verify(&expired, NOW, None), Err(Failure::Claims(claims::Refusal::Expired(_)))));
+    assert!(matches!(
+        v.verify(&expired, NOW, None),
+        Err(Failure::Claims(claims::Refusal::Expired(_)))
+    ));
 }
 
 #[test]
@@ -215,7 +253,10 @@ fn keys_are_read_from_pem_jwk_and_jwks() {
     assert_eq!(one[0].alg, Some(Alg::EdDSA));
     let set = json!({"keys": [jwk, {"kty": "oct", "k": URL_SAFE_NO_PAD.encode(SECRET)}]});
     assert_eq!(keyset::parse_any(&set.to_string()).expect("jwks").len(), 2);
-    let two_pems = format!("{RSA_A_PUB}\n{}", include_str!("../../testdata/rsa-b.pub.pem"));
+    let two_pems = format!(
+        "{RSA_A_PUB}\n{}",
+        include_str!("../../testdata/rsa-b.pub.pem")
+    );
     assert_eq!(keyset::parse_any(&two_pems).expect("pems").len(), 2);
 }
 
@@ -223,12 +264,19 @@ fn keys_are_read_from_pem_jwk_and_jwks() {
 fn unusable_keys_are_refused_with_a_reason() {
     let err = |text: &str| keyset::parse_any(text).expect_err(text);
     assert!(err(RSA_A).contains("never the private"));
-    assert!(err("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----").contains("x509 -pubkey"));
+    assert!(
+        err("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----")
+            .contains("x509 -pubkey")
+    );
     assert!(err(r#"{"kty":"oct","k":"c2hvcnQ"}"#).contains("under the minimum"));
     assert!(err(r#"{"kty":"EC","crv":"P-521","x":"","y":""}"#).contains("unsupported"));
     let mismatched = json!({"kty": "oct", "alg": "RS256", "k": URL_SAFE_NO_PAD.encode(SECRET)});
     assert!(err(&mismatched.to_string()).contains("does not fit"));
     assert!(err("not a key").contains("neither PEM nor JSON"));
-    let (keys, skipped) = keyset::parse_jwks(&json!({"keys": [{"kty": "EC", "crv": "P-521"}]})).expect("jwks");
-    assert!(keys.is_empty() && skipped.len() == 1, "a fetched set skips what it cannot use");
+    let (keys, skipped) =
+        keyset::parse_jwks(&json!({"keys": [{"kty": "EC", "crv": "P-521"}]})).expect("jwks");
+    assert!(
+        keys.is_empty() && skipped.len() == 1,
+        "a fetched set skips what it cannot use"
+    );
 }

@@ -35,7 +35,10 @@ pub type Malformed = String;
 /// Splits and decodes `text`.
 pub fn parse(text: &str) -> Result<Token, Malformed> {
     if text.len() > MAX_TOKEN_BYTES {
-        return Err(format!("token of {} bytes is over {MAX_TOKEN_BYTES}", text.len()));
+        return Err(format!(
+            "token of {} bytes is over {MAX_TOKEN_BYTES}",
+            text.len()
+        ));
     }
     let mut parts = text.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
@@ -54,7 +57,7 @@ pub fn parse(text: &str) -> Result<Token, Malformed> {
         Ok(Value::Object(claims)) => claims,
         _ => return Err("payload is not a JSON object".into()),
     };
-    let signing_input = text[..text.len() - signature.len() - 1].as_bytes().to_vec();
+    let signing_input = text.as_bytes()[..text.len() - signature.len() - 1].to_vec();
     Ok(Token {
         alg,
         kid: header.kid,
