@@ -78,13 +78,13 @@ async fn max_age_decides_expiry_and_one_request_refreshes_early() {
     let proxy = start(&origin, idp.origin.addr, ", min_cache_s = 1", "");
     let token = rs.token(Some("a"), &claims());
     assert_eq!(
-        statuses(&proxy, &[token.clone()]).await,
+        statuses(&proxy, std::slice::from_ref(&token)).await,
         [200],
         "{}",
         proxy.log()
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(statuses(&proxy, &[token.clone()]).await, [200]);
+    assert_eq!(statuses(&proxy, std::slice::from_ref(&token)).await, [200]);
     assert_eq!(idp.fetches(), 1, "fresh for 4 s");
     // Past the refresh point (3 s of 4): one of these refetches, none waits.
     tokio::time::sleep(Duration::from_millis(1800)).await;
@@ -112,7 +112,7 @@ async fn a_rotated_key_is_picked_up_by_one_refetch() {
     idp.rotate(jwks(&[a.jwk("a"), b.jwk("b")]));
     let rotated = b.token(Some("b"), &claims());
     assert_eq!(
-        statuses(&proxy, &[rotated.clone()]).await,
+        statuses(&proxy, std::slice::from_ref(&rotated)).await,
         [200],
         "{}",
         proxy.log()
@@ -154,7 +154,7 @@ async fn keys_are_still_fetched_when_kv_is_down() {
     let proxy = start(&origin, idp.origin.addr, "", &kv);
     let token = es.token(Some("k"), &claims());
     assert_eq!(
-        statuses(&proxy, &[token.clone()]).await,
+        statuses(&proxy, std::slice::from_ref(&token)).await,
         [200],
         "{}",
         proxy.log()

@@ -46,6 +46,7 @@ struct Auth {
 struct Presented {
     api_key: Option<Vec<u8>>,
     bearer: Option<String>,
+    /// `Some(None)`: an `Authorization: Basic` value that does not decode.
     basic: Option<Option<(String, Vec<u8>)>>,
 }
 
