@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
 
+use crate::Proxy;
 use crate::client::{Answer, HttpsClient, send};
 use crate::origin::{Origin, respond};
 use crate::proxy::plugin_chain_config;
@@ -29,6 +30,22 @@ pub fn config(origin: &Origin, tables: &str, chain: &[&str], extra: &str) -> Str
 /// open sub-tables `[plugins.auth.config.jwt]` and so on).
 pub fn auth_table(source: &str, settings: &str, config: &str) -> String {
     format!("[plugins.auth]\nsource = \"{source}\"\n{settings}\n[plugins.auth.config]\n{config}\n")
+}
+
+/// A proxy running `auth` (component `source`) alone in front of
+/// `origin`, with `settings` and
+/// `config` as for [`auth_table`].
+pub fn start(source: &str, origin: &Origin, settings: &str, config_body: &str) -> Proxy {
+    let tables = auth_table(source, settings, config_body);
+    Proxy::start(&config(origin, &tables, &["auth"], ""))
+}
+
+/// The `WWW-Authenticate` of `answer` (the first), or "".
+pub fn www(answer: &Answer) -> String {
+    answer
+        .header("www-authenticate")
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// An `[upstreams.NAME]` table for one endpoint.
