@@ -3,7 +3,8 @@
 //! hashed API keys from a header or the query; credentials stripped or
 //! forwarded; Basic against bcrypt and argon2, a costly verification paid
 //! once; forward auth allowing (headers copied, client copies removed),
-//! denying (status, headers and body relayed), timing out and unreachable.
+//! denying (status, headers and body relayed), timing out and unreachable;
+//! Basic still working with its kv cache down.
 
 use std::time::{Duration, Instant};
 
@@ -311,12 +312,34 @@ async fn forward_auth_allows_denies_and_fails_closed() {
     let tables = auth_table(
         guests::AUTH,
         "allowed_upstreams = [\"down\"]",
-        &auth("down"),
+        &(auth("down") + "unavailable_status = 502\n"),
     );
     let extra = cluster("down", format!("127.0.0.1:{dead}"));
     let proxy = Proxy::start(&config(&origin, &tables, &["auth"], &extra));
     let down = get(&c, &proxy.url("/"), &[("authorization", "Bearer good")]).await;
-    assert_eq!(down.status, 503, "an unreachable service fails closed");
+    assert_eq!(
+        down.status, 502,
+        "an unreachable service fails closed, as configured"
+    );
     assert!(proxy.log().contains("forward auth"), "{}", proxy.log());
     assert_eq!(origin.count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn basic_auth_still_verifies_when_kv_is_down() {
+    let origin = Origin::start("app").await;
+    let auth = format!("[plugins.auth.config.basic]\nusers = [\"alice:{BCRYPT_4}\"]\n");
+    let tables = auth_table(guests::AUTH, "", &auth);
+    let dead = ravelin_tests::free_port();
+    let kv =
+        format!("[kv]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:{dead}\"\ntimeout_ms = 20\n");
+    let proxy = Proxy::start(&config(&origin, &tables, &["auth"], &kv));
+    let c = client::client(None, false);
+    let url = proxy.url("/");
+    for _ in 0..2 {
+        let answer = get(&c, &url, &[("authorization", &basic("alice", "tortoise"))]).await;
+        assert_eq!(answer.status, 200, "{}", proxy.log());
+    }
+    let wrong = get(&c, &url, &[("authorization", &basic("alice", "hare"))]).await;
+    assert_eq!(wrong.status, 401);
 }
