@@ -23,8 +23,8 @@ use settings::{FileSettings, Settings};
 use substitute::Stream;
 use template::Facts;
 
-/// What the chunk hook may hold back at once: nothing, as the plugin keeps
-/// its own bounded tail and never answers `Hold`.
+/// The chunk hook's hold limit. Never reached: the plugin keeps its own
+/// bounded tail and never answers `Hold`.
 const HOLD_LIMIT: u64 = 4096;
 
 struct Rewrite {

@@ -104,7 +104,14 @@ impl Rule {
                 if raw.status.is_some() {
                     return Err("status applies to a redirect, not to a rewrite".into());
                 }
-                Action::Rewrite(Template::parse(&t, &scope).map_err(|e| format!("rewrite: {e}"))?)
+                let template = Template::parse(&t, &scope).map_err(|e| format!("rewrite: {e}"))?;
+                if let Some(b) = template.first_literal_byte_not(uri_byte) {
+                    return Err(format!(
+                        "rewrite: {:?} may not appear in a path or query (percent-encode it)",
+                        b as char
+                    ));
+                }
+                Action::Rewrite(template)
             }
             (None, Some(t)) => {
                 let status = raw.status.unwrap_or(302);
@@ -214,6 +221,11 @@ impl Rule {
         // Every piece is UTF-8 (the template, the path, the facts).
         Some(String::from_utf8_lossy(&out).into_owned())
     }
+}
+
+/// Whether `b` may appear in a request target as is (RFC 3986; no `#`).
+fn uri_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~:/?[]@!$&'()*+,;=%".contains(&b)
 }
 
 /// `target` split at its first `?`.
@@ -357,5 +369,7 @@ mod tests {
                 .contains("continue applies to a rewrite")
         );
         assert!(err(r#"[{ "rewrite": "/", "flag": "last" }]"#).contains("unknown field `flag`"));
+        assert!(err(r#"[{ "rewrite": "/a b" }]"#).contains("' ' may not appear in a path"));
+        assert!(err(r#"[{ "rewrite": "/a#b" }]"#).contains("'#' may not appear"));
     }
 }

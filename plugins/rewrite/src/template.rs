@@ -113,9 +113,13 @@ impl Template {
         Ok(Template { pieces })
     }
 
-    /// Whether the template uses any capture group.
-    pub fn uses_groups(&self) -> bool {
-        self.pieces.iter().any(|p| matches!(p, Piece::Group(_)))
+    /// The first literal byte of the template `allowed` refuses, if any.
+    pub fn first_literal_byte_not(&self, allowed: impl Fn(u8) -> bool) -> Option<u8> {
+        let texts = self.pieces.iter().filter_map(|p| match p {
+            Piece::Text(text) => Some(text),
+            _ => None,
+        });
+        texts.flatten().copied().find(|&b| !allowed(b))
     }
 
     /// Writes the template into `out`: `group(i)` gives capture `i` (absent
