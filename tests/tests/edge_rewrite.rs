@@ -398,7 +398,7 @@ async fn bad_configs_are_refused_at_load_naming_the_key() {
         ),
         (
             r#"{ rules = [{ rewrite = "/a b" }] }"#,
-            "' ' may not appear in a path or query",
+            "' ' may not appear in a URL",
         ),
         (
             r#"{ strip_prefix = "/api" }"#,

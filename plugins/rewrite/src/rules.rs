@@ -77,6 +77,27 @@ pub enum Outcome {
 impl Rule {
     /// Checks rule `raw`; errors name the key that is wrong.
     pub fn build(raw: FileRule) -> Result<Rule, String> {
+        let when = When::build(&raw)?;
+        let groups: Vec<Option<String>> = match &when.regex {
+            Some(re) => re.capture_names().map(|n| n.map(String::from)).collect(),
+            None => Vec::new(),
+        };
+        let scope = Scope {
+            groups: &groups,
+            facts: true,
+        };
+        let action = Action::build(&raw, &scope)?;
+        Ok(Rule {
+            when,
+            action,
+            keep_query: raw.keep_query,
+            go_on: raw.go_on,
+        })
+    }
+}
+
+impl When {
+    fn build(raw: &FileRule) -> Result<When, String> {
         let regex = match &raw.path {
             Some(text) => Some(Regex::new(text).map_err(|e| format!("path: bad regex: {e}"))?),
             None => None,
@@ -91,29 +112,25 @@ impl Rule {
             Some(s @ ("http" | "https")) => Some(s.to_string()),
             Some(other) => return Err(format!("scheme {other:?} must be \"http\" or \"https\"")),
         };
-        let groups: Vec<Option<String>> = match &regex {
-            Some(re) => re.capture_names().map(|n| n.map(String::from)).collect(),
-            None => Vec::new(),
-        };
-        let scope = Scope {
-            groups: &groups,
-            facts: true,
-        };
-        let action = match (raw.rewrite, raw.redirect) {
-            (Some(t), None) => {
+        Ok(When {
+            regex,
+            prefix: raw.path_prefix.clone(),
+            methods: raw.methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
+            scheme,
+        })
+    }
+}
+
+impl Action {
+    fn build(raw: &FileRule, scope: &Scope) -> Result<Action, String> {
+        match (&raw.rewrite, &raw.redirect) {
+            (Some(text), None) => {
                 if raw.status.is_some() {
                     return Err("status applies to a redirect, not to a rewrite".into());
                 }
-                let template = Template::parse(&t, &scope).map_err(|e| format!("rewrite: {e}"))?;
-                if let Some(b) = template.first_literal_byte_not(uri_byte) {
-                    return Err(format!(
-                        "rewrite: {:?} may not appear in a path or query (percent-encode it)",
-                        b as char
-                    ));
-                }
-                Action::Rewrite(template)
+                Ok(Action::Rewrite(target("rewrite", text, scope, uri_byte)?))
             }
-            (None, Some(t)) => {
+            (None, Some(text)) => {
                 let status = raw.status.unwrap_or(302);
                 if !REDIRECT_STATUSES.contains(&status) {
                     return Err(format!(
@@ -125,23 +142,29 @@ impl Rule {
                         "continue applies to a rewrite; a redirect always ends the rules".into(),
                     );
                 }
-                let target = Template::parse(&t, &scope).map_err(|e| format!("redirect: {e}"))?;
-                Action::Redirect { status, target }
+                let location = |b| uri_byte(b) || b == b'#';
+                let target = target("redirect", text, scope, location)?;
+                Ok(Action::Redirect { status, target })
             }
-            _ => return Err("needs exactly one of rewrite or redirect".into()),
-        };
-        let methods = raw.methods.iter().map(|m| m.to_ascii_uppercase()).collect();
-        Ok(Rule {
-            when: When {
-                regex,
-                prefix: raw.path_prefix,
-                methods,
-                scheme,
-            },
-            action,
-            keep_query: raw.keep_query,
-            go_on: raw.go_on,
-        })
+            _ => Err("needs exactly one of rewrite or redirect".into()),
+        }
+    }
+}
+
+/// The template `text` of key `key`, whose literal bytes must be `allowed`.
+fn target(
+    key: &str,
+    text: &str,
+    scope: &Scope,
+    allowed: impl Fn(u8) -> bool,
+) -> Result<Template, String> {
+    let template = Template::parse(text, scope).map_err(|e| format!("{key}: {e}"))?;
+    match template.first_literal_byte_not(allowed) {
+        Some(b) => Err(format!(
+            "{key}: {:?} may not appear in a URL (percent-encode it)",
+            b as char
+        )),
+        None => Ok(template),
     }
 }
 
@@ -369,7 +392,9 @@ mod tests {
                 .contains("continue applies to a rewrite")
         );
         assert!(err(r#"[{ "rewrite": "/", "flag": "last" }]"#).contains("unknown field `flag`"));
-        assert!(err(r#"[{ "rewrite": "/a b" }]"#).contains("' ' may not appear in a path"));
+        assert!(err(r#"[{ "rewrite": "/a b" }]"#).contains("' ' may not appear in a URL"));
         assert!(err(r#"[{ "rewrite": "/a#b" }]"#).contains("'#' may not appear"));
+        assert!(err(r#"[{ "redirect": "/a\r\nx: y" }]"#).contains("'\\r' may not appear"));
+        assert!(rules(r#"[{ "redirect": "https://a.example/#top" }]"#).is_ok());
     }
 }
