@@ -71,8 +71,7 @@ async fn auth_needs_a_known_token_or_key_and_strips_it() {
 async fn rewrite_swaps_the_prefix_and_edits_headers() {
     let rt = runtime();
     let config = json!({
-        "strip_prefix": "/api",
-        "add_prefix": "/v1",
+        "rules": [{ "path": "^/api(/.*)?$", "rewrite": "/v1$1" }],
         "request": { "set": { "x-from": "ravelin" }, "remove": ["cookie"] },
         "response": { "remove": ["server"], "add": { "x-served-by": "ravelin" } },
     });
