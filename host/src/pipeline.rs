@@ -204,11 +204,13 @@ async fn exchange_upstream(
         .extensions
         .remove::<hyper::upgrade::OnUpgrade>()
         .filter(|_| hygiene::is_upgrade(&parts.headers));
-    // 4. Plugins, on-request in route order; one may answer instead.
+    // 4. Plugins, on-request in route order; one may answer instead. Its
+    // answer goes back through the response hooks of the plugins before it
+    // (a request id, rate-limit fields, CORS headers on a cache hit).
     if let Some(exchange) = exchange.as_mut()
         && let Step::Answer(answer) = plugin_steps::on_request(exchange, parts).await
     {
-        return Ok(answer);
+        return Ok(plugin_steps::on_response(exchange, answer).await);
     }
     // 5. The body: small ones are read whole (validating their framing before
     // the origin sees a byte, and making them replayable for retries); a
@@ -225,7 +227,7 @@ async fn exchange_upstream(
     if let (Some(exchange), Some(limit)) = (exchange.as_mut(), wanted) {
         match plugin_steps::on_request_body(exchange, parts, body, limit).await? {
             Step::Go(replaced) => body = replaced,
-            Step::Answer(answer) => return Ok(answer),
+            Step::Answer(answer) => return Ok(plugin_steps::on_response(exchange, answer).await),
         }
     }
     // 6. Upstream, with retries where safe; a body plugins stream goes

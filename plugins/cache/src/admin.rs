@@ -41,6 +41,10 @@ pub fn purge<K: Kv>(cache: &Cache<K>, purge: &Purge, req: &Request) -> Decision 
         (None, Some(prefix)) if prefix.starts_with('/') => {
             let prefix = url_prefix(settings, host.as_deref(), &prefix);
             let added = purge::add_prefix(cache.kv, &prefix, now_ms(), settings.max_ttl_ms);
+            // An entry that arrived in the purge's own millisecond counts as
+            // purged (it may predate the purge); waiting that millisecond
+            // out means a fill the client starts after this answer is kept.
+            ravelin_sdk::sleep(std::time::Duration::from_millis(2));
             (format!("prefix {prefix}"), added)
         }
         _ => {
