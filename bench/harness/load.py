@@ -28,9 +28,9 @@ class Load:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def url(proto: str, port: int, size: int) -> str:
+def url(proto: str, port: int, size: int, query: str = "") -> str:
     scheme = "http" if proto == "h1" else "https"
-    return f"{scheme}://127.0.0.1:{port}/bytes/{size}"
+    return f"{scheme}://127.0.0.1:{port}/bytes/{size}{query}"
 
 
 def _run(argv: list[str], timeout_s: float) -> tuple[str, float]:
@@ -45,9 +45,10 @@ def _run(argv: list[str], timeout_s: float) -> tuple[str, float]:
     return out, cpu
 
 
-def throughput(proto: str, port: int, size: int, conc: int, seconds: float, cpus: str) -> Load:
+def throughput(proto: str, port: int, size: int, conc: int, seconds: float, cpus: str,
+               query: str = "") -> Load:
     """Closed-loop: as many requests as `conc` connections (h1) or streams (h2) can do."""
-    target = url(proto, port, size)
+    target = url(proto, port, size, query)
     if proto.startswith("h2"):
         conns = max(1, conc // H2_STREAMS)
         argv = ["h2load", "-t1", f"-c{conns}", f"-m{H2_STREAMS}", "-H", AUTH, "-D", str(max(1, round(seconds))), target]

@@ -26,12 +26,17 @@ COST_CONFIG = {
     "auth": ("verifies the HS256 JWT (signature, exp, iss, aud), claims to headers",
              f'{{ jwt = {{ algorithms = ["HS256"], hmac_secrets = ["{JWT_SECRET}"], issuer = "bench", '
              f'audience = "bench", claims_to_headers = {{ sub = "x-user-id" }} }} }}'),
-    "cache": ("every request a HIT (the origin's answer cached for 10 minutes)",
-              '{ default_ttl = 600 }'),
+    "cache": ("every request a HIT (`?max_age=600`: the origin marks its answer `public`)",
+              '{ }'),
     "rewrite": ("regex path rewrite with a capture, a request header set, a response header removed",
                 '{ rules = [{ path = "^/bytes/(\\\\d+)$", rewrite = "/bytes/$1" }], '
                 'request = { set = { x-bench = "1" } }, response = { remove = ["x-origin"] } }'),
 }
+
+# Per-plugin query on the benchmark URL: the demo origin marks `?max_age=N`
+# answers `Cache-Control: public, max-age=N`, so the cache may store them
+# although every request carries `Authorization` (RFC 9111 §3.5).
+QUERY = {"cache": "?max_age=600"}
 
 PLAIN_PORTS = (18083, 18443, 19903)
 
@@ -53,8 +58,10 @@ def start_targets(binary: Path, tmp: Path, cert: Path, key: Path, versions: dict
         component = components.get(name)
         why = error or (None if component else f"no {name} component was built")
         plugins = {name: (component, settings)} if component else None
-        out.append(targets.ravelin(f"ravelin+{name}", f"Ravelin + {name}", binary, tmp, cert, key,
-                                   cpu, ports, plugins, why))
+        target = targets.ravelin(f"ravelin+{name}", f"Ravelin + {name}", binary, tmp, cert, key,
+                                 cpu, ports, plugins, why)
+        target.query = QUERY.get(name, "")
+        out.append(target)
     return out
 
 

@@ -63,11 +63,11 @@ def measure_cell(target: Target, origin: procs.Proc, cell: Cell, p: Plan) -> dic
     """Warm up, then one measured closed-loop run with CPU accounting."""
     _place(target, origin)
     port = target.port(cell.proto)
-    load.throughput(cell.proto, port, cell.size, cell.conc, p.warmup_s, LOAD_CPU)
+    load.throughput(cell.proto, port, cell.size, cell.conc, p.warmup_s, LOAD_CPU, target.query)
     busy0 = system.machine_busy_seconds()
     proxy0 = system.tree_cpu_seconds(target.proc.pid)
     origin0 = system.tree_cpu_seconds(origin.pid)
-    result = load.throughput(cell.proto, port, cell.size, cell.conc, p.seconds, LOAD_CPU)
+    result = load.throughput(cell.proto, port, cell.size, cell.conc, p.seconds, LOAD_CPU, target.query)
     proxy_s = system.tree_cpu_seconds(target.proc.pid) - proxy0
     origin_s = 0.0 if target.name == "direct" else system.tree_cpu_seconds(origin.pid) - origin0
     busy = system.machine_busy_seconds() - busy0

@@ -23,6 +23,9 @@ class Target:
     tls: int | None = None
     proc: procs.Proc | None = None
     skipped: str | None = None
+    # Appended to every benchmark URL (`?max_age=600` makes the origin's
+    # answer cacheable for the cache plugin's row).
+    query: str = ""
 
     def port(self, proto: str) -> int:
         return self.plain if proto == "h1" else self.tls

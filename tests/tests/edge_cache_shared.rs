@@ -144,11 +144,23 @@ async fn waiting_misses_go_upstream_when_the_fill_stores_nothing_or_takes_too_lo
         took < Duration::from_millis(2000),
         "no waiting for nothing: {took:?}"
     );
+    // That fill stored nothing: the next misses of the URL skip collapsing
+    // and go upstream side by side (hit-for-miss).
+    let (caches, _) = concurrent(&patient, "/uncacheable", 5).await;
+    assert_eq!(caches, ["MISS"; 5]);
+    assert_eq!(origin.count(), 10);
+    let (_, metrics) = patient.admin("/metrics");
+    let passes = metrics
+        .lines()
+        .find(|l| l.contains(r#"name="pass""#) && l.contains(r#"plugin="cache""#))
+        .unwrap_or_default()
+        .to_string();
+    assert!(passes.ends_with(" 5"), "five misses passed: {passes:?}");
     let proxy = start(&origin, "{ collapse_wait_ms = 300 }");
     // A fill slower than collapse_wait_ms: the waiters give up and fetch.
     let (caches, _) = concurrent(&proxy, "/slow", 5).await;
     assert_eq!(caches, ["MISS"; 5]);
-    assert_eq!(origin.count(), 10, "each waiter fetched after 300 ms");
+    assert_eq!(origin.count(), 15, "each waiter fetched after 300 ms");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -49,6 +49,10 @@ pub fn fetched<K: Kv>(
     match capture(cache, req, resp, &fetch, status, response, now) {
         Some(capture) => (Decision::Continue, State::Capture(capture)),
         None => {
+            // A fill (not a revalidation, not a HEAD) that stores nothing.
+            if fetch.lock.is_some() && fetch.stale.is_none() {
+                mark_pass(cache, &fetch.key.primary);
+            }
             release(cache, &fetch.lock);
             (Decision::Continue, State::Idle)
         }
@@ -153,6 +157,9 @@ pub fn chunk<K: Kv>(cache: &Cache<K>, capture: &mut Capture, chunk: &[u8], end: 
     }
     if capture.overflow {
         metrics::counter_add("not_stored", &[("reason", "too_large")], 1);
+        if capture.lock.is_some() {
+            mark_pass(cache, &capture.primary);
+        }
     } else {
         capture.entry.body = std::mem::take(&mut capture.body);
         let now = now_ms();
@@ -176,6 +183,13 @@ fn head_of(resp: &Response) -> Headers {
     fields
         .map(|f| (f.name.to_ascii_lowercase(), f.value))
         .collect()
+}
+
+/// Marks `primary` as passing (its fill stored nothing).
+fn mark_pass<K: Kv>(cache: &Cache<K>, primary: &str) {
+    if let Err(e) = cache.mark_pass(primary) {
+        failed("marking a pass", &e);
+    }
 }
 
 /// Releases the lock this exchange holds, if any.

@@ -123,6 +123,10 @@ fn miss<K: Kv>(cache: &Cache<K>, req: &Request, key: CacheKey, rules: RequestRul
     if head {
         return Ok((Decision::Continue, State::Fetch(fetch)));
     }
+    if cache.passes(&fetch.key.primary)? {
+        metrics::counter_add("pass", &[], 1);
+        return Ok((Decision::Continue, State::Fetch(fetch)));
+    }
     let lock = store::fill_lock(&fetch.key.primary);
     if cache.try_lock(&lock)? {
         fetch.lock = Some(lock);

@@ -75,6 +75,7 @@ pub struct FileSettings {
     max_variants: Option<usize>,
     collapse_wait_ms: Option<u64>,
     fill_lock_ms: Option<u64>,
+    pass_ttl: Option<u64>,
     purge: Option<FilePurge>,
 }
 
@@ -101,6 +102,8 @@ pub struct Settings {
     pub max_variants: usize,
     pub collapse_wait_ms: u64,
     pub fill_lock_ms: u64,
+    /// How long a URL whose fill stored nothing skips request collapsing.
+    pub pass_ttl_ms: u64,
     pub purge: Option<Purge>,
 }
 
@@ -172,6 +175,7 @@ impl FileSettings {
             0..=MAX_COLLAPSE_WAIT_MS,
         );
         let lock = ranged(e, "fill_lock_ms", self.fill_lock_ms, 10_000, 100..=300_000);
+        let pass_ttl = ranged(e, "pass_ttl", self.pass_ttl, 120, 0..=day);
         let statuses = self.statuses.unwrap_or_else(|| DEFAULT_STATUSES.to_vec());
         for status in &statuses {
             if !(200..=599).contains(status) || [206, 304].contains(status) {
@@ -209,6 +213,7 @@ impl FileSettings {
             max_variants: max_variants as usize,
             collapse_wait_ms: wait,
             fill_lock_ms: lock,
+            pass_ttl_ms: pass_ttl * 1000,
             purge,
         })
     }

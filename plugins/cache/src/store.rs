@@ -72,6 +72,11 @@ pub fn fill_lock(primary: &str) -> String {
     format!("f:{primary}")
 }
 
+/// The marker of a URL whose last fill stored nothing.
+pub fn pass_marker(primary: &str) -> String {
+    format!("h:{primary}")
+}
+
 /// The revalidation lock of a stored variant.
 pub fn revalidation_lock(entry_key: &str) -> String {
     format!("r:{entry_key}")
@@ -151,6 +156,24 @@ impl<K: Kv> Cache<'_, K> {
     /// Whether lock `name` is held.
     pub fn locked(&self, name: &str) -> Result<bool, String> {
         Ok(self.kv.get(name)?.is_some())
+    }
+
+    /// Remembers for `pass_ttl` that a fill of `primary` stored nothing, so
+    /// the next misses go upstream at once instead of queueing behind a
+    /// fill that will store nothing again (Varnish's hit-for-miss).
+    pub fn mark_pass(&self, primary: &str) -> Result<(), String> {
+        match self.settings.pass_ttl_ms {
+            0 => Ok(()),
+            ttl => self.kv.set(&pass_marker(primary), b"1", ttl),
+        }
+    }
+
+    /// Whether misses of `primary` skip collapsing (see [`Cache::mark_pass`]).
+    pub fn passes(&self, primary: &str) -> Result<bool, String> {
+        if self.settings.pass_ttl_ms == 0 {
+            return Ok(false);
+        }
+        Ok(self.kv.get(&pass_marker(primary))?.is_some())
     }
 
     /// Releases lock `name`.
@@ -268,6 +291,27 @@ mod tests {
             "accept-language" => vec![value.as_bytes().to_vec()],
             _ => vec![],
         }
+    }
+
+    #[test]
+    fn a_pass_marker_is_set_and_read_unless_turned_off() {
+        let kv = Memory::default();
+        let on = settings("{}");
+        let cache = Cache {
+            kv: &kv,
+            settings: &on,
+        };
+        assert!(!cache.passes("h/a").expect("kv"));
+        cache.mark_pass("h/a").expect("kv");
+        assert!(cache.passes("h/a").expect("kv"));
+        assert!(!cache.passes("h/b").expect("kv"));
+        let off = settings(r#"{"pass_ttl": 0}"#);
+        let cache = Cache {
+            kv: &kv,
+            settings: &off,
+        };
+        cache.mark_pass("h/b").expect("kv");
+        assert!(!cache.passes("h/a").expect("kv"), "off: never passes");
     }
 
     #[test]
