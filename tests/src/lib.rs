@@ -11,6 +11,7 @@ pub mod h2raw;
 pub mod origin;
 pub mod proxy;
 pub mod redis;
+pub mod registry;
 
 pub use certs::Pki;
 pub use origin::{Origin, Recorded};

@@ -1,0 +1,50 @@
+//! `[plugins.NAME]` as the host reads it: the runtime's `FilePluginSpec`
+//! plus the host's keys for plugins pulled from a registry (`refresh`,
+//! `insecure`), which the runtime never sees.
+
+use serde::{Deserialize, Deserializer};
+
+use super::units::Duration;
+
+#[derive(Debug)]
+pub struct FilePlugin {
+    /// Everything the runtime reads; `source` may be an `oci://` reference.
+    pub spec: ravelin_runtime::FilePluginSpec,
+    /// How often an `oci://` tag is checked for a new version. Default:
+    /// only at load and reload.
+    pub refresh: Option<Duration>,
+    /// Plain HTTP to a registry not on this machine. Default false.
+    pub insecure: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for FilePlugin {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut table = toml::Table::deserialize(deserializer)?;
+        let refresh = table
+            .remove("refresh")
+            .map(|value| match value {
+                toml::Value::String(text) => text.parse::<Duration>().map_err(D::Error::custom),
+                other => Err(D::Error::custom(format!(
+                    "refresh must be a duration like \"30s\", not {}",
+                    other.type_str()
+                ))),
+            })
+            .transpose()?;
+        let insecure = match table.remove("insecure") {
+            None => None,
+            Some(toml::Value::Boolean(b)) => Some(b),
+            Some(other) => {
+                let message = format!("insecure must be true or false, not {}", other.type_str());
+                return Err(D::Error::custom(message));
+            }
+        };
+        let spec = ravelin_runtime::FilePluginSpec::deserialize(toml::Value::Table(table))
+            .map_err(|e| D::Error::custom(e.message().trim()))?;
+        Ok(FilePlugin {
+            spec,
+            refresh,
+            insecure,
+        })
+    }
+}
