@@ -101,6 +101,17 @@ enum PluginCommand {
         #[command(flatten)]
         registry: RegistryArgs,
     },
+    /// Sign a plugin in a registry with an ed25519 key (PKCS#8 PEM, as
+    /// `openssl genpkey -algorithm ed25519` writes it).
+    Sign {
+        /// host[:port]/repository:tag or host[:port]/repository@sha256:DIGEST.
+        reference: String,
+        /// The private key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
     /// List the versions in a repository, semver-sorted.
     Ls {
         /// host[:port]/repository.
@@ -204,6 +215,14 @@ fn registry_command(command: PluginCommand) -> Result<(), String> {
         } => {
             let options = registry.options()?;
             block_on(registry::cli::inspect(&reference, &options))
+        }
+        PluginCommand::Sign {
+            reference,
+            key,
+            registry,
+        } => {
+            let options = registry.options()?;
+            block_on(registry::cli::sign(&reference, &key, &options))
         }
         PluginCommand::Ls {
             repository,

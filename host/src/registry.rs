@@ -4,7 +4,9 @@
 //! what was pulled by digest so a proxy starts with no registry reachable;
 //! `resolve` turns a plugin's `oci://` source into a cached file before the
 //! runtime loads it (the runtime only ever loads files); `cli` is the
-//! `ravelin plugin push|pull|inspect|ls` commands.
+//! `ravelin plugin push|pull|inspect|ls|sign` commands; `signature` signs
+//! and verifies (ed25519 over the manifest digest, stored under the
+//! `sha256-<hex>.sig` tag).
 
 pub mod auth;
 pub mod cache;
@@ -13,6 +15,7 @@ pub mod client;
 pub mod progress;
 pub mod reference;
 pub mod resolve;
+pub mod signature;
 
 use std::time::Duration;
 
@@ -30,6 +33,9 @@ pub struct PluginSource {
     pub refresh: Option<Duration>,
     /// Plain HTTP to a registry that is not on this machine.
     pub insecure: bool,
+    /// When signatures are required: the keys one of which must have
+    /// signed the manifest.
+    pub signatures: Option<Vec<signature::TrustedKey>>,
 }
 
 /// `sha256:<hex>` of `bytes`.

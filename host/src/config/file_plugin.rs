@@ -1,6 +1,6 @@
 //! `[plugins.NAME]` as the host reads it: the runtime's `FilePluginSpec`
 //! plus the host's keys for plugins pulled from a registry (`refresh`,
-//! `insecure`), which the runtime never sees.
+//! `insecure`, `signatures`), which the runtime never sees.
 
 use serde::{Deserialize, Deserializer};
 
@@ -15,6 +15,20 @@ pub struct FilePlugin {
     pub refresh: Option<Duration>,
     /// Plain HTTP to a registry not on this machine. Default false.
     pub insecure: Option<bool>,
+    /// Signature checks for an `oci://` source. Default: none.
+    pub signatures: Option<FileSignatures>,
+}
+
+/// `signatures = { required = true, keys = ["pub.pem"] }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSignatures {
+    /// Refuse the plugin unless one of `keys` signed it. Default false.
+    #[serde(default)]
+    pub required: bool,
+    /// ed25519 public keys (PEM), relative to the config file.
+    #[serde(default)]
+    pub keys: Vec<std::path::PathBuf>,
 }
 
 impl<'de> Deserialize<'de> for FilePlugin {
@@ -39,12 +53,20 @@ impl<'de> Deserialize<'de> for FilePlugin {
                 return Err(D::Error::custom(message));
             }
         };
+        let signatures = table
+            .remove("signatures")
+            .map(|value| {
+                FileSignatures::deserialize(value)
+                    .map_err(|e| D::Error::custom(format!("signatures: {}", e.message().trim())))
+            })
+            .transpose()?;
         let spec = ravelin_runtime::FilePluginSpec::deserialize(toml::Value::Table(table))
             .map_err(|e| D::Error::custom(e.message().trim()))?;
         Ok(FilePlugin {
             spec,
             refresh,
             insecure,
+            signatures,
         })
     }
 }

@@ -354,14 +354,33 @@ fn an_oci_source_is_kept_for_the_registry_with_its_refresh() {
 #[test]
 fn registry_keys_are_refused_where_they_cannot_apply() {
     let cases = [
-        ("source = \"waf.wasm\"\ninsecure = true", "plugins.waf.source", "apply only to an oci:// source"),
-        ("source = \"oci://h:1/waf\"", "plugins.waf.source", "name a tag"),
-        ("source = \"oci://h:1/waf:v1\"\nrefresh = \"500ms\"", "plugins.waf.refresh", "at least 1s"),
-        ("source = \"oci://h:1/waf:v1\"\nrefresh = 5", "", "refresh must be a duration"),
+        (
+            "source = \"waf.wasm\"\ninsecure = true",
+            "plugins.waf.source",
+            "apply only to an oci:// source",
+        ),
+        (
+            "source = \"oci://h:1/waf\"",
+            "plugins.waf.source",
+            "name a tag",
+        ),
+        (
+            "source = \"oci://h:1/waf:v1\"\nrefresh = \"500ms\"",
+            "plugins.waf.refresh",
+            "at least 1s",
+        ),
+        (
+            "source = \"oci://h:1/waf:v1\"\nrefresh = 5",
+            "",
+            "refresh must be a duration",
+        ),
     ];
     for (table, key, message) in cases {
         let text = format!("{MINIMAL}\n[plugins.waf]\n{table}\n");
         let error = parse(&text).unwrap_err().to_string();
-        assert!(error.contains(key) && error.contains(message), "{table}: {error}");
+        assert!(
+            error.contains(key) && error.contains(message),
+            "{table}: {error}"
+        );
     }
 }

@@ -10,8 +10,8 @@ use http::{HeaderName, HeaderValue, Method};
 use ipnet::IpNet;
 
 use super::file::*;
-use super::*;
 use super::file_plugin::FilePlugin;
+use super::*;
 use crate::hygiene::AmbiguousPaths;
 use crate::registry::{OciRef, PluginSource, Version};
 
@@ -583,7 +583,7 @@ fn plugins(
                 p.add(format!("{key}.allowed_upstreams[{i}]"), message);
             }
         }
-        let source = registry_source(&key, &file, p);
+        let source = registry_source(&key, &file, base_dir, p);
         if let Some(mut spec) = p.check(&key, file.spec.into_spec(&name, base_dir)) {
             if let Some(source) = source {
                 // Replaced by the cached file when the snapshot is built.
@@ -598,11 +598,16 @@ fn plugins(
 
 /// The registry reference of a plugin whose `source` is `oci://…`, with
 /// its `refresh` and `insecure` settings (which need one).
-fn registry_source(key: &str, file: &FilePlugin, p: &mut Problems) -> Option<PluginSource> {
+fn registry_source(
+    key: &str,
+    file: &FilePlugin,
+    base_dir: &Path,
+    p: &mut Problems,
+) -> Option<PluginSource> {
     let text = file.spec.source.to_string_lossy();
     if !text.starts_with("oci://") {
-        if file.refresh.is_some() || file.insecure.is_some() {
-            let message = "refresh and insecure apply only to an oci:// source";
+        if file.refresh.is_some() || file.insecure.is_some() || file.signatures.is_some() {
+            let message = "refresh, insecure and signatures apply only to an oci:// source";
             p.add(format!("{key}.source"), message);
         }
         return None;
@@ -623,7 +628,27 @@ fn registry_source(key: &str, file: &FilePlugin, p: &mut Problems) -> Option<Plu
         reference,
         refresh,
         insecure: file.insecure.unwrap_or(false),
+        signatures: trusted_keys(key, file, base_dir, p),
     })
+}
+
+/// The keys of a plugin whose signatures are required, read now.
+fn trusted_keys(
+    key: &str,
+    file: &FilePlugin,
+    base_dir: &Path,
+    p: &mut Problems,
+) -> Option<Vec<crate::registry::signature::TrustedKey>> {
+    let signatures = file.signatures.as_ref().filter(|s| s.required)?;
+    if signatures.keys.is_empty() {
+        let message = "required signatures need at least one public key in keys";
+        p.add(format!("{key}.signatures.keys"), message);
+    }
+    let keys = signatures.keys.iter().enumerate().filter_map(|(i, path)| {
+        let read = crate::registry::signature::read_public_key(&base_dir.join(path));
+        p.check(format!("{key}.signatures.keys[{i}]"), read)
+    });
+    Some(keys.collect())
 }
 
 fn routes(

@@ -25,10 +25,16 @@ pub fn credentials(registry: &str, explicit: &Explicit) -> Result<RegistryAuth, 
         return Err("--username needs the password on standard input (--password-stdin)".into());
     }
     let env = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
-    match (env("RAVELIN_REGISTRY_USERNAME"), env("RAVELIN_REGISTRY_PASSWORD")) {
+    match (
+        env("RAVELIN_REGISTRY_USERNAME"),
+        env("RAVELIN_REGISTRY_PASSWORD"),
+    ) {
         (Some(user), Some(password)) => return Ok(RegistryAuth::Basic(user, password)),
         (Some(_), None) | (None, Some(_)) => {
-            return Err("set both RAVELIN_REGISTRY_USERNAME and RAVELIN_REGISTRY_PASSWORD, or neither".into());
+            return Err(
+                "set both RAVELIN_REGISTRY_USERNAME and RAVELIN_REGISTRY_PASSWORD, or neither"
+                    .into(),
+            );
         }
         (None, None) => {}
     }
@@ -56,17 +62,27 @@ fn from_docker_config(path: &Path, registry: &str) -> Result<RegistryAuth, Strin
         return Ok(RegistryAuth::Anonymous);
     };
     let entry = auths.iter().find(|(key, _)| {
-        let key = key.trim_start_matches("https://").trim_start_matches("http://");
+        let key = key
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
         key.trim_end_matches('/') == registry
     });
-    let Some(encoded) = entry.and_then(|(_, e)| e.get("auth")).and_then(|a| a.as_str()) else {
+    let Some(encoded) = entry
+        .and_then(|(_, e)| e.get("auth"))
+        .and_then(|a| a.as_str())
+    else {
         return Ok(RegistryAuth::Anonymous);
     };
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| format!("{}: auths.{registry}.auth is not base64 of user:password", where_()))?;
+        .ok_or_else(|| {
+            format!(
+                "{}: auths.{registry}.auth is not base64 of user:password",
+                where_()
+            )
+        })?;
     let (user, password) = decoded
         .split_once(':')
         .ok_or_else(|| format!("{}: auths.{registry}.auth is not user:password", where_()))?;
@@ -85,10 +101,15 @@ mod tests {
         let text = format!(r#"{{"auths": {{"https://127.0.0.1:5000": {{"auth": "{auth}"}}}}}}"#);
         std::fs::write(&path, text).unwrap();
         match from_docker_config(&path, "127.0.0.1:5000").unwrap() {
-            RegistryAuth::Basic(user, password) => assert_eq!((user.as_str(), password.as_str()), ("alice", "s3cret")),
+            RegistryAuth::Basic(user, password) => {
+                assert_eq!((user.as_str(), password.as_str()), ("alice", "s3cret"))
+            }
             _ => panic!("expected basic credentials"),
         }
-        assert!(matches!(from_docker_config(&path, "other:5000").unwrap(), RegistryAuth::Anonymous));
+        assert!(matches!(
+            from_docker_config(&path, "other:5000").unwrap(),
+            RegistryAuth::Anonymous
+        ));
     }
 
     #[test]

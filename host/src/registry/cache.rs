@@ -2,7 +2,8 @@
 //! `<server.plugin_cache_dir>/oci`: `blobs/<hex>.wasm` (component layers),
 //! `manifests/<hex>.json` (manifests, by their own digest) and
 //! `tags/<registry>/<repository>/<tag>` (the manifest digest a tag last
-//! resolved to). Everything read back is checked against its digest, so a
+//! resolved to), `signatures/<hex>.json` (a manifest's verified signature
+//! artifact, so signatures are checked offline too). Everything read back is checked against its digest, so a
 //! corrupted file is a miss, never a wrong plugin.
 
 use std::path::{Path, PathBuf};
@@ -25,7 +26,9 @@ impl Cache {
 
     /// Where the layer with `digest` is (or would be) stored.
     pub fn layer_path(&self, digest: &str) -> PathBuf {
-        self.root.join("blobs").join(format!("{}.wasm", hex(digest)))
+        self.root
+            .join("blobs")
+            .join(format!("{}.wasm", hex(digest)))
     }
 
     /// The stored layer with `digest`, if present and intact.
@@ -37,12 +40,36 @@ impl Cache {
 
     /// The stored manifest with `digest`, if present and intact.
     pub fn manifest(&self, reference: &OciRef, digest: &str) -> Option<Manifest> {
-        let path = self.root.join("manifests").join(format!("{}.json", hex(digest)));
+        let path = self
+            .root
+            .join("manifests")
+            .join(format!("{}.json", hex(digest)));
         let raw = std::fs::read(path).ok()?;
         if sha256_digest(&raw) != digest {
             return None;
         }
         Manifest::parse(raw, reference).ok()
+    }
+
+    /// The signature artifact of manifest `digest` as last verified.
+    pub fn signatures(&self, digest: &str) -> Option<Vec<u8>> {
+        std::fs::read(
+            self.root
+                .join("signatures")
+                .join(format!("{}.json", hex(digest))),
+        )
+        .ok()
+    }
+
+    /// Keeps a verified signature artifact of manifest `digest`.
+    pub fn store_signatures(&self, digest: &str, raw: &[u8]) -> Result<(), String> {
+        write_atomic(
+            &self
+                .root
+                .join("signatures")
+                .join(format!("{}.json", hex(digest))),
+            raw,
+        )
     }
 
     /// The manifest digest `reference`'s tag resolved to last.
@@ -53,12 +80,20 @@ impl Cache {
 
     /// Stores a verified manifest and its layer, and records what a tag
     /// resolved to; returns the layer's path.
-    pub fn store(&self, reference: &OciRef, manifest: &Manifest, layer: Option<&[u8]>) -> Result<PathBuf, String> {
+    pub fn store(
+        &self,
+        reference: &OciRef,
+        manifest: &Manifest,
+        layer: Option<&[u8]>,
+    ) -> Result<PathBuf, String> {
         let path = self.layer_path(&manifest.layer().digest);
         if let Some(layer) = layer {
             write_atomic(&path, layer)?;
         }
-        let manifest_path = self.root.join("manifests").join(format!("{}.json", hex(&manifest.digest)));
+        let manifest_path = self
+            .root
+            .join("manifests")
+            .join(format!("{}.json", hex(&manifest.digest)));
         write_atomic(&manifest_path, &manifest.raw)?;
         if let Some(tag_path) = self.tag_path(reference) {
             write_atomic(&tag_path, manifest.digest.as_bytes())?;
@@ -71,7 +106,13 @@ impl Cache {
             return None;
         };
         let registry = reference.registry.replace(':', "_");
-        Some(self.root.join("tags").join(registry).join(&reference.repository).join(tag))
+        Some(
+            self.root
+                .join("tags")
+                .join(registry)
+                .join(&reference.repository)
+                .join(tag),
+        )
     }
 }
 
@@ -115,9 +156,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
         let (reference, manifest) = manifest(b"\0asm component");
-        let path = cache.store(&reference, &manifest, Some(b"\0asm component")).unwrap();
+        let path = cache
+            .store(&reference, &manifest, Some(b"\0asm component"))
+            .unwrap();
         assert_eq!(cache.layer(&manifest.layer().digest), Some(path));
-        assert_eq!(cache.last_resolved(&reference), Some(manifest.digest.clone()));
+        assert_eq!(
+            cache.last_resolved(&reference),
+            Some(manifest.digest.clone())
+        );
         let read = cache.manifest(&reference, &manifest.digest).unwrap();
         assert_eq!(read.raw, manifest.raw);
     }
@@ -127,7 +173,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
         let (reference, manifest) = manifest(b"\0asm component");
-        let path = cache.store(&reference, &manifest, Some(b"\0asm component")).unwrap();
+        let path = cache
+            .store(&reference, &manifest, Some(b"\0asm component"))
+            .unwrap();
         std::fs::write(&path, b"\0asm c0mponent").unwrap();
         assert_eq!(cache.layer(&manifest.layer().digest), None);
         let pinned = reference.at(Version::Digest(manifest.digest.clone()));

@@ -16,6 +16,7 @@ use super::auth::{self, Explicit};
 use super::progress::Progress;
 use super::reference::{OciRef, Version};
 use super::sha256_digest;
+use super::signature;
 
 /// The largest plugin layer accepted, in bytes.
 const MAX_LAYER_BYTES: u64 = 256 << 20;
@@ -95,13 +96,27 @@ impl Registry {
 
     /// Pushes the component `bytes` under `reference` (a tag) and returns
     /// the manifest as the registry now serves it.
-    pub async fn push(&self, reference: &OciRef, bytes: Vec<u8>, title: &str) -> Result<Manifest, String> {
+    pub async fn push(
+        &self,
+        reference: &OciRef,
+        bytes: Vec<u8>,
+        title: &str,
+    ) -> Result<Manifest, String> {
         let (config, layer) = WasmConfig::from_raw_component(bytes, None)
             .map_err(|e| format!("not a Wasm component: {e:#}"))?;
         let config = reproducible(config)?;
-        let annotations = BTreeMap::from([("org.opencontainers.image.title".to_string(), title.to_string())]);
+        let annotations = BTreeMap::from([(
+            "org.opencontainers.image.title".to_string(),
+            title.to_string(),
+        )]);
         self.client
-            .push(&reference.to_client(), &self.auth, layer, config.with_annotations(annotations.clone()), Some(annotations))
+            .push(
+                &reference.to_client(),
+                &self.auth,
+                layer,
+                config.with_annotations(annotations.clone()),
+                Some(annotations),
+            )
             .await
             .map_err(|e| format!("cannot push to {reference}: {e:#}"))?;
         self.manifest(reference).await.map_err(|e| e.to_string())
@@ -134,11 +149,18 @@ impl Registry {
 
     /// Downloads the component layer of `manifest` and checks its size and
     /// sha256 against the manifest.
-    pub async fn layer(&self, reference: &OciRef, manifest: &Manifest, progress: Option<&Progress>) -> Result<Vec<u8>, String> {
+    pub async fn layer(
+        &self,
+        reference: &OciRef,
+        manifest: &Manifest,
+        progress: Option<&Progress>,
+    ) -> Result<Vec<u8>, String> {
         let layer = manifest.layer();
         let size = u64::try_from(layer.size).unwrap_or(u64::MAX);
         if size > MAX_LAYER_BYTES {
-            return Err(format!("{reference}: the component layer is {size} bytes, over the {MAX_LAYER_BYTES} limit"));
+            return Err(format!(
+                "{reference}: the component layer is {size} bytes, over the {MAX_LAYER_BYTES} limit"
+            ));
         }
         let mut stream = self
             .client
@@ -150,7 +172,11 @@ impl Registry {
             let chunk = chunk.map_err(|e| tampered_or(reference, &layer.digest, e.to_string()))?;
             bytes.extend_from_slice(&chunk);
             if bytes.len() as u64 > size {
-                return Err(tampered_or(reference, &layer.digest, "more bytes than the manifest says".into()));
+                return Err(tampered_or(
+                    reference,
+                    &layer.digest,
+                    "more bytes than the manifest says".into(),
+                ));
             }
             if let Some(progress) = progress {
                 progress.advance(bytes.len() as u64, size);
@@ -158,16 +184,27 @@ impl Registry {
         }
         let actual = sha256_digest(&bytes);
         if actual != layer.digest || bytes.len() as u64 != size {
-            return Err(tampered_or(reference, &layer.digest, format!("received {} bytes with digest {actual}", bytes.len())));
+            return Err(tampered_or(
+                reference,
+                &layer.digest,
+                format!("received {} bytes with digest {actual}", bytes.len()),
+            ));
         }
         Ok(bytes)
     }
 
     /// The Wasm config blob of `manifest` (world, imports, exports).
-    pub async fn config(&self, reference: &OciRef, manifest: &Manifest) -> Result<serde_json::Value, String> {
+    pub async fn config(
+        &self,
+        reference: &OciRef,
+        manifest: &Manifest,
+    ) -> Result<serde_json::Value, String> {
         let descriptor = &manifest.manifest.config;
         if descriptor.media_type != WASM_MANIFEST_CONFIG_MEDIA_TYPE {
-            return Err(format!("{reference}: the config is `{}`, not `{WASM_MANIFEST_CONFIG_MEDIA_TYPE}`", descriptor.media_type));
+            return Err(format!(
+                "{reference}: the config is `{}`, not `{WASM_MANIFEST_CONFIG_MEDIA_TYPE}`",
+                descriptor.media_type
+            ));
         }
         let mut bytes = Vec::new();
         self.client
@@ -175,9 +212,98 @@ impl Registry {
             .await
             .map_err(|e| format!("cannot download the config of {reference}: {e}"))?;
         if bytes.len() > MAX_METADATA_BYTES || sha256_digest(&bytes) != descriptor.digest {
-            return Err(format!("{reference}: refused, the config blob does not match its digest {}", descriptor.digest));
+            return Err(format!(
+                "{reference}: refused, the config blob does not match its digest {}",
+                descriptor.digest
+            ));
         }
-        serde_json::from_slice(&bytes).map_err(|e| format!("{reference}: the config is not JSON: {e}"))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{reference}: the config is not JSON: {e}"))
+    }
+
+    /// The signature artifact of manifest `digest` (`sha256-<hex>.sig`),
+    /// raw and parsed; `None` when there is none.
+    pub async fn signatures(
+        &self,
+        reference: &OciRef,
+        digest: &str,
+    ) -> Result<Option<(Vec<u8>, OciImageManifest)>, FetchError> {
+        use oci_client::errors::{OciDistributionError as E, OciErrorCode};
+        let tagged = reference.at(Version::Tag(signature::tag(digest)));
+        let raw = match self
+            .client
+            .pull_manifest_raw(&tagged.to_client(), &self.auth, &[OCI_IMAGE_MEDIA_TYPE])
+            .await
+        {
+            Ok((raw, _)) => raw,
+            Err(E::ImageManifestNotFoundError(_)) => return Ok(None),
+            Err(E::RegistryError { envelope, .. })
+                if envelope.errors.iter().any(|e| {
+                    matches!(
+                        e.code,
+                        OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown
+                    )
+                }) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(FetchError::from_client(&tagged, e)),
+        };
+        let manifest = serde_json::from_slice(&raw)
+            .map_err(|e| FetchError::Refused(format!("{tagged}: not an OCI manifest: {e}")))?;
+        Ok(Some((raw.to_vec(), manifest)))
+    }
+
+    /// Adds `key`'s signature of manifest `digest` to its signature
+    /// artifact (replacing an earlier one by the same key).
+    pub async fn push_signature(
+        &self,
+        reference: &OciRef,
+        digest: &str,
+        key: &ring::signature::Ed25519KeyPair,
+    ) -> Result<(), String> {
+        let tagged = reference.at(Version::Tag(signature::tag(digest)));
+        let new = signature::sign(key, digest);
+        let mine = new
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(signature::KEY))
+            .cloned();
+        let mut layers = match self
+            .signatures(reference, digest)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some((_, existing)) => existing
+                .layers
+                .into_iter()
+                .filter(|l| {
+                    l.annotations.as_ref().and_then(|a| a.get(signature::KEY)) != mine.as_ref()
+                })
+                .map(|l| {
+                    oci_client::client::ImageLayer::new(
+                        signature::payload(digest),
+                        l.media_type,
+                        l.annotations,
+                    )
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        layers.push(new);
+        let (manifest, config) = signature::manifest(&layers);
+        let client: &oci_client::Client = self.client.as_ref();
+        client
+            .push(
+                &tagged.to_client(),
+                &layers,
+                config,
+                &self.auth,
+                Some(manifest),
+            )
+            .await
+            .map_err(|e| format!("cannot push the signature to {tagged}: {}", chain(&e)))?;
+        Ok(())
     }
 
     /// Every tag of `repository`, as the registry lists them.
@@ -186,7 +312,12 @@ impl Registry {
             .client
             .list_tags(&reference.to_client(), &self.auth, None, None)
             .await
-            .map_err(|e| format!("cannot list the tags of {}/{}: {e}", reference.registry, reference.repository))?;
+            .map_err(|e| {
+                format!(
+                    "cannot list the tags of {}/{}: {e}",
+                    reference.registry, reference.repository
+                )
+            })?;
         Ok(response.tags)
     }
 }
@@ -210,7 +341,10 @@ impl FetchError {
             E::ServerError { code, .. } => *code >= 500,
             _ => false,
         };
-        let message = format!("cannot fetch the manifest of {reference}: {}", chain(&error));
+        let message = format!(
+            "cannot fetch the manifest of {reference}: {}",
+            chain(&error)
+        );
         match unreachable {
             true => FetchError::Unreachable(message),
             false => FetchError::Refused(message),

@@ -39,11 +39,18 @@ impl OciRef {
         let (registry, path) = text
             .split_once('/')
             .ok_or_else(|| bad("write host[:port]/repository:tag"))?;
-        if registry.is_empty() || !registry.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c)) {
+        if registry.is_empty()
+            || !registry
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c))
+        {
             return Err(bad("the registry host is missing or invalid"));
         }
         let (repository, version) = match path.split_once('@') {
-            Some((repo, digest)) => (repo, Version::Digest(parse_digest(digest).map_err(|e| bad(&e))?)),
+            Some((repo, digest)) => (
+                repo,
+                Version::Digest(parse_digest(digest).map_err(|e| bad(&e))?),
+            ),
             None => match path.rsplit_once(':') {
                 Some((repo, tag)) if !tag.contains('/') => (repo, Version::Tag(tag.to_string())),
                 _ => return Err(bad("name a tag (`:v1`) or a digest (`@sha256:…`)")),
@@ -55,7 +62,9 @@ impl OciRef {
             return Err(bad("a tag has 1 to 128 letters, digits, `_`, `.` or `-`"));
         }
         if !valid_repository(repository) {
-            return Err(bad("the repository must be lowercase path components (a-z, 0-9, `.`, `_`, `-`)"));
+            return Err(bad(
+                "the repository must be lowercase path components (a-z, 0-9, `.`, `_`, `-`)",
+            ));
         }
         Ok(OciRef {
             registry: registry.to_string(),
@@ -86,7 +95,10 @@ impl OciRef {
             Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
             _ => &self.registry,
         };
-        host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+        host == "localhost"
+            || host
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
     }
 
     /// The reference in oci-client's form.
@@ -118,16 +130,25 @@ impl fmt::Display for OciRef {
 /// Checks `sha256:<64 lowercase hex>`.
 pub fn parse_digest(text: &str) -> Result<String, String> {
     match text.strip_prefix("sha256:") {
-        Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => {
+        Some(hex)
+            if hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+        {
             Ok(text.to_string())
         }
-        _ => Err(format!("`{text}` is not a digest: write sha256: and 64 lowercase hex digits")),
+        _ => Err(format!(
+            "`{text}` is not a digest: write sha256: and 64 lowercase hex digits"
+        )),
     }
 }
 
 fn valid_tag(tag: &str) -> bool {
     (1..=128).contains(&tag.len())
-        && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
         && !tag.starts_with(['.', '-'])
 }
 
@@ -135,7 +156,9 @@ fn valid_repository(repo: &str) -> bool {
     !repo.is_empty()
         && repo.split('/').all(|part| {
             !part.is_empty()
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
         })
 }
 
@@ -175,7 +198,10 @@ mod tests {
     #[test]
     fn a_repository_has_no_version() {
         let (registry, repo) = OciRef::parse_repository("localhost:5000/waf").unwrap();
-        assert_eq!((registry.as_str(), repo.as_str()), ("localhost:5000", "waf"));
+        assert_eq!(
+            (registry.as_str(), repo.as_str()),
+            ("localhost:5000", "waf")
+        );
         assert!(OciRef::parse_repository("localhost:5000").is_err());
     }
 }

@@ -61,7 +61,10 @@ async fn check(
             ..Options::default()
         };
         let manifest = match Registry::connect(&source.reference, &options) {
-            Ok(registry) => registry.manifest(&source.reference).await.map_err(|e| e.to_string()),
+            Ok(registry) => registry
+                .manifest(&source.reference)
+                .await
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         match manifest {
