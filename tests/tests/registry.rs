@@ -551,6 +551,16 @@ async fn signatures_are_required_checked_and_cached_for_offline_starts() {
     {
         let proxy = Proxy::start(&pinned);
         assert_eq!(version(&c, &proxy).await.as_deref(), Some("a"));
+        // A reload to the version no trusted key signed is refused.
+        proxy.write_config(&unsigned);
+        let refused = proxy.wait_for_log("configuration not reloaded", Duration::from_secs(10));
+        assert!(refused, "{}", proxy.log());
+        assert!(
+            proxy.log().contains("no signature by a trusted key"),
+            "{}",
+            proxy.log()
+        );
+        assert_eq!(version(&c, &proxy).await.as_deref(), Some("a"));
     }
     registry.stop();
     let proxy = Proxy::start(&pinned);
