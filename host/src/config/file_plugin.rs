@@ -1,6 +1,7 @@
 //! `[plugins.NAME]` as the host reads it: the runtime's `FilePluginSpec`
 //! plus the host's keys for plugins pulled from a registry (`refresh`,
-//! `insecure`, `signatures`), which the runtime never sees.
+//! `insecure`, `signatures`), which the runtime never sees. A problem in
+//! the table is reported at the table's line (it is read as a whole).
 
 use serde::{Deserialize, Deserializer};
 
@@ -61,7 +62,16 @@ impl<'de> Deserialize<'de> for FilePlugin {
             })
             .transpose()?;
         let spec = ravelin_runtime::FilePluginSpec::deserialize(toml::Value::Table(table))
-            .map_err(|e| D::Error::custom(e.message().trim()))?;
+            .map_err(|e| {
+                let message = e.message().trim();
+                match message.starts_with("unknown field") {
+                    // The runtime lists its own keys; the host's are valid too.
+                    true => {
+                        D::Error::custom(format!("{message}, `refresh`, `insecure`, `signatures`"))
+                    }
+                    false => D::Error::custom(message),
+                }
+            })?;
         Ok(FilePlugin {
             spec,
             refresh,

@@ -384,3 +384,16 @@ fn registry_keys_are_refused_where_they_cannot_apply() {
         );
     }
 }
+
+#[test]
+fn an_unknown_plugin_key_is_still_refused_at_its_table() {
+    let text = format!("{MINIMAL}\n[plugins.waf]\nsource = \"waf.wasm\"\nbogus = 1\n");
+    let error = parse(&text).unwrap_err().to_string();
+    assert!(error.contains("unknown field `bogus`"), "{error}");
+    assert!(
+        error.contains("`signatures`"),
+        "the host's keys are not listed: {error}"
+    );
+    // The table is read as a whole: the problem is reported at its header.
+    assert!(error.contains("test.toml:11:"), "{error}");
+}
