@@ -9,6 +9,7 @@ pub mod client;
 pub mod faulty;
 pub mod h2raw;
 pub mod origin;
+pub mod plugin_cli;
 pub mod proxy;
 pub mod redis;
 pub mod registry;

@@ -2,12 +2,10 @@
 //! `docker-registry`, on loopback): push → ls → inspect → pull with the
 //! `ravelin plugin` commands; a proxy that runs a plugin by `oci://` tag and
 //! hot-swaps a new tag under load with no failed request; a tampered blob
-//! refused; signatures required, checked, and cached; a digest pin that restarts from the cache with the registry
+//! refused; a digest pin that restarts from the cache with the registry
 //! stopped; a registry outage at reload that keeps the running version; and
 //! basic auth from each credential source.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -18,77 +16,11 @@ use ravelin_test_guests as guests;
 use ravelin_tests::Proxy;
 use ravelin_tests::client::{self, get};
 use ravelin_tests::origin::Origin;
-use ravelin_tests::proxy::{self, plugin_chain_config};
+use ravelin_tests::plugin_cli::{
+    config, digest_in, plugin_command, push, said, version, wait_for_version,
+};
+use ravelin_tests::proxy;
 use ravelin_tests::registry::{self as registry_server, RegistryServer};
-
-/// Runs `ravelin plugin ARGS` with `stdin` and extra environment.
-fn plugin_command(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
-    let mut child = Command::new(proxy::binary())
-        .arg("plugin")
-        .args(args)
-        .env("DOCKER_CONFIG", "/nonexistent-ravelin-test")
-        .env_remove("RAVELIN_REGISTRY_USERNAME")
-        .env_remove("RAVELIN_REGISTRY_PASSWORD")
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ravelin plugin");
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.as_bytes()).expect("write stdin");
-    drop(input);
-    child.wait_with_output().expect("wait for ravelin plugin")
-}
-
-fn said(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
-}
-
-/// `ravelin plugin push FILE REF`; returns the digest it printed.
-fn push(file: &str, reference: &str) -> String {
-    let output = plugin_command(&["push", file, reference], "", &[]);
-    assert!(output.status.success(), "push failed: {}", said(&output));
-    digest_in(&said(&output))
-}
-
-fn digest_in(text: &str) -> String {
-    let line = text.lines().find_map(|l| l.strip_prefix("digest:"));
-    line.unwrap_or_else(|| panic!("no digest in: {text}"))
-        .trim()
-        .to_string()
-}
-
-/// A proxy config whose one route runs plugin `p` from `source` (with
-/// extra keys), its cache in `cache`.
-fn config(origin: &Origin, source: &str, extra: &str, cache: &std::path::Path) -> String {
-    let table = format!("[plugins.p]\nsource = \"{source}\"\n{extra}\n");
-    let server = format!("[server]\nplugin_cache_dir = \"{}\"\n", cache.display());
-    server + &plugin_chain_config(origin.addr, &table, &["p"])
-}
-
-async fn version(c: &client::HttpsClient, proxy: &Proxy) -> Option<String> {
-    let answer = get(c, &proxy.url("/")).await.ok()?;
-    assert_eq!(answer.status, 200, "{}", proxy.log());
-    answer.header("x-version").map(str::to_string)
-}
-
-/// Waits until the proxy serves version `want`, at most `limit`.
-async fn wait_for_version(
-    c: &client::HttpsClient,
-    proxy: &Proxy,
-    want: &str,
-    limit: Duration,
-) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if version(c, proxy).await.as_deref() == Some(want) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn push_ls_inspect_pull_round_trip() {
@@ -460,116 +392,6 @@ async fn basic_auth_credentials_from_flags_environment_and_docker_config() {
         &wrong,
     );
     assert!(!denied.status.success());
-}
-
-/// An ed25519 key pair made by openssl: (private PEM, public PEM) in `dir`.
-fn key_pair(dir: &std::path::Path, name: &str) -> (String, String) {
-    let private = dir.join(format!("{name}.pem"));
-    let public = dir.join(format!("{name}.pub.pem"));
-    let made = Command::new("openssl")
-        .args(["genpkey", "-algorithm", "ed25519", "-out"])
-        .arg(&private)
-        .status()
-        .expect("run openssl genpkey");
-    assert!(made.success());
-    let made = Command::new("openssl")
-        .args(["pkey", "-pubout", "-in"])
-        .arg(&private)
-        .arg("-out")
-        .arg(&public)
-        .status()
-        .expect("run openssl pkey");
-    assert!(made.success());
-    let text = |p: std::path::PathBuf| p.to_str().expect("utf-8 path").to_string();
-    (text(private), text(public))
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn signatures_are_required_checked_and_cached_for_offline_starts() {
-    let mut registry = RegistryServer::start();
-    let host = registry.host();
-    let keys = tempfile::tempdir().expect("temp dir");
-    let (trusted, trusted_pub) = key_pair(keys.path(), "trusted");
-    let (stranger, _) = key_pair(keys.path(), "stranger");
-    let signed = push(guests::SWAP_A, &format!("{host}/swap:v1"));
-    let sign = plugin_command(
-        &["sign", &format!("{host}/swap:v1"), "--key", &trusted],
-        "",
-        &[],
-    );
-    assert!(sign.status.success(), "{}", said(&sign));
-    assert!(
-        said(&sign).contains(&format!("sha256-{}.sig", &signed[7..])),
-        "{}",
-        said(&sign)
-    );
-    push(guests::SWAP_B, &format!("{host}/swap:v2"));
-
-    // The signature tag is not a version; inspect names the signer.
-    let ls = plugin_command(&["ls", &format!("{host}/swap")], "", &[]);
-    assert_eq!(String::from_utf8_lossy(&ls.stdout), "v1\nv2\n");
-    let inspect = plugin_command(&["inspect", &format!("{host}/swap:v1")], "", &[]);
-    assert!(
-        said(&inspect).contains("signatures: sha256:"),
-        "{}",
-        said(&inspect)
-    );
-
-    let origin = Origin::start("app").await;
-    let cache = tempfile::tempdir().expect("temp dir");
-    let required = format!("signatures = {{ required = true, keys = [\"{trusted_pub}\"] }}");
-    let unsigned = config(
-        &origin,
-        &format!("oci://{host}/swap:v2"),
-        &required,
-        cache.path(),
-    );
-    let (ok, output) = proxy::check_config(&unsigned);
-    assert!(!ok);
-    assert!(
-        output.contains("plugins.p.source") && output.contains("it is not signed"),
-        "{output}"
-    );
-
-    let wrong = plugin_command(
-        &["sign", &format!("{host}/swap:v2"), "--key", &stranger],
-        "",
-        &[],
-    );
-    assert!(wrong.status.success(), "{}", said(&wrong));
-    let (ok, output) = proxy::check_config(&unsigned);
-    assert!(!ok);
-    assert!(output.contains("no signature by a trusted key"), "{output}");
-
-    let pinned = config(
-        &origin,
-        &format!("oci://{host}/swap@{signed}"),
-        &required,
-        cache.path(),
-    );
-    let c = client::client(None, false);
-    {
-        let proxy = Proxy::start(&pinned);
-        assert_eq!(version(&c, &proxy).await.as_deref(), Some("a"));
-        // A reload to the version no trusted key signed is refused.
-        proxy.write_config(&unsigned);
-        let refused = proxy.wait_for_log("configuration not reloaded", Duration::from_secs(10));
-        assert!(refused, "{}", proxy.log());
-        assert!(
-            proxy.log().contains("no signature by a trusted key"),
-            "{}",
-            proxy.log()
-        );
-        assert_eq!(version(&c, &proxy).await.as_deref(), Some("a"));
-    }
-    registry.stop();
-    let proxy = Proxy::start(&pinned);
-    assert_eq!(
-        version(&c, &proxy).await.as_deref(),
-        Some("a"),
-        "{}",
-        proxy.log()
-    );
 }
 
 #[test]
