@@ -1,6 +1,6 @@
 //! The `ravelin` command: parse the CLI, start tracing, and hand over to the
 //! library (`app` for the proxy, the runtime's `tool` and `ravelin-plugin-testing`
-//! for plugin authors).
+//! for plugin authors, `registry` for sharing plugins through an OCI registry).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -168,18 +168,7 @@ fn main() -> ExitCode {
             }
             println!("{}: configuration is valid", config.display());
         }),
-        Command::Plugin(PluginCommand::New {
-            name,
-            dir,
-            sdk_path,
-        }) => new_plugin(&name, &dir, sdk_path),
-        Command::Plugin(PluginCommand::Test {
-            file,
-            request,
-            response,
-            config,
-        }) => test_plugin(&file, &request, &response, &config),
-        Command::Plugin(command) => registry_command(command),
+        Command::Plugin(command) => plugin_command(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -190,9 +179,21 @@ fn main() -> ExitCode {
     }
 }
 
-/// The `plugin` commands that talk to a registry.
-fn registry_command(command: PluginCommand) -> Result<(), String> {
+/// The `plugin` commands: authoring (`new`, `test`) and the registry
+/// (`push`, `pull`, `inspect`, `sign`, `ls`).
+fn plugin_command(command: PluginCommand) -> Result<(), String> {
     match command {
+        PluginCommand::New {
+            name,
+            dir,
+            sdk_path,
+        } => new_plugin(&name, &dir, sdk_path),
+        PluginCommand::Test {
+            file,
+            request,
+            response,
+            config,
+        } => test_plugin(&file, &request, &response, &config),
         PluginCommand::Push {
             file,
             reference,
@@ -230,9 +231,6 @@ fn registry_command(command: PluginCommand) -> Result<(), String> {
         } => {
             let options = registry.options()?;
             block_on(registry::cli::ls(&repository, &options))
-        }
-        PluginCommand::New { .. } | PluginCommand::Test { .. } => {
-            Err("not a registry command".to_string())
         }
     }
 }
