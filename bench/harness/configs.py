@@ -130,7 +130,7 @@ BEARER_TOKEN = _hs256_jwt(JWT_SECRET, {"iss": "bench", "aud": "bench", "sub": "b
 # a response header. Each runs its on-request and on-response hooks.
 PLUGIN_CONFIG = {
     "waf": '{ block_path_prefixes = ["/admin", "/.git"], block_patterns = ["../", "<script", "union select"] }',
-    "auth": f'{{ bearer_tokens = ["{BEARER_TOKEN}"] }}',
+    "auth": f'{{ bearer_tokens = ["sha256:{hashlib.sha256(BEARER_TOKEN.encode()).hexdigest()}"] }}',
     "rewrite": '{ request = { set = { x-bench = "1" } }, response = { remove = ["x-origin"] } }',
 }
 

@@ -24,14 +24,13 @@ COST_CONFIG = {
     "ratelimit": ("token bucket per client IP in the memory kv store (never refuses)",
                   '{ limits = [{ name = "fast", rate = 100000000, per = "1s" }] }'),
     "auth": ("verifies the HS256 JWT (signature, exp, iss, aud), claims to headers",
-             f'{{ jwt = {{ algorithms = ["HS256"], secret = "{JWT_SECRET}", issuer = "bench", '
-             f'audience = "bench" }} }}'),
+             f'{{ jwt = {{ algorithms = ["HS256"], hmac_secrets = ["{JWT_SECRET}"], issuer = "bench", '
+             f'audience = "bench", claims_to_headers = {{ sub = "x-user-id" }} }} }}'),
     "cache": ("every request a HIT (the origin's answer cached for 10 minutes)",
-              '{ default_ttl = "10m" }'),
+              '{ default_ttl = 600 }'),
     "rewrite": ("regex path rewrite with a capture, a request header set, a response header removed",
-                '{ paths = [{ match = "^/bytes/(\\\\d+)$", replace = "/bytes/$1" }], '
-                'request_headers = { set = { x-bench = "1" } }, '
-                'response_headers = { remove = ["x-origin"] } }'),
+                '{ rules = [{ path = "^/bytes/(\\\\d+)$", rewrite = "/bytes/$1" }], '
+                'request = { set = { x-bench = "1" } }, response = { remove = ["x-origin"] } }'),
 }
 
 PLAIN_PORTS = (18083, 18443, 19903)

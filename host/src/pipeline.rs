@@ -204,11 +204,13 @@ async fn exchange_upstream(
         .extensions
         .remove::<hyper::upgrade::OnUpgrade>()
         .filter(|_| hygiene::is_upgrade(&parts.headers));
-    // 4. Plugins, on-request in route order; one may answer instead.
+    // 4. Plugins, on-request in route order; one may answer instead. Its
+    // answer goes back through the response hooks of the plugins before it
+    // (a request id, rate-limit fields, CORS headers on a cache hit).
     if let Some(exchange) = exchange.as_mut()
         && let Step::Answer(answer) = plugin_steps::on_request(exchange, parts).await
     {
-        return Ok(answer);
+        return Ok(plugin_steps::on_response(exchange, answer).await);
     }
     // 5. The body: small ones are read whole (validating their framing before
     // the origin sees a byte, and making them replayable for retries); a
@@ -225,7 +227,7 @@ async fn exchange_upstream(
     if let (Some(exchange), Some(limit)) = (exchange.as_mut(), wanted) {
         match plugin_steps::on_request_body(exchange, parts, body, limit).await? {
             Step::Go(replaced) => body = replaced,
-            Step::Answer(answer) => return Ok(answer),
+            Step::Answer(answer) => return Ok(plugin_steps::on_response(exchange, answer).await),
         }
     }
     // 6. Upstream, with retries where safe; a body plugins stream goes
@@ -241,7 +243,19 @@ async fn exchange_upstream(
                 Step::Answer(answer) => return Ok(answer),
             }
         }
-        None => send_with_retries(cluster, conn, parts, &upstream_path, body).await?,
+        None => match send_with_retries(cluster, conn, parts, &upstream_path, body).await {
+            Ok(response) => response,
+            // The response hooks still see the proxy's own 502/503/504 when
+            // the upstream failed: a cache may answer with a stale copy
+            // instead (RFC 5861 stale-if-error).
+            Err(ProxyError::Upstream(error)) if exchange.is_some() => {
+                let error = ProxyError::Upstream(error);
+                let id = request_id.to_str().unwrap_or("");
+                tracing::warn!(route = &*route.name, request_id = %id, "{error}");
+                local_response(error.status())
+            }
+            Err(error) => return Err(error),
+        },
     };
     if response.status() == StatusCode::SWITCHING_PROTOCOLS
         && let Some(client) = client_upgrade

@@ -4,10 +4,12 @@
 //! Everything listens on 127.0.0.1 ports the OS picks.
 
 pub mod adversary;
+pub mod auth;
 pub mod certs;
 pub mod client;
 pub mod faulty;
 pub mod h2raw;
+pub mod jwt;
 pub mod origin;
 pub mod plugin_cli;
 pub mod proxy;

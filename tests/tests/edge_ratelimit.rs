@@ -217,17 +217,27 @@ async fn concurrent_passes(proxies: &[&Proxy], n: usize) -> usize {
     for proxy in proxies {
         for _ in 0..n {
             let (c, url) = (c.clone(), proxy.url("/"));
-            calls.push(tokio::spawn(async move { get(&c, &url, &[]).await.status }));
+            calls.push(tokio::spawn(async move { get(&c, &url, &[]).await }));
         }
     }
     let mut passed = 0;
+    let mut unexpected = Vec::new();
     for call in calls {
-        match call.await.expect("joined") {
+        let answer = call.await.expect("joined");
+        match answer.status {
             200 => passed += 1,
             429 => {}
-            other => panic!("status {other}"),
+            other => unexpected.push(format!("{other} {:?}", answer.text())),
         }
     }
+    let logs: Vec<String> = proxies.iter().map(|p| p.log()).collect();
+    assert!(
+        unexpected.is_empty(),
+        "{} unexpected answers, first {:?}\n{}",
+        unexpected.len(),
+        unexpected.first(),
+        logs.join("\n")
+    );
     passed
 }
 

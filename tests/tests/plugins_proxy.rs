@@ -45,7 +45,7 @@ config = {{ block_path_prefixes = ["/admin"], block_patterns = ["<script"] }}
 
 [plugins.auth]
 source = "{}"
-config = {{ bearer_tokens = ["s3cret"] }}
+config = {{ bearer_tokens = ["sha256:1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0"] }}
 
 [plugins.rewrite]
 source = "{}"

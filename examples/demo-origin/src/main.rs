@@ -143,16 +143,18 @@ async fn echo(req: Request<Incoming>) -> Bytes {
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    // One line per header name (repeated fields joined with ", "), so the
+    // echo reads well and greps well.
+    let mut headers = serde_json::Map::new();
+    for name in parts.headers.keys() {
+        let values: Vec<String> = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        headers.insert(name.to_string(), values.join(", ").into());
+    }
     let echo = serde_json::json!({
         "method": parts.method.as_str(),
         "uri": parts.uri.to_string(),

@@ -7,13 +7,13 @@
 use crate::LogTap;
 use crate::RequestInfo;
 use crate::body::BodyAsk;
+use crate::hook_clock::HookClock;
 use crate::instance::Hook;
 use crate::kv::KvPort;
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -30,41 +30,6 @@ pub(crate) struct PluginEnv {
     pub max_body_bytes: usize,
     /// Where the plugin's log lines go besides `tracing`, if anywhere.
     pub log_tap: Option<LogTap>,
-}
-
-/// Tracks how long the current hook has run, excluding waits on the ports
-/// (outbound calls, kv) and the time it spent yielded to the executor
-/// (waiting for a thread).
-#[derive(Debug)]
-pub(crate) struct HookClock {
-    pub started: Instant,
-    pub host_wait: Duration,
-    /// What the guest has slept (`clock.sleep-ms`) in this hook.
-    pub slept: Duration,
-    /// Nanoseconds spent yielded; written by the yield future.
-    pub yielded: Arc<AtomicU64>,
-    pub expired: bool,
-}
-
-impl HookClock {
-    fn new() -> Self {
-        HookClock {
-            started: Instant::now(),
-            host_wait: Duration::ZERO,
-            slept: Duration::ZERO,
-            yielded: Arc::default(),
-            expired: false,
-        }
-    }
-
-    /// Time the guest itself has used in this hook.
-    pub(crate) fn used(&self) -> Duration {
-        let yielded = Duration::from_nanos(self.yielded.load(Ordering::Relaxed));
-        self.started
-            .elapsed()
-            .saturating_sub(self.host_wait)
-            .saturating_sub(yielded)
-    }
 }
 
 /// Refuses memory growth past the plugin's limit and records the peak.
@@ -216,12 +181,7 @@ impl StoreCtx {
 
     /// Starts the clock for a hook call.
     pub(crate) fn start_hook(&mut self) {
-        let clock = &mut self.clock;
-        clock.started = Instant::now();
-        clock.host_wait = Duration::ZERO;
-        clock.slept = Duration::ZERO;
-        clock.yielded.store(0, Ordering::Relaxed);
-        clock.expired = false;
+        self.clock.start();
         self.limiter.hit = false;
     }
 }

@@ -92,23 +92,17 @@ fn reason(e: &wasmtime::Error) -> String {
 }
 
 /// Called by wasmtime on every epoch tick while the guest runs: interrupts
-/// it past the deadline, and otherwise yields to the executor (the time
-/// spent waiting to be polled again does not count against the deadline).
+/// it past the deadline (CPU time, see [`crate::hook_clock`]), and otherwise
+/// yields to the executor.
 fn deadline_check(mut ctx: StoreContextMut<'_, StoreCtx>) -> wasmtime::Result<UpdateDeadline> {
     let data = ctx.data_mut();
-    if data.clock.used() >= data.env.deadline {
-        data.clock.expired = true;
+    let deadline = data.env.deadline;
+    if data.clock.check(deadline) {
         return Ok(UpdateDeadline::Interrupt);
     }
-    let yielded = data.clock.yielded.clone();
     Ok(UpdateDeadline::YieldCustom(
         1,
-        Box::pin(async move {
-            let paused = std::time::Instant::now();
-            tokio::task::yield_now().await;
-            let nanos = u64::try_from(paused.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            yielded.fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
-        }),
+        Box::pin(data.clock.yield_now()),
     ))
 }
 

@@ -64,6 +64,7 @@ mod exchange;
 mod file;
 pub mod guest_input;
 mod headers;
+mod hook_clock;
 mod imports;
 mod instance;
 mod kv;

@@ -74,6 +74,7 @@ pub(crate) async fn snapshot(
         store: configured.store_mut(),
         instance,
         failure: None,
+        memories: Vec::new(),
     };
     let snapshot = match wizer.snapshot_component(&cx, &mut state).await {
         Ok(_) if state.failure.is_some() => {
@@ -119,10 +120,18 @@ fn link(shared: &Shared, component: &Component) -> Option<GuestPre> {
 /// memories and globals through the accessors the instrumentation exported.
 /// Wizer's reads cannot fail; the first failure is kept here instead (and
 /// the snapshot thrown away).
+///
+/// Wizer reads each memory twice (once to find its non-zero ranges, once to
+/// copy them) and panics when the second read is missing what the first
+/// saw, so each memory is read from the guest once and kept: a read that
+/// fails the second time (the hook's deadline passed under load) would
+/// otherwise take the proxy down.
 struct GuestState<'a> {
     store: &'a mut Store<StoreCtx>,
     instance: wasmtime::component::Instance,
     failure: Option<String>,
+    /// (export, accessor) → the memory's bytes as first read.
+    memories: Vec<((String, String), Vec<u8>)>,
 }
 
 impl GuestState<'_> {
@@ -169,8 +178,16 @@ impl ComponentInstanceState for GuestState<'_> {
         func: &str,
         contents: impl FnOnce(&[u8]) + Send,
     ) {
+        let key = (instance.to_string(), func.to_string());
+        if let Some((_, bytes)) = self.memories.iter().find(|(k, _)| *k == key) {
+            return contents(bytes);
+        }
         match self.try_call::<WasmList<u8>>(instance, func).await {
-            Ok(list) => contents(list.as_le_slice(&*self.store)),
+            Ok(list) => {
+                let bytes = list.as_le_slice(&*self.store).to_vec();
+                contents(&bytes);
+                self.memories.push((key, bytes));
+            }
             Err(e) => {
                 self.failure
                     .get_or_insert(format!("reading {instance}#{func}: {e:#}"));

@@ -1,92 +1,240 @@
-//! `auth`: lets a request through only with a known bearer token or API key,
-//! and answers 401 otherwise.
+//! `auth`: edge authentication. A request passes with one valid credential
+//! of the methods the config enables — a JWT (static keys or a JWKS fetched
+//! and cached in kv), a static bearer token, an API key (header or query),
+//! HTTP Basic (bcrypt or argon2 hashes), or, when none was presented, an
+//! external forward-auth service. Otherwise 401 with `WWW-Authenticate`
+//! (403 for a valid token lacking a required claim, 503 when keys or the
+//! auth service cannot be reached). See README.md for every key.
 //!
-//! ```toml
-//! [plugins.auth]
-//! source = "plugins/auth.wasm"
-//! config = { bearer_tokens = ["s3cret"], api_keys = ["k1"], api_key_header = "x-api-key" }
-//! ```
-//!
-//! - `bearer_tokens`: accepted `Authorization: Bearer <token>` values.
-//! - `api_keys`: accepted values of the `api_key_header` header.
-//! - `api_key_header` (default `x-api-key`): where API keys are read.
-//! - `realm` (default `ravelin`): the realm in `WWW-Authenticate`.
-//! - `forward_credentials` (default false): keep the credential headers on
-//!   the request sent upstream (by default they are removed).
-use ravelin_sdk::{Config, Decision, Plugin, Reply, Request, metrics};
+//! | module | job |
+//! | --- | --- |
+//! | [`settings`] | config: raw structs, validation |
+//! | [`jwt`] | token parsing, keys, signature and claim checks |
+//! | [`jwks`] | the fetched key set, cached and single-flighted in kv |
+//! | [`digest`], [`apikey`] | hashed static tokens and API keys |
+//! | [`basic`], [`passwd`] | Basic credentials, bcrypt/argon2, the verification cache |
+//! | [`forward`] | forward auth |
+//! | [`mapping`] | claims → headers and attributes |
+//! | [`challenge`] | 401/403/503 replies |
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Settings {
-    #[serde(default)]
-    bearer_tokens: Vec<String>,
-    #[serde(default)]
-    api_keys: Vec<String>,
-    #[serde(default = "default_header")]
-    api_key_header: String,
-    #[serde(default = "default_realm")]
-    realm: String,
-    #[serde(default)]
-    forward_credentials: bool,
+mod apikey;
+mod basic;
+mod challenge;
+mod digest;
+mod forward;
+mod jwks;
+mod jwt;
+mod mapping;
+mod passwd;
+mod settings;
+
+use basic::Basic;
+use challenge::Refusal;
+use jwks::Jwks;
+use jwt::{Failure, RemoteKeys, claims};
+use mapping::Identity;
+use ravelin_sdk::{Config, Decision, Plugin, Request, log, metrics, now_ms};
+use settings::Settings;
+
+struct Auth {
+    settings: Settings,
+    jwks: Option<Jwks>,
+    basic: Option<Basic>,
 }
 
-fn default_header() -> String {
-    "x-api-key".into()
-}
-
-fn default_realm() -> String {
-    "ravelin".into()
-}
-
-/// Compares without an early exit, so timing does not reveal a prefix.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b.iter())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
-struct Auth(Settings);
-
-impl Auth {
-    fn authorized(&self, req: &Request) -> bool {
-        // Header values are compared as the bytes the client sent.
-        let bearer = req
-            .header("authorization")
-            .and_then(|v| v.strip_prefix(b"Bearer ").map(<[u8]>::to_vec))
-            .is_some_and(|t| self.0.bearer_tokens.iter().any(|k| same(k.as_bytes(), &t)));
-        let key = req
-            .header(&self.0.api_key_header)
-            .is_some_and(|t| self.0.api_keys.iter().any(|k| same(k.as_bytes(), &t)));
-        bearer || key
-    }
+/// The credentials a request presents.
+struct Presented {
+    api_key: Option<Vec<u8>>,
+    bearer: Option<String>,
+    /// `Some(None)`: an `Authorization: Basic` value that does not decode.
+    basic: Option<Option<(String, Vec<u8>)>>,
 }
 
 impl Plugin for Auth {
-    // No response hooks: the instance goes back to its pool as soon as
-    // `on_request` returns.
     fn configure(config: Config) -> Result<Self, String> {
-        let s: Settings = config.parse()?;
-        if s.bearer_tokens.is_empty() && s.api_keys.is_empty() {
-            return Err("no bearer_tokens and no api_keys: every request would be refused".into());
-        }
-        Ok(Auth(s))
+        let settings = settings::validate(config.parse()?)?;
+        let jwks = settings
+            .jwt
+            .as_ref()
+            .and_then(|(_, s)| s.clone())
+            .map(Jwks::new);
+        let basic = settings
+            .basic
+            .clone()
+            .map(|(users, ttl)| Basic::new(users, ttl));
+        Ok(Auth {
+            settings,
+            jwks,
+            basic,
+        })
     }
 
     fn on_request(&mut self, req: &Request) -> Decision {
-        if !self.authorized(req) {
-            metrics::counter_add("auth_refused", &[], 1);
-            let challenge = format!("Bearer realm=\"{}\"", self.0.realm);
-            return Reply::text(401, "unauthorized\n")
-                .header("www-authenticate", challenge)
-                .into();
+        for header in self.settings.owned_headers() {
+            req.remove_header(header);
         }
-        if !self.0.forward_credentials {
-            req.remove_header("authorization");
-            req.remove_header(&self.0.api_key_header);
+        let presented = self.presented(req);
+        let outcome = match self.check(&presented) {
+            Some(outcome) => outcome,
+            None => match &self.settings.forward {
+                Some(forward) => match forward.ask(req) {
+                    forward::Verdict::Allow(headers) => Ok(Identity {
+                        method: "forward",
+                        headers,
+                        ..Identity::default()
+                    }),
+                    forward::Verdict::Deny(reply) => {
+                        metrics::counter_add("auth_refused", &[("method", "forward")], 1);
+                        return reply.into();
+                    }
+                },
+                None => Err(Refusal::Missing),
+            },
+        };
+        match outcome {
+            Ok(identity) => {
+                self.admit(req, identity);
+                Decision::Continue
+            }
+            Err(refusal) => {
+                metrics::counter_add("auth_refused", &[("reason", reason(&refusal))], 1);
+                self.settings.challenges.reply(&refusal).into()
+            }
         }
-        Decision::Continue
+    }
+}
+
+impl Auth {
+    fn presented(&self, req: &Request) -> Presented {
+        let authorization = req.header_str("authorization").unwrap_or_default();
+        let (scheme, rest) = authorization
+            .split_once(' ')
+            .unwrap_or((&authorization, ""));
+        let bearer = scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| rest.trim().to_string());
+        let basic = scheme
+            .eq_ignore_ascii_case("basic")
+            .then(|| basic::decode(rest));
+        let api_key = self.settings.api_keys.as_ref().and_then(|keys| {
+            let from_query = || {
+                let name = keys.query.as_deref()?;
+                apikey::query_value(&req.query()?, name)
+            };
+            req.header(&keys.header).or_else(from_query)
+        });
+        Presented {
+            api_key,
+            bearer,
+            basic,
+        }
+    }
+
+    /// The verdict on the presented credentials, or `None` when none of
+    /// the enabled methods' credentials was presented. Any valid one
+    /// admits; otherwise the first refusal stands.
+    fn check(&mut self, presented: &Presented) -> Option<Result<Identity, Refusal>> {
+        let mut refusal = None;
+        if let (Some(keys), Some(key)) = (&self.settings.api_keys, &presented.api_key) {
+            match keys.name_of(key) {
+                Some(name) => return Some(Ok(subject("api_key", name))),
+                None => refusal = Some(Refusal::Missing),
+            }
+        }
+        if let Some(token) = &presented.bearer {
+            match self.bearer(token) {
+                Some(Ok(identity)) => return Some(Ok(identity)),
+                Some(Err(why)) => refusal = refusal.or(Some(why)),
+                None => {}
+            }
+        }
+        if let (Some(basic), Some(credentials)) = (&mut self.basic, &presented.basic) {
+            match credentials {
+                Some((user, password)) if basic.check(user, password) => {
+                    return Some(Ok(subject("basic", user)));
+                }
+                _ => refusal = refusal.or(Some(Refusal::BadPassword)),
+            }
+        }
+        refusal.map(Err)
+    }
+
+    /// A static token or a JWT; `None` when neither is enabled.
+    fn bearer(&mut self, token: &str) -> Option<Result<Identity, Refusal>> {
+        if digest::find(&self.settings.bearer_tokens, token.as_bytes()).is_some() {
+            return Some(Ok(Identity {
+                method: "bearer",
+                ..Identity::default()
+            }));
+        }
+        let Some((verifier, _)) = &self.settings.jwt else {
+            return (!self.settings.bearer_tokens.is_empty()).then_some(Err(Refusal::InvalidToken));
+        };
+        let remote = self.jwks.as_mut().map(|j| j as &mut dyn RemoteKeys);
+        let verdict = match verifier.verify(token, now_ms() / 1000, remote) {
+            Ok(claims) => return Some(Ok(self.settings.claims.identity(&claims))),
+            Err(Failure::Invalid(why)) => (why, Refusal::InvalidToken),
+            Err(Failure::Claims(claims::Refusal::Expired(why))) => (why, Refusal::ExpiredToken),
+            Err(Failure::Claims(claims::Refusal::Invalid(why))) => (why, Refusal::InvalidToken),
+            Err(Failure::Claims(claims::Refusal::Insufficient(why))) => {
+                (why, Refusal::InsufficientScope)
+            }
+            Err(Failure::KeysUnavailable(why)) => {
+                log::warn(&format!("auth: cannot check a JWT, no key set: {why}"));
+                return Some(Err(Refusal::Unavailable));
+            }
+        };
+        log::info(&format!("auth: JWT refused: {}", verdict.0));
+        Some(Err(verdict.1))
+    }
+
+    /// Lets the request on: identity headers and attributes set, the
+    /// credentials removed unless `forward_credentials`.
+    fn admit(&self, req: &Request, identity: Identity) {
+        for (name, value) in &identity.headers {
+            if let Err(e) = req.set_header(name, value) {
+                log::warn(&format!("auth: cannot set {name}: {e}"));
+            }
+        }
+        let mut attributes = vec![("auth.method".to_string(), identity.method.to_string())];
+        attributes.extend(identity.subject.map(|s| ("auth.subject".to_string(), s)));
+        for (name, value) in attributes.iter().chain(&identity.attributes) {
+            if let Err(e) = req.set_attribute(name, value) {
+                log::warn(&format!("auth: cannot set attribute {name}: {e}"));
+            }
+        }
+        if self.settings.forward_credentials {
+            return;
+        }
+        req.remove_header("authorization");
+        if let Some(keys) = &self.settings.api_keys {
+            req.remove_header(&keys.header);
+            if let Some(name) = &keys.query {
+                let stripped = apikey::without_param(&req.path_with_query(), name);
+                if let Err(e) = req.set_path_with_query(&stripped) {
+                    log::warn(&format!("auth: cannot strip the API key parameter: {e}"));
+                }
+            }
+        }
+    }
+}
+
+fn subject(method: &'static str, name: &str) -> Identity {
+    Identity {
+        method,
+        subject: Some(name.to_string()),
+        ..Identity::default()
+    }
+}
+
+fn reason(refusal: &Refusal) -> &'static str {
+    match refusal {
+        Refusal::Missing => "missing",
+        Refusal::InvalidToken => "invalid_token",
+        Refusal::ExpiredToken => "expired_token",
+        Refusal::InsufficientScope => "insufficient_scope",
+        Refusal::BadPassword => "bad_password",
+        Refusal::Unavailable => "unavailable",
     }
 }
 

@@ -5,7 +5,6 @@ use crate::bindings::v2::ravelin::plugin::kv::{Entry, Host, HostStore, KvError};
 use crate::ctx::StoreCtx;
 use crate::kv::{KvFailure, KvFuture};
 use std::sync::Arc;
-use std::time::Instant;
 use wasmtime::component::Resource;
 
 type Res<T> = wasmtime::Result<T>;
@@ -40,10 +39,7 @@ impl From<KvFailure> for KvError {
 impl StoreCtx {
     /// Awaits a call on the kv port, off the hook's deadline.
     pub(crate) async fn on_kv<T>(&mut self, call: KvFuture<T>) -> Result<T, KvFailure> {
-        let started = Instant::now();
-        let result = call.await;
-        self.clock.host_wait += started.elapsed();
-        result
+        self.clock.off_deadline(call).await
     }
 
     fn namespace(&self, store: &Resource<StoreHandle>) -> Res<Arc<str>> {

@@ -9,7 +9,7 @@ use crate::bindings::v2::ravelin::plugin::outbound::{
 use crate::bindings::v2::ravelin::plugin::types::Field;
 use crate::ctx::StoreCtx;
 use bytes::Bytes;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use wasmtime::component::Resource;
 
@@ -92,9 +92,7 @@ impl StoreCtx {
             .task
             .take()
             .ok_or_else(|| "this call's answer was already taken".to_string())?;
-        let started = Instant::now();
-        let result = task.await;
-        self.clock.host_wait += started.elapsed();
+        let result = self.clock.off_deadline(task).await;
         match result {
             Ok(answer) => answer.map(from_http),
             Err(e) if e.is_cancelled() => Err("the call was cancelled".into()),

@@ -5,7 +5,7 @@
 use crate::bindings::v1::ravelin::plugin as v1;
 use crate::bindings::v2::ravelin::plugin::{clock, log, metrics, random};
 use crate::ctx::StoreCtx;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The longest one `sleep-ms` call may ask for.
 const MAX_SLEEP_CALL: Duration = Duration::from_millis(1000);
@@ -68,9 +68,7 @@ impl clock::Host for StoreCtx {
             wasmtime::bail!("the hook asked to sleep {slept:?} in all, past {MAX_SLEEP_HOOK:?}");
         }
         self.clock.slept = slept;
-        let started = Instant::now();
-        tokio::time::sleep(pause).await;
-        self.clock.host_wait += started.elapsed();
+        self.clock.off_deadline(tokio::time::sleep(pause)).await;
         Ok(())
     }
 }

@@ -36,7 +36,11 @@ fn with_header(path: &str, name: &'static str, value: &str) -> http::request::Pa
 #[tokio::test]
 async fn auth_needs_a_known_token_or_key_and_strips_it() {
     let rt = runtime();
-    let config = json!({ "bearer_tokens": ["s3cret"], "api_keys": ["k1"] });
+    // The SHA-256 digests of "s3cret" and "k1".
+    let config = json!({
+        "bearer_tokens": ["sha256:1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0"],
+        "api_keys": { "keys": { "k1": "sha256:6ab9f1eb8f7d3388f4f9d586f66e99fd54080df2c446f0e58668b09c08a16dd0" } },
+    });
     let chain = chain(&rt, vec![spec("auth", AUTH, config)]).await;
     let (_, decision, _) = run(&chain, "/").await;
     let Decision::Respond(reply) = decision else {
@@ -67,8 +71,7 @@ async fn auth_needs_a_known_token_or_key_and_strips_it() {
 async fn rewrite_swaps_the_prefix_and_edits_headers() {
     let rt = runtime();
     let config = json!({
-        "strip_prefix": "/api",
-        "add_prefix": "/v1",
+        "rules": [{ "path": "^/api(/.*)?$", "rewrite": "/v1$1" }],
         "request": { "set": { "x-from": "ravelin" }, "remove": ["cookie"] },
         "response": { "remove": ["server"], "add": { "x-served-by": "ravelin" } },
     });

@@ -5,7 +5,7 @@
 use crate::bindings::v1::ravelin::plugin::outbound::{Host, OutboundRequest, OutboundResponse};
 use crate::ctx::StoreCtx;
 use bytes::Bytes;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Builds the `http` request from the guest's record.
 fn to_http(request: OutboundRequest) -> Result<http::Request<Bytes>, String> {
@@ -54,16 +54,18 @@ impl Host for StoreCtx {
             Err(e) => return Ok(Err(e)),
         };
         let timeout = Duration::from_millis(u64::from(timeout_ms));
-        let started = Instant::now();
         let call = self.env.outbound.send(&cluster, request, timeout);
-        let result = match tokio::time::timeout(timeout, call).await {
+        let result = match self
+            .clock
+            .off_deadline(tokio::time::timeout(timeout, call))
+            .await
+        {
             Ok(Ok(response)) => Ok(from_http(response)),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(format!(
                 "upstream cluster {cluster:?} did not answer within {timeout:?}"
             )),
         };
-        self.clock.host_wait += started.elapsed();
         Ok(result)
     }
 }
