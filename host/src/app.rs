@@ -64,6 +64,7 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
     let reloader = Reloader::new(path, proxy.clone());
     reloader.watch()?;
     reloader.on_sighup()?;
+    reloader.refresh_tags();
     if let Some(config) = &snapshot.config.admin {
         let addr = config.addr;
         let tcp = tokio::net::TcpListener::bind(addr)
@@ -100,14 +101,36 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
 }
 
 /// Validates the file at `path` as `run` would load it: certificates read,
-/// plugins compiled and their configuration accepted.
-pub async fn check(path: &std::path::Path) -> Result<(), String> {
+/// plugins pulled or found in the cache, compiled and their configuration
+/// accepted. Returns warnings that do not make the file invalid: `oci://`
+/// tags that are not pinned to a digest, plugins loaded from the cache
+/// because the registry could not be reached.
+pub async fn check(path: &std::path::Path) -> Result<Vec<String>, String> {
     let (config, _) = crate::config::Config::load(path).map_err(|e| e.to_string())?;
     let (runtime, _) = plugins::start_runtime(&config)?;
-    reload::load(path, None, &runtime)
+    let snapshot = reload::load(path, None, &runtime)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(())
+    let mut warnings = Vec::new();
+    for (name, source) in &snapshot.config.registry {
+        let Some(resolved) = snapshot.registry.get(name) else {
+            continue;
+        };
+        if let Some(why) = &resolved.offline {
+            warnings.push(format!("plugins.{name}.source: {why}"));
+        }
+        if let crate::registry::Version::Tag(tag) = &source.reference.version {
+            let pinned = source
+                .reference
+                .at(crate::registry::Version::Digest(resolved.digest.clone()));
+            warnings.push(format!(
+                "plugins.{name}.source: tag `{tag}` is not pinned (the registry decides what runs); \
+                 it resolves to {}: pin it with source = \"oci://{pinned}\"",
+                resolved.digest
+            ));
+        }
+    }
+    Ok(warnings)
 }
 
 async fn wait_for_signal() -> Result<(), String> {

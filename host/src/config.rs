@@ -5,6 +5,7 @@
 //! without files.
 
 mod file;
+mod file_plugin;
 pub mod locate;
 mod units;
 mod validate;
@@ -34,6 +35,10 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Plugins by name, in name order.
     pub plugins: Vec<ravelin_runtime::PluginSpec>,
+    /// The plugins whose `source` is an `oci://` reference, by name: their
+    /// spec's `source` is replaced by the cached file when a snapshot is
+    /// built.
+    pub registry: BTreeMap<String, crate::registry::PluginSource>,
     /// The backend behind plugins' kv imports.
     pub kv: Kv,
     /// The directory relative paths (certificates, plugins) are resolved against.

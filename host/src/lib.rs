@@ -7,7 +7,8 @@
 //! health, retries), cleans and compresses the response (`compress`), and
 //! logs it (`access_log`, `metrics`); `plugins` connects the Wasm plugin
 //! runtime (crate `ravelin-runtime`), whose chains run in the pipeline, and
-//! `kv` gives it the kv backend `[kv]` chooses (memory or Redis). `config` parses and validates the
+//! `kv` gives it the kv backend `[kv]` chooses (memory or Redis). `registry` pulls plugins referenced as `oci://`
+//! into a local cache. `config` parses and validates the
 //! TOML file; `reload` swaps snapshots; `admin` serves health and metrics;
 //! `app` ties start-up and shutdown together.
 
@@ -22,6 +23,7 @@ pub mod kv;
 pub mod metrics;
 pub mod pipeline;
 pub mod plugins;
+pub mod registry;
 pub mod reload;
 pub mod router;
 pub mod server;

@@ -1,11 +1,12 @@
 //! The `ravelin` command: parse the CLI, start tracing, and hand over to the
 //! library (`app` for the proxy, the runtime's `tool` and `ravelin-plugin-testing`
-//! for plugin authors).
+//! for plugin authors, `registry` for sharing plugins through an OCI registry).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ravelin::registry;
 use ravelin_plugin_testing::{Harness, parse_request, parse_response};
 use ravelin_runtime::tool;
 
@@ -74,31 +75,162 @@ enum PluginCommand {
         #[arg(long, value_name = "JSON", default_value = "null")]
         config: String,
     },
+    /// Push a plugin component to an OCI registry as a Wasm artifact.
+    Push {
+        /// The component (.wasm).
+        file: PathBuf,
+        /// Where: host[:port]/repository:tag.
+        reference: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Pull a plugin from an OCI registry, checked against its digests.
+    Pull {
+        /// host[:port]/repository:tag or host[:port]/repository@sha256:DIGEST.
+        reference: String,
+        /// Where to write it (default: REPOSITORY-NAME.wasm).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Show a plugin artifact: digest, size, WIT world, imports, exports, annotations.
+    Inspect {
+        /// host[:port]/repository:tag or host[:port]/repository@sha256:DIGEST.
+        reference: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Sign a plugin in a registry with an ed25519 key (PKCS#8 PEM, as
+    /// `openssl genpkey -algorithm ed25519` writes it).
+    Sign {
+        /// host[:port]/repository:tag or host[:port]/repository@sha256:DIGEST.
+        reference: String,
+        /// The private key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// List the versions in a repository, semver-sorted.
+    Ls {
+        /// host[:port]/repository.
+        repository: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+}
+
+/// How to reach and log in to a registry. Without --username, credentials
+/// come from RAVELIN_REGISTRY_USERNAME/RAVELIN_REGISTRY_PASSWORD, then from
+/// ~/.docker/config.json.
+#[derive(clap::Args)]
+struct RegistryArgs {
+    /// The user to log in as (the password is read from standard input).
+    #[arg(long, requires = "password_stdin")]
+    username: Option<String>,
+    /// Read the password from standard input.
+    #[arg(long, requires = "username")]
+    password_stdin: bool,
+    /// Allow plain HTTP to a registry that is not on this machine.
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl RegistryArgs {
+    fn options(self) -> Result<registry::client::Options, String> {
+        let password = match self.password_stdin {
+            true => {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            }
+            false => None,
+        };
+        Ok(registry::client::Options {
+            insecure: self.insecure,
+            credentials: registry::auth::Explicit {
+                username: self.username,
+                password,
+            },
+        })
+    }
 }
 
 fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Command::Run { config } => return run(config),
-        Command::Check { config } => block_on(ravelin::app::check(&config)).map(|()| {
+        Command::Check { config } => block_on(ravelin::app::check(&config)).map(|warnings| {
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
             println!("{}: configuration is valid", config.display());
         }),
-        Command::Plugin(PluginCommand::New {
-            name,
-            dir,
-            sdk_path,
-        }) => new_plugin(&name, &dir, sdk_path),
-        Command::Plugin(PluginCommand::Test {
-            file,
-            request,
-            response,
-            config,
-        }) => test_plugin(&file, &request, &response, &config),
+        Command::Plugin(command) => plugin_command(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// The `plugin` commands: authoring (`new`, `test`) and the registry
+/// (`push`, `pull`, `inspect`, `sign`, `ls`).
+fn plugin_command(command: PluginCommand) -> Result<(), String> {
+    match command {
+        PluginCommand::New {
+            name,
+            dir,
+            sdk_path,
+        } => new_plugin(&name, &dir, sdk_path),
+        PluginCommand::Test {
+            file,
+            request,
+            response,
+            config,
+        } => test_plugin(&file, &request, &response, &config),
+        PluginCommand::Push {
+            file,
+            reference,
+            registry,
+        } => {
+            let options = registry.options()?;
+            block_on(registry::cli::push(&file, &reference, &options))
+        }
+        PluginCommand::Pull {
+            reference,
+            output,
+            registry,
+        } => {
+            let options = registry.options()?;
+            block_on(registry::cli::pull(&reference, output.as_deref(), &options))
+        }
+        PluginCommand::Inspect {
+            reference,
+            registry,
+        } => {
+            let options = registry.options()?;
+            block_on(registry::cli::inspect(&reference, &options))
+        }
+        PluginCommand::Sign {
+            reference,
+            key,
+            registry,
+        } => {
+            let options = registry.options()?;
+            block_on(registry::cli::sign(&reference, &key, &options))
+        }
+        PluginCommand::Ls {
+            repository,
+            registry,
+        } => {
+            let options = registry.options()?;
+            block_on(registry::cli::ls(&repository, &options))
         }
     }
 }

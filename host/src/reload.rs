@@ -1,9 +1,10 @@
 //! Hot reload: on a change to the config file or to a plugin's source
-//! (`watch`), or on request (SIGHUP, the admin API), parse → validate →
+//! (`watch`) or to an `oci://` tag (`refresh`), or on request (SIGHUP, the admin API), parse → validate →
 //! build a new snapshot (plugin versions included) → swap it in atomically.
 //! Requests in flight finish on the snapshot they loaded; an invalid file or
 //! a refused plugin leaves the running snapshot in place and logs why.
 
+mod refresh;
 mod watch;
 
 use std::path::{Path, PathBuf};
@@ -92,6 +93,11 @@ impl Reloader {
         watch.follow(&self.proxy.snapshot.load());
         let _ = self.watch.set(watch);
         Ok(())
+    }
+
+    /// Reloads when an `oci://` tag with `refresh` names a new version.
+    pub fn refresh_tags(self: &Arc<Self>) {
+        refresh::spawn(self);
     }
 
     /// Reloads on SIGHUP.

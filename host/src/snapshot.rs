@@ -10,6 +10,7 @@ use ravelin_runtime::{Chain, PluginSet, Runtime};
 use rustls::ServerConfig;
 
 use crate::config::{Config, ConfigError, ListenerTls, Problem};
+use crate::registry::{Resolved, resolve_plugins};
 use crate::router::Router;
 use crate::tls;
 use crate::upstream::Cluster;
@@ -26,6 +27,8 @@ pub struct Snapshot {
     pub plugins: PluginSet,
     /// The plugin chain of each route, by route index (`None`: no plugins).
     pub route_chains: Vec<Option<Chain>>,
+    /// What each `oci://` plugin source resolved to, by plugin name.
+    pub registry: BTreeMap<String, Resolved>,
 }
 
 impl Snapshot {
@@ -36,11 +39,27 @@ impl Snapshot {
     /// Nothing running changes: the caller swaps the result in whole.
     /// Every problem is reported, plugins and host alike.
     pub async fn build(
-        config: Config,
+        mut config: Config,
         previous: Option<&Snapshot>,
         file: &str,
         runtime: &Runtime,
     ) -> Result<Snapshot, ConfigError> {
+        // Registry sources become cached files first: the runtime loads files.
+        let cache_dir = &config.server.plugin_cache_dir;
+        let resolved = resolve_plugins(&config.registry, cache_dir)
+            .await
+            .map_err(|problems| ConfigError {
+                file: file.to_string(),
+                problems: problems
+                    .into_iter()
+                    .map(|(name, message)| problem(format!("plugins.{name}.source"), message))
+                    .collect(),
+            })?;
+        for spec in &mut config.plugins {
+            if let Some(found) = resolved.get(&spec.name) {
+                spec.source = found.path.clone();
+            }
+        }
         let plugins = runtime
             .prepare(config.plugins.clone(), previous.map(|p| &p.plugins))
             .await;
@@ -79,6 +98,7 @@ impl Snapshot {
             });
         }
         snapshot.plugins = plugins;
+        snapshot.registry = resolved;
         Ok(snapshot)
     }
 
@@ -136,6 +156,7 @@ impl Snapshot {
             config,
             plugins: PluginSet::default(),
             route_chains: Vec::new(),
+            registry: BTreeMap::new(),
         })
     }
 }

@@ -11,8 +11,10 @@ pub mod faulty;
 pub mod h2raw;
 pub mod jwt;
 pub mod origin;
+pub mod plugin_cli;
 pub mod proxy;
 pub mod redis;
+pub mod registry;
 
 pub use certs::Pki;
 pub use origin::{Origin, Recorded};

@@ -30,7 +30,7 @@ pub struct FileConfig {
     #[serde(default)]
     pub routes: Vec<FileRoute>,
     #[serde(default)]
-    pub plugins: BTreeMap<String, ravelin_runtime::FilePluginSpec>,
+    pub plugins: BTreeMap<String, super::file_plugin::FilePlugin>,
     #[serde(default)]
     pub kv: FileKv,
 }

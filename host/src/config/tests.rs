@@ -334,3 +334,66 @@ fn client_auth_problems_name_the_key_and_line() {
         .to_string();
     assert!(error.contains("unknown field `crl`"), "{error}");
 }
+
+#[test]
+fn an_oci_source_is_kept_for_the_registry_with_its_refresh() {
+    let text = format!(
+        "{MINIMAL}\n[plugins.waf]\nsource = \"oci://127.0.0.1:5000/team/waf:v1\"\nrefresh = \"30s\"\n"
+    );
+    let config = parse(&text).unwrap();
+    let source = &config.registry["waf"];
+    assert_eq!(source.reference.to_string(), "127.0.0.1:5000/team/waf:v1");
+    assert_eq!(source.refresh, Some(Duration::from_secs(30)));
+    assert!(!source.insecure);
+    assert_eq!(
+        config.plugins[0].source,
+        std::path::PathBuf::from("oci://127.0.0.1:5000/team/waf:v1")
+    );
+}
+
+#[test]
+fn registry_keys_are_refused_where_they_cannot_apply() {
+    let cases = [
+        (
+            "source = \"waf.wasm\"\ninsecure = true",
+            "plugins.waf.source",
+            "apply only to an oci:// source",
+        ),
+        (
+            "source = \"oci://h:1/waf\"",
+            "plugins.waf.source",
+            "name a tag",
+        ),
+        (
+            "source = \"oci://h:1/waf:v1\"\nrefresh = \"500ms\"",
+            "plugins.waf.refresh",
+            "at least 1s",
+        ),
+        (
+            "source = \"oci://h:1/waf:v1\"\nrefresh = 5",
+            "",
+            "refresh must be a duration",
+        ),
+    ];
+    for (table, key, message) in cases {
+        let text = format!("{MINIMAL}\n[plugins.waf]\n{table}\n");
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(
+            error.contains(key) && error.contains(message),
+            "{table}: {error}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_plugin_key_is_still_refused_at_its_table() {
+    let text = format!("{MINIMAL}\n[plugins.waf]\nsource = \"waf.wasm\"\nbogus = 1\n");
+    let error = parse(&text).unwrap_err().to_string();
+    assert!(error.contains("unknown field `bogus`"), "{error}");
+    assert!(
+        error.contains("`signatures`"),
+        "the host's keys are not listed: {error}"
+    );
+    // The table is read as a whole: the problem is reported at its header.
+    assert!(error.contains("test.toml:11:"), "{error}");
+}

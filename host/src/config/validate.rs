@@ -10,8 +10,10 @@ use http::{HeaderName, HeaderValue, Method};
 use ipnet::IpNet;
 
 use super::file::*;
+use super::file_plugin::FilePlugin;
 use super::*;
 use crate::hygiene::AmbiguousPaths;
+use crate::registry::{OciRef, PluginSource, Version};
 
 /// Problems found so far, each with the key it concerns.
 #[derive(Default)]
@@ -38,7 +40,7 @@ pub fn validate(raw: FileConfig, base_dir: &Path) -> Result<Config, Vec<Problem>
     let admin = admin(raw.admin, base_dir, &mut p);
     let listeners = listeners(raw.listeners, &raw.limits, &mut p);
     let upstreams = upstreams(raw.upstreams, &mut p);
-    let plugins = plugins(raw.plugins, &upstreams, base_dir, &mut p);
+    let (plugins, registry) = plugins(raw.plugins, &upstreams, base_dir, &mut p);
     let routes = routes(raw.routes, &upstreams, &plugins, &mut p);
     let compression = compression(raw.compression, &mut p);
     let kv = kv(raw.kv, &mut p);
@@ -73,6 +75,7 @@ pub fn validate(raw: FileConfig, base_dir: &Path) -> Result<Config, Vec<Problem>
         upstreams,
         routes,
         plugins,
+        registry,
         kv,
         base_dir: base_dir.to_path_buf(),
     })
@@ -556,12 +559,16 @@ fn health_check(key: &str, h: FileHealthCheck, p: &mut Problems) -> HealthCheck 
 }
 
 fn plugins(
-    raw: BTreeMap<String, ravelin_runtime::FilePluginSpec>,
+    raw: BTreeMap<String, FilePlugin>,
     upstreams: &BTreeMap<String, Upstream>,
     base_dir: &Path,
     p: &mut Problems,
-) -> Vec<ravelin_runtime::PluginSpec> {
+) -> (
+    Vec<ravelin_runtime::PluginSpec>,
+    BTreeMap<String, PluginSource>,
+) {
     let mut specs = Vec::new();
+    let mut sources = BTreeMap::new();
     for (name, file) in raw {
         let key = format!("plugins.{name}");
         if !is_name(&name) {
@@ -570,17 +577,78 @@ fn plugins(
                 "plugin names may hold only letters, digits, `-` and `_`",
             );
         }
-        for (i, upstream) in file.allowed_upstreams.iter().enumerate() {
+        for (i, upstream) in file.spec.allowed_upstreams.iter().enumerate() {
             if !upstreams.contains_key(upstream) {
                 let message = format!("no upstream is named `{upstream}`");
                 p.add(format!("{key}.allowed_upstreams[{i}]"), message);
             }
         }
-        if let Some(spec) = p.check(&key, file.into_spec(&name, base_dir)) {
+        let source = registry_source(&key, &file, base_dir, p);
+        if let Some(mut spec) = p.check(&key, file.spec.into_spec(&name, base_dir)) {
+            if let Some(source) = source {
+                // Replaced by the cached file when the snapshot is built.
+                spec.source = format!("oci://{}", source.reference).into();
+                sources.insert(name, source);
+            }
             specs.push(spec);
         }
     }
-    specs
+    (specs, sources)
+}
+
+/// The registry reference of a plugin whose `source` is `oci://…`, with
+/// its `refresh` and `insecure` settings (which need one).
+fn registry_source(
+    key: &str,
+    file: &FilePlugin,
+    base_dir: &Path,
+    p: &mut Problems,
+) -> Option<PluginSource> {
+    let text = file.spec.source.to_string_lossy();
+    if !text.starts_with("oci://") {
+        if file.refresh.is_some() || file.insecure.is_some() || file.signatures.is_some() {
+            let message = "refresh, insecure and signatures apply only to an oci:// source";
+            p.add(format!("{key}.source"), message);
+        }
+        return None;
+    }
+    let reference = p.check(format!("{key}.source"), OciRef::parse_source(&text))?;
+    let refresh = file.refresh.map(|d| d.0);
+    match (&reference.version, refresh) {
+        (Version::Digest(_), Some(_)) => {
+            let message = "a digest pin never changes: refresh applies to a tag";
+            p.add(format!("{key}.refresh"), message);
+        }
+        (_, Some(every)) if every < std::time::Duration::from_secs(1) => {
+            p.add(format!("{key}.refresh"), "must be at least 1s");
+        }
+        _ => {}
+    }
+    Some(PluginSource {
+        reference,
+        refresh,
+        insecure: file.insecure.unwrap_or(false),
+        signatures: trusted_keys(key, file, base_dir, p),
+    })
+}
+
+/// The keys of a plugin whose signatures are required, read now.
+fn trusted_keys(
+    key: &str,
+    file: &FilePlugin,
+    base_dir: &Path,
+    p: &mut Problems,
+) -> Option<Vec<crate::registry::signature::TrustedKey>> {
+    let signatures = file.signatures.as_ref().filter(|s| s.required)?;
+    if signatures.keys.is_empty() {
+        let message = "required signatures need at least one public key in keys";
+        p.add(format!("{key}.signatures.keys"), message);
+    }
+    let keys = signatures.keys.iter().enumerate().filter_map(|(i, path)| {
+        let read = crate::registry::signature::read_public_key(&base_dir.join(path));
+        p.check(format!("{key}.signatures.keys[{i}]"), read)
+    });
+    Some(keys.collect())
 }
 
 fn routes(
