@@ -86,15 +86,9 @@ fn explicit_lifetime(cc: &Directives, headers: &Headers, date_ms: u64) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::headers::tests::h;
 
     const NOW: u64 = 784_111_777_000; // Sun, 06 Nov 1994 08:49:37 GMT
-
-    fn h(pairs: &[(&str, &str)]) -> Headers {
-        let pairs = pairs.iter();
-        pairs
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-            .collect()
-    }
 
     #[test]
     fn s_maxage_wins_over_max_age_and_expires() {

@@ -63,10 +63,10 @@ pub fn refreshed(stored: &Headers, update: &Headers) -> Headers {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn h(pairs: &[(&str, &str)]) -> Headers {
+    pub(crate) fn h(pairs: &[(&str, &str)]) -> Headers {
         let pairs = pairs.iter();
         pairs
             .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))

@@ -52,13 +52,7 @@ pub fn entry_key(primary: &str, selection: &Selection) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn h(pairs: &[(&str, &str)]) -> Headers {
-        let pairs = pairs.iter();
-        pairs
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-            .collect()
-    }
+    use crate::headers::tests::h;
 
     #[test]
     fn names_are_lower_case_sorted_and_unique() {
