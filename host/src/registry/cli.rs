@@ -5,7 +5,7 @@
 use std::cmp::Ordering;
 use std::path::Path;
 
-use super::client::{Options, Registry};
+use super::client::{Manifest, Options, Registry};
 use super::progress::Progress;
 use super::reference::{OciRef, Version};
 use super::signature;
@@ -40,11 +40,7 @@ pub async fn push(file: &Path, reference: &str, options: &Options) -> Result<(),
 /// Pulls `reference` into `output` (default: `<repository name>.wasm`).
 pub async fn pull(reference: &str, output: Option<&Path>, options: &Options) -> Result<(), String> {
     let reference = OciRef::parse(reference)?;
-    let registry = Registry::connect(&reference, options)?;
-    let manifest = registry
-        .manifest(&reference)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (registry, manifest) = open(&reference, options).await?;
     let progress = Progress::new(format!("pulling {}", manifest.layer().digest));
     let bytes = registry
         .layer(&reference, &manifest, Some(&progress))
@@ -68,11 +64,7 @@ pub async fn pull(reference: &str, output: Option<&Path>, options: &Options) -> 
 /// imports and exports, annotations.
 pub async fn inspect(reference: &str, options: &Options) -> Result<(), String> {
     let reference = OciRef::parse(reference)?;
-    let registry = Registry::connect(&reference, options)?;
-    let manifest = registry
-        .manifest(&reference)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (registry, manifest) = open(&reference, options).await?;
     let config = registry.config(&reference, &manifest).await?;
     let layer = manifest.layer();
     println!("reference: {reference}");
@@ -115,11 +107,7 @@ pub async fn inspect(reference: &str, options: &Options) -> Result<(), String> {
 pub async fn sign(reference: &str, key: &Path, options: &Options) -> Result<(), String> {
     let reference = OciRef::parse(reference)?;
     let pair = signature::read_private_key(key)?;
-    let registry = Registry::connect(&reference, options)?;
-    let manifest = registry
-        .manifest(&reference)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (registry, manifest) = open(&reference, options).await?;
     registry
         .push_signature(&reference, &manifest.digest, &pair)
         .await?;
@@ -167,6 +155,16 @@ pub fn versions(tags: Vec<String>) -> Vec<String> {
 
 /// `[v]MAJOR.MINOR.PATCH[-pre]` as a sortable key (a pre-release sorts
 /// before its release).
+/// Connects to `reference`'s registry and fetches its manifest.
+async fn open(reference: &OciRef, options: &Options) -> Result<(Registry, Manifest), String> {
+    let registry = Registry::connect(reference, options)?;
+    let manifest = registry
+        .manifest(reference)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((registry, manifest))
+}
+
 fn semver(tag: &str) -> Option<(u64, u64, u64, bool, String)> {
     let text = tag.strip_prefix('v').unwrap_or(tag);
     let (core, pre) = match text.split_once('-') {
