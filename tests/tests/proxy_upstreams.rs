@@ -75,7 +75,7 @@ async fn round_robin_and_weighted_distribute_as_documented() {
 #[tokio::test(flavor = "multi_thread")]
 async fn least_connections_avoids_the_busy_endpoint() {
     let slow = Origin::serve("slow", |_| async {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(3000)).await;
         origin::respond(200, "slow")
     })
     .await;
@@ -85,15 +85,20 @@ async fn least_connections_avoids_the_busy_endpoint() {
         "balancer = \"least_connections\"",
     )));
     let c = client::client(None, false);
-    // Occupy the slow endpoint with long requests, then every short one goes to the idle one.
+    // Occupy the slow endpoint. Ties are broken at random, so a request may
+    // land on the fast endpoint instead: send until one sits at the slow one.
     let mut busy = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..20 {
+        if slow.count() >= 1 {
+            break;
+        }
         let (c, url) = (c.clone(), proxy.url("/"));
         busy.push(tokio::spawn(async move {
             get(&c, &url).await.map(|a| a.text())
         }));
+        tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(slow.count(), 1, "the slow endpoint never got busy");
     let counts = tally(&c, &proxy, 20).await;
     assert_eq!(counts.get("fast"), Some(&20), "{counts:?}");
     for task in busy {
