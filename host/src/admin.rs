@@ -107,7 +107,8 @@ async fn route(admin: &Admin, method: &Method, path: &str) -> Response<ProxyBody
 }
 
 fn plugins(admin: &Admin) -> serde_json::Value {
-    let stats = admin.proxy.snapshot.load().plugins.stats();
+    let snapshot = admin.proxy.snapshot.load();
+    let stats = snapshot.plugins.stats();
     let listed: Vec<_> = stats
         .iter()
         .map(|p| {
@@ -116,9 +117,28 @@ fn plugins(admin: &Admin) -> serde_json::Value {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or(0);
+            // A registry plugin is named by its reference and manifest
+            // digest, not by the cache file the runtime loaded.
+            let registry = snapshot.config.registry.get(&p.name).map(|source| {
+                let resolved = snapshot.registry.get(&p.name);
+                serde_json::json!({
+                    "reference": format!("oci://{}", source.reference),
+                    "manifest_digest": resolved.map(|r| r.digest.as_str()),
+                    "cached_file": resolved.map(|r| r.path.display().to_string()),
+                    "offline": resolved.and_then(|r| r.offline.as_deref()),
+                })
+            });
+            let source = match &registry {
+                Some(registry) => registry["reference"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                None => p.source.display().to_string(),
+            };
             serde_json::json!({
                 "name": p.name,
-                "source": p.source,
+                "source": source,
+                "registry": registry,
                 "digest": p.digest,
                 "loaded_at_unix": loaded_at,
                 "calls": p.calls,

@@ -47,8 +47,18 @@ async fn push_ls_inspect_pull_round_trip() {
     assert_eq!(digest_in(&text), first);
     assert!(text.contains("application/wasm"), "{text}");
     assert!(
-        text.contains("ravelin:plugin/"),
-        "the WIT imports/exports are missing: {text}"
+        text.contains("world:     ravelin:plugin/filter@0.2.0"),
+        "the WIT world is missing: {text}"
+    );
+    let imports = text
+        .split("imports:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("exports:").next())
+        .unwrap_or_default();
+    assert!(imports.contains("ravelin:plugin/types@0.2.0"), "{text}");
+    assert!(
+        imports.lines().all(|line| line.contains(':')),
+        "imports should list interfaces only, not the types a world uses: {text}"
     );
     assert!(text.contains("org.opencontainers.image.title"), "{text}");
 
@@ -71,6 +81,49 @@ async fn push_ls_inspect_pull_round_trip() {
     );
 }
 
+/// `component` with a custom section of `size` bytes appended (still a
+/// valid component).
+fn padded(component: &[u8], size: usize) -> Vec<u8> {
+    let name = b"padding";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.resize(payload.len() + size, 0xa5);
+    let mut bytes = component.to_vec();
+    bytes.push(0); // custom section
+    let mut len = payload.len();
+    loop {
+        let low = (len & 0x7f) as u8;
+        len >>= 7;
+        bytes.push(if len == 0 { low } else { low | 0x80 });
+        if len == 0 {
+            break;
+        }
+    }
+    bytes.extend_from_slice(&payload);
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_component_goes_up_in_chunks_and_comes_back_whole() {
+    let registry = RegistryServer::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let big = dir.path().join("big.wasm");
+    let bytes = padded(&std::fs::read(guests::SWAP_A).unwrap(), 5 << 20);
+    std::fs::write(&big, &bytes).unwrap();
+    let reference = format!("{}/team/big:v1", registry.host());
+    let digest = push(big.to_str().unwrap(), &reference);
+    // Pushed again: the layer is already there and is not sent again.
+    assert_eq!(push(big.to_str().unwrap(), &reference), digest);
+
+    let out = dir.path().join("pulled.wasm");
+    let pull = plugin_command(&["pull", &reference, "-o", out.to_str().unwrap()], "", &[]);
+    assert!(pull.status.success(), "{}", said(&pull));
+    assert!(
+        std::fs::read(&out).unwrap() == bytes,
+        "the pulled component differs"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_proxy_runs_a_plugin_by_tag_and_check_says_it_is_unpinned() {
     let registry = RegistryServer::start();
@@ -87,6 +140,18 @@ async fn a_proxy_runs_a_plugin_by_tag_and_check_says_it_is_unpinned() {
         "{}",
         proxy.log()
     );
+
+    // The admin listing names the registry reference and manifest, not the
+    // cache file the runtime loaded.
+    let (status, listing) = proxy.admin("/plugins");
+    assert_eq!(status, 200, "{listing}");
+    let listing: serde_json::Value = serde_json::from_str(&listing).expect("json");
+    assert_eq!(
+        listing[0]["source"],
+        format!("oci://{reference}"),
+        "{listing}"
+    );
+    assert_eq!(listing[0]["registry"]["manifest_digest"], digest.as_str());
 
     let (ok, output) = proxy::check_config(&text);
     assert!(ok, "{output}");

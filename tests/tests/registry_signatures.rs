@@ -61,6 +61,26 @@ async fn signatures_are_required_checked_and_cached_for_offline_starts() {
         "{output}"
     );
 
+    // The same policy set once for every registry plugin, in [server];
+    // a plugin's own `signatures` overrides it.
+    let everywhere = config(&origin, &format!("oci://{host}/swap:v2"), "", cache.path()).replacen(
+        "[server]\n",
+        &format!("[server]\nplugin_{}\n", required),
+        1,
+    );
+    let (ok, output) = proxy::check_config(&everywhere);
+    assert!(!ok, "{everywhere}");
+    assert!(
+        output.contains("plugins.p.source") && output.contains("it is not signed"),
+        "{output}"
+    );
+    let exempt = everywhere.replace(
+        "[plugins.p]\n",
+        "[plugins.p]\nsignatures = { required = false }\n",
+    );
+    let (ok, output) = proxy::check_config(&exempt);
+    assert!(ok, "{output}");
+
     let wrong = plugin_command(
         &["sign", &format!("{host}/swap:v2"), "--key", &stranger],
         "",

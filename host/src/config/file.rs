@@ -45,6 +45,8 @@ pub struct FileServer {
     pub graceful_shutdown: Duration,
     pub via: String,
     pub plugin_cache_dir: Option<PathBuf>,
+    /// The signature policy of every `oci://` plugin without its own.
+    pub plugin_signatures: Option<super::file_plugin::FileSignatures>,
     pub ambiguous_paths: String,
     pub underscores_in_headers: bool,
 }
@@ -59,6 +61,7 @@ impl Default for FileServer {
             graceful_shutdown: Duration::secs(30),
             via: "ravelin".into(),
             plugin_cache_dir: None,
+            plugin_signatures: None,
             ambiguous_paths: "reject".into(),
             underscores_in_headers: false,
         }

@@ -10,7 +10,7 @@ use http::{HeaderName, HeaderValue, Method};
 use ipnet::IpNet;
 
 use super::file::*;
-use super::file_plugin::FilePlugin;
+use super::file_plugin::{FilePlugin, FileSignatures};
 use super::*;
 use crate::hygiene::AmbiguousPaths;
 use crate::registry::{OciRef, PluginSource, Version};
@@ -34,13 +34,20 @@ impl Problems {
     }
 }
 
-pub fn validate(raw: FileConfig, base_dir: &Path) -> Result<Config, Vec<Problem>> {
+pub fn validate(mut raw: FileConfig, base_dir: &Path) -> Result<Config, Vec<Problem>> {
     let mut p = Problems::default();
+    let default_signatures = raw.server.plugin_signatures.take();
     let server = server(raw.server, base_dir, &mut p);
     let admin = admin(raw.admin, base_dir, &mut p);
     let listeners = listeners(raw.listeners, &raw.limits, &mut p);
     let upstreams = upstreams(raw.upstreams, &mut p);
-    let (plugins, registry) = plugins(raw.plugins, &upstreams, base_dir, &mut p);
+    let (plugins, registry) = plugins(
+        raw.plugins,
+        &upstreams,
+        default_signatures.as_ref(),
+        base_dir,
+        &mut p,
+    );
     let routes = routes(raw.routes, &upstreams, &plugins, &mut p);
     let compression = compression(raw.compression, &mut p);
     let kv = kv(raw.kv, &mut p);
@@ -561,6 +568,7 @@ fn health_check(key: &str, h: FileHealthCheck, p: &mut Problems) -> HealthCheck 
 fn plugins(
     raw: BTreeMap<String, FilePlugin>,
     upstreams: &BTreeMap<String, Upstream>,
+    default_signatures: Option<&FileSignatures>,
     base_dir: &Path,
     p: &mut Problems,
 ) -> (
@@ -583,7 +591,7 @@ fn plugins(
                 p.add(format!("{key}.allowed_upstreams[{i}]"), message);
             }
         }
-        let source = registry_source(&key, &file, base_dir, p);
+        let source = registry_source(&key, &file, default_signatures, base_dir, p);
         if let Some(mut spec) = p.check(&key, file.spec.into_spec(&name, base_dir)) {
             if let Some(source) = source {
                 // Replaced by the cached file when the snapshot is built.
@@ -601,6 +609,7 @@ fn plugins(
 fn registry_source(
     key: &str,
     file: &FilePlugin,
+    default_signatures: Option<&FileSignatures>,
     base_dir: &Path,
     p: &mut Problems,
 ) -> Option<PluginSource> {
@@ -628,25 +637,32 @@ fn registry_source(
         reference,
         refresh,
         insecure: file.insecure.unwrap_or(false),
-        signatures: trusted_keys(key, file, base_dir, p),
+        signatures: match &file.signatures {
+            Some(own) => trusted_keys(&format!("{key}.signatures"), own, base_dir, p),
+            None => default_signatures
+                .and_then(|policy| trusted_keys("server.plugin_signatures", policy, base_dir, p)),
+        },
     })
 }
 
-/// The keys of a plugin whose signatures are required, read now.
+/// The keys of a signature policy (`key` names it in problems), read now;
+/// none when the policy does not require signatures.
 fn trusted_keys(
     key: &str,
-    file: &FilePlugin,
+    signatures: &FileSignatures,
     base_dir: &Path,
     p: &mut Problems,
 ) -> Option<Vec<crate::registry::signature::TrustedKey>> {
-    let signatures = file.signatures.as_ref().filter(|s| s.required)?;
+    if !signatures.required {
+        return None;
+    }
     if signatures.keys.is_empty() {
         let message = "required signatures need at least one public key in keys";
-        p.add(format!("{key}.signatures.keys"), message);
+        p.add(format!("{key}.keys"), message);
     }
     let keys = signatures.keys.iter().enumerate().filter_map(|(i, path)| {
         let read = crate::registry::signature::read_public_key(&base_dir.join(path));
-        p.check(format!("{key}.signatures.keys[{i}]"), read)
+        p.check(format!("{key}.keys[{i}]"), read)
     });
     Some(keys.collect())
 }

@@ -27,7 +27,7 @@ pub async fn push(file: &Path, reference: &str, options: &Options) -> Result<(),
     let size = bytes.len() as u64;
     let progress = Progress::new(format!("pushing {}", file.display()));
     let registry = Registry::connect(&reference, options)?;
-    let manifest = registry.push(&reference, bytes, title).await?;
+    let manifest = registry.push(&reference, bytes, title, &progress).await?;
     progress.finish(size);
     println!("pushed {reference}\ndigest: {}", manifest.digest);
     println!(

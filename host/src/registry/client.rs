@@ -10,7 +10,9 @@ use futures_util::StreamExt;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::manifest::{OCI_IMAGE_MEDIA_TYPE, OciDescriptor, OciImageManifest};
 use oci_client::secrets::RegistryAuth;
-use oci_wasm::{WASM_LAYER_MEDIA_TYPE, WASM_MANIFEST_CONFIG_MEDIA_TYPE, WasmClient, WasmConfig};
+use oci_wasm::{
+    ToConfig, WASM_LAYER_MEDIA_TYPE, WASM_MANIFEST_CONFIG_MEDIA_TYPE, WasmClient, WasmConfig,
+};
 
 use super::auth::{self, Explicit};
 use super::progress::Progress;
@@ -20,6 +22,8 @@ use super::signature;
 
 /// The largest plugin layer accepted, in bytes.
 const MAX_LAYER_BYTES: u64 = 256 << 20;
+/// The size of each request of a chunked layer upload.
+const PUSH_CHUNK_BYTES: usize = 1 << 20;
 /// The largest manifest or config blob accepted, in bytes.
 const MAX_METADATA_BYTES: usize = 1 << 20;
 /// The `created` time stamped on every pushed config, so pushing the same
@@ -95,30 +99,59 @@ impl Registry {
     }
 
     /// Pushes the component `bytes` under `reference` (a tag) and returns
-    /// the manifest as the registry now serves it.
+    /// the manifest as the registry now serves it. The component goes up
+    /// in chunks, each one reported to `progress`; a layer the repository
+    /// already holds is not sent again.
     pub async fn push(
         &self,
         reference: &OciRef,
         bytes: Vec<u8>,
         title: &str,
+        progress: &Progress,
     ) -> Result<Manifest, String> {
+        let failed = |e: oci_client::errors::OciDistributionError| {
+            format!("cannot push to {reference}: {}", chain(&e))
+        };
         let (config, layer) = WasmConfig::from_raw_component(bytes, None)
             .map_err(|e| format!("not a Wasm component: {e:#}"))?;
-        let config = reproducible(config)?;
         let annotations = BTreeMap::from([(
             "org.opencontainers.image.title".to_string(),
             title.to_string(),
         )]);
+        let config = described(config)?
+            .with_annotations(annotations.clone())
+            .to_config()
+            .map_err(|e| format!("cannot describe the component: {e:#}"))?;
+        let mut manifest =
+            OciImageManifest::build(std::slice::from_ref(&layer), &config, Some(annotations));
+        manifest.media_type = Some(OCI_IMAGE_MEDIA_TYPE.to_string());
+        let image = reference.to_client();
         self.client
-            .push(
-                &reference.to_client(),
-                &self.auth,
-                layer,
-                config.with_annotations(annotations.clone()),
-                Some(annotations),
-            )
+            .store_auth_if_needed(image.resolve_registry(), &self.auth)
+            .await;
+        let digest = layer.sha256_digest();
+        let total = layer.data.len() as u64;
+        if !self
+            .client
+            .blob_exists(&image, &digest)
             .await
-            .map_err(|e| format!("cannot push to {reference}: {e:#}"))?;
+            .map_err(failed)?
+        {
+            let chunks = chunks_with_progress(layer.data, progress);
+            self.client
+                .push_blob_stream(&image, chunks, &digest)
+                .await
+                .map_err(failed)?;
+        }
+        progress.advance(total, total);
+        self.client
+            .push_blob(&image, config.data, &manifest.config.digest)
+            .await
+            .map_err(failed)?;
+        self.client
+            .push_manifest(&image, &manifest.into())
+            .await
+            .map_err(failed)?;
         self.manifest(reference).await.map_err(|e| e.to_string())
     }
 
@@ -373,11 +406,50 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// `config` with `created` pinned, so equal components give equal digests.
-fn reproducible(config: WasmConfig) -> Result<WasmConfig, String> {
+/// `config` made reproducible and precise: `created` pinned, so equal
+/// components give equal digests; the component's world recorded as
+/// `target` (oci-wasm leaves it empty); and the imports reduced to the
+/// interfaces the component needs (oci-wasm also lists the type names a
+/// world `use`s, which are not imports a host provides).
+fn described(config: WasmConfig) -> Result<WasmConfig, String> {
     let mut json = serde_json::to_value(&config).map_err(|e| e.to_string())?;
     json["created"] = serde_json::Value::String(CREATED.into());
+    let component = &mut json["component"];
+    if let Some(imports) = component["imports"].as_array_mut() {
+        imports.retain(|name| name.as_str().is_some_and(|n| n.contains(':')));
+    }
+    component["target"] = match contract_world(&component["imports"]) {
+        Some(world) => serde_json::Value::String(world),
+        None => serde_json::Value::Null,
+    };
     serde_json::from_value(json).map_err(|e| e.to_string())
+}
+
+/// `ravelin:plugin/filter@VERSION` when the component imports the plugin
+/// contract's interfaces at VERSION.
+fn contract_world(imports: &serde_json::Value) -> Option<String> {
+    imports.as_array()?.iter().find_map(|name| {
+        let version = name
+            .as_str()?
+            .strip_prefix("ravelin:plugin/")?
+            .split_once('@')?
+            .1;
+        Some(format!("ravelin:plugin/filter@{version}"))
+    })
+}
+
+/// `data` as a stream of upload chunks; asking for a chunk means the ones
+/// before it are stored, which is what `progress` is told.
+fn chunks_with_progress<'a>(
+    data: bytes::Bytes,
+    progress: &'a Progress,
+) -> impl futures_util::Stream<Item = oci_client::errors::Result<bytes::Bytes>> + 'a {
+    let total = data.len() as u64;
+    let starts = (0..data.len()).step_by(PUSH_CHUNK_BYTES);
+    futures_util::stream::iter(starts).map(move |start| {
+        progress.advance(start as u64, total);
+        Ok(data.slice(start..(start + PUSH_CHUNK_BYTES).min(data.len())))
+    })
 }
 
 fn tampered_or(reference: &OciRef, digest: &str, detail: String) -> String {

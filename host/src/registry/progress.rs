@@ -34,7 +34,7 @@ impl Progress {
 
     /// The closing line.
     pub fn finish(&self, total: u64) {
-        let clear = if self.terminal { "\r" } else { "" };
+        let clear = if self.terminal { "\r\x1b[K" } else { "" };
         eprintln!("{clear}{}: {total} bytes, done", self.label);
     }
 }
