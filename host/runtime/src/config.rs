@@ -58,6 +58,10 @@ pub struct PluginSpec {
     pub memory_limit: u64,
     /// The longest one hook may run (time spent in outbound calls excluded).
     pub deadline: Duration,
+    /// The longest `configure` may run: it builds what every request needs
+    /// (a WAF's compiled rules, an interpreter's program), off the request
+    /// path, once per version.
+    pub configure_deadline: Duration,
     /// What a failure does to the request.
     pub fail: FailPolicy,
     /// Fresh or pooled instances.
@@ -95,6 +99,7 @@ impl PluginSpec {
             config: serde_json::Value::Null,
             memory_limit: 64 << 20,
             deadline: Duration::from_millis(50),
+            configure_deadline: Duration::from_secs(10),
             fail: FailPolicy::Closed,
             isolation: Isolation::Pooled,
             init: InitMode::Snapshot,
@@ -125,6 +130,12 @@ impl PluginSpec {
             problems.push(format!(
                 "deadline {:?} is outside 1 ms..=60 s",
                 self.deadline
+            ));
+        }
+        if self.configure_deadline.is_zero() || self.configure_deadline > Duration::from_secs(300) {
+            problems.push(format!(
+                "configure deadline {:?} is outside 1 ms..=300 s",
+                self.configure_deadline
             ));
         }
         if self.max_body_bytes > 64 << 20 {

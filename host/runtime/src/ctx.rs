@@ -26,6 +26,7 @@ pub(crate) struct PluginEnv {
     pub allowed_upstreams: Vec<String>,
     pub memory_limit: u64,
     pub deadline: Duration,
+    pub configure_deadline: Duration,
     /// The plugin's `max_body_kb`, in bytes: the cap on any body it asks for.
     pub max_body_bytes: usize,
     /// Where the plugin's log lines go besides `tracing`, if anywhere.
@@ -135,6 +136,14 @@ struct WasiState {
 }
 
 impl StoreCtx {
+    /// The CPU time the running hook may use: `configure` has its own.
+    pub(crate) fn deadline(&self) -> Duration {
+        match self.hook {
+            Some(Hook::Configure) => self.env.configure_deadline,
+            _ => self.env.deadline,
+        }
+    }
+
     pub(crate) fn new(env: Arc<PluginEnv>) -> Self {
         let limit = env.memory_limit;
         StoreCtx {

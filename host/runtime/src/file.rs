@@ -36,6 +36,10 @@ pub struct FilePluginSpec {
     /// excluded). Default 50.
     #[serde(default = "defaults::deadline_ms")]
     pub deadline_ms: u64,
+    /// The longest `configure` may run, in milliseconds (once per version,
+    /// off the request path). Default 10 000.
+    #[serde(default = "defaults::configure_deadline_ms")]
+    pub configure_deadline_ms: u64,
     /// `"closed"` (a failing plugin answers 502/503 without detail) or
     /// `"open"` (a failing plugin is skipped). Default `"closed"`.
     #[serde(default)]
@@ -93,6 +97,9 @@ mod defaults {
     pub fn deadline_ms() -> u64 {
         50
     }
+    pub fn configure_deadline_ms() -> u64 {
+        10_000
+    }
     pub fn max_body_kb() -> u64 {
         1024
     }
@@ -130,6 +137,7 @@ impl FilePluginSpec {
             config: self.config.unwrap_or(serde_json::Value::Null),
             memory_limit: self.memory_limit_mb.saturating_mul(1 << 20),
             deadline: Duration::from_millis(self.deadline_ms),
+            configure_deadline: Duration::from_millis(self.configure_deadline_ms),
             fail: self.fail,
             isolation: self.isolation,
             init: self.init,

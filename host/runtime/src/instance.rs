@@ -96,7 +96,7 @@ fn reason(e: &wasmtime::Error) -> String {
 /// yields to the executor.
 fn deadline_check(mut ctx: StoreContextMut<'_, StoreCtx>) -> wasmtime::Result<UpdateDeadline> {
     let data = ctx.data_mut();
-    let deadline = data.env.deadline;
+    let deadline = data.deadline();
     if data.clock.check(deadline) {
         return Ok(UpdateDeadline::Interrupt);
     }
@@ -290,6 +290,7 @@ impl Instance {
 
     fn finish<R>(&mut self, hook: Hook, result: wasmtime::Result<R>) -> Result<R, PluginError> {
         self.in_call = false;
+        let limit = self.store.data().deadline();
         self.store.data_mut().hook = None;
         let error = match result {
             Ok(value) => return Ok(value),
@@ -303,7 +304,7 @@ impl Instance {
             PluginError::Deadline {
                 plugin,
                 hook,
-                limit: data.env.deadline,
+                limit,
             }
         } else if data.limiter.hit {
             PluginError::OutOfMemory {

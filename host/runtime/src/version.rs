@@ -148,6 +148,7 @@ impl PluginVersion {
             allowed_upstreams: spec.allowed_upstreams.clone(),
             memory_limit: spec.memory_limit,
             deadline: spec.deadline,
+            configure_deadline: spec.configure_deadline,
             max_body_bytes: spec.max_body_bytes,
             log_tap: shared.log_tap.clone(),
         });

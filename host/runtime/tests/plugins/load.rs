@@ -6,6 +6,7 @@ use ravelin_runtime::{FilePluginSpec, PluginError};
 use ravelin_test_guests::{FAULTS, NOOP, V2_PROBE, WAF};
 use serde_json::json;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("ravelin-load-{}", std::process::id()));
@@ -99,6 +100,34 @@ async fn limits_outside_the_runtime_are_refused() {
     );
 }
 
+#[tokio::test]
+async fn configure_has_its_own_deadline() {
+    let rt = runtime();
+    // 300 ms of work at load: past the 50 ms a hook gets, within configure's.
+    let mut slow = spec(
+        "slow",
+        FAULTS,
+        json!({ "mode": "slow-load", "load_ms": 300 }),
+    );
+    slow.deadline = Duration::from_millis(50);
+    rt.load(slow)
+        .await
+        .expect("a slow configure within its deadline loads");
+
+    let mut endless = spec("endless", FAULTS, json!({ "mode": "loop-at-load" }));
+    endless.configure_deadline = Duration::from_millis(200);
+    let started = Instant::now();
+    let err = rt.load(endless).await.expect_err("an endless configure");
+    assert!(
+        matches!(
+            err,
+            PluginError::Deadline { hook: "configure", limit, .. } if limit == Duration::from_millis(200)
+        ),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
 #[test]
 fn file_spec_parses_toml_with_defaults_and_refuses_unknown_keys() {
     let text = r#"
@@ -118,6 +147,7 @@ fn file_spec_parses_toml_with_defaults_and_refuses_unknown_keys() {
         json!({ "block_patterns": ["../"], "status": 403 })
     );
     assert_eq!(spec.deadline, std::time::Duration::from_millis(20));
+    assert_eq!(spec.configure_deadline, std::time::Duration::from_secs(10));
     assert_eq!(spec.memory_limit, 64 << 20);
     assert_eq!(spec.fail, ravelin_runtime::FailPolicy::Open);
     assert_eq!(spec.isolation, ravelin_runtime::Isolation::Exchange);

@@ -1,7 +1,8 @@
 //! Test guest: misbehaves on purpose. Its config `{"mode": ...}` picks how;
 //! with `"by-path"` the request path does (`/trap`, `/loop`, ...), and
 //! `/global` answers with a module-global counter (to see instance reuse).
-//! It lists no hooks beyond `on-request`.
+//! `"slow-load"` burns `load_ms` of CPU in `configure`, `"loop-at-load"`
+//! never returns from it. It lists no hooks beyond `on-request`.
 use ravelin_sdk::{Config, Decision, Plugin, Reply, Request};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -10,6 +11,9 @@ static GLOBAL: AtomicU64 = AtomicU64::new(0);
 #[derive(serde::Deserialize)]
 struct Settings {
     mode: String,
+    /// For `"slow-load"`: how long `configure` burns CPU, in ms.
+    #[serde(default)]
+    load_ms: u64,
 }
 
 struct Faults {
@@ -48,6 +52,19 @@ impl Plugin for Faults {
         match settings.mode.as_str() {
             "refuse" => Err("mode \"refuse\": this config is refused".into()),
             "trap-at-load" => panic!("trapping at load on purpose"),
+            "loop-at-load" => {
+                misbehave("loop");
+                unreachable!("the loop never ends")
+            }
+            "slow-load" => {
+                let until = ravelin_sdk::now_ms() + settings.load_ms;
+                while ravelin_sdk::now_ms() < until {
+                    std::hint::black_box(until);
+                }
+                Ok(Faults {
+                    mode: settings.mode,
+                })
+            }
             _ => Ok(Faults {
                 mode: settings.mode,
             }),
