@@ -17,6 +17,7 @@ pub mod admin;
 pub mod app;
 pub mod compress;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod hygiene;
 pub mod kv;

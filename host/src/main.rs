@@ -166,7 +166,7 @@ fn main() -> ExitCode {
             for warning in warnings {
                 eprintln!("warning: {warning}");
             }
-            println!("{}: configuration is valid", config.display());
+            ravelin::say!("{}: configuration is valid", config.display());
         }),
         Command::Plugin(command) => plugin_command(command),
     };
@@ -256,7 +256,7 @@ fn new_plugin(name: &str, dir: &Path, sdk_path: Option<PathBuf>) -> Result<(), S
         None => tool::SdkDependency::Version(env!("CARGO_PKG_VERSION").to_string()),
     };
     let created = tool::scaffold(dir, name, &sdk)?;
-    println!(
+    ravelin::say!(
         "created {dir}\nbuild it with: cd {dir} && cargo build --release --target wasm32-wasip2\n\
          test it with:  cd {dir} && cargo test",
         dir = created.display()
@@ -300,7 +300,7 @@ fn test_plugin(
             .map_err(|e| e.to_string())?;
         for (i, request) in requests.into_iter().enumerate() {
             let outcome = harness.send(request, upstream.clone()).await;
-            println!("--- request {}\n{outcome}", i + 1);
+            ravelin::say!("--- request {}\n{outcome}", i + 1);
         }
         Ok(())
     })

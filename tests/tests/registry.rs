@@ -72,6 +72,20 @@ async fn push_ls_inspect_pull_round_trip() {
         std::fs::read(guests::SWAP_A).unwrap()
     );
 
+    // A reader that stops early (`| head`) ends the command quietly, as
+    // SIGPIPE ends a Unix tool, not with a panic.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let piped = std::process::Command::new(ravelin_tests::proxy::binary())
+        .args(["plugin", "inspect", &format!("{host}/team/swap:v1.2.0")])
+        .env("DOCKER_CONFIG", "/nonexistent-ravelin-test")
+        .stdout(writer)
+        .output()
+        .expect("run ravelin plugin inspect");
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert_eq!(piped.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
     let missing = plugin_command(&["pull", &format!("{host}/team/swap:nope")], "", &[]);
     assert!(!missing.status.success());
     assert!(

@@ -80,7 +80,11 @@ impl PluginMeter {
     /// Records one hook call in the stats and metrics; faults are logged at
     /// most once per burst.
     pub(crate) fn record(&self, hook: Hook, elapsed: Duration, error: Option<&PluginError>) {
-        self.counters.record(elapsed, error.is_some());
+        // The admin summary is about serving requests: building a version
+        // (its `configure`) has its own series below, not a share of the mean.
+        if hook != Hook::Configure {
+            self.counters.record(elapsed, error.is_some());
+        }
         if let Some(c) = self.calls.get(hook.index()) {
             c.inc();
         }

@@ -29,8 +29,8 @@ pub async fn push(file: &Path, reference: &str, options: &Options) -> Result<(),
     let registry = Registry::connect(&reference, options)?;
     let manifest = registry.push(&reference, bytes, title, &progress).await?;
     progress.finish(size);
-    println!("pushed {reference}\ndigest: {}", manifest.digest);
-    println!(
+    crate::say!("pushed {reference}\ndigest: {}", manifest.digest);
+    crate::say!(
         "pin it: source = \"oci://{}\"",
         reference.at(Version::Digest(manifest.digest.clone()))
     );
@@ -52,7 +52,7 @@ pub async fn pull(reference: &str, output: Option<&Path>, options: &Options) -> 
     );
     let output = output.unwrap_or(Path::new(&default));
     std::fs::write(output, &bytes).map_err(|e| format!("{}: {e}", output.display()))?;
-    println!(
+    crate::say!(
         "pulled {reference} ({}) to {}",
         manifest.digest,
         output.display()
@@ -67,26 +67,28 @@ pub async fn inspect(reference: &str, options: &Options) -> Result<(), String> {
     let (registry, manifest) = open(&reference, options).await?;
     let config = registry.config(&reference, &manifest).await?;
     let layer = manifest.layer();
-    println!("reference: {reference}");
-    println!("digest:    {}", manifest.digest);
-    println!(
+    crate::say!("reference: {reference}");
+    crate::say!("digest:    {}", manifest.digest);
+    crate::say!(
         "layer:     {} ({} bytes, {})",
-        layer.digest, layer.size, layer.media_type
+        layer.digest,
+        layer.size,
+        layer.media_type
     );
     let component = &config["component"];
-    println!(
+    crate::say!(
         "world:     {}",
         component["target"].as_str().unwrap_or("(not recorded)")
     );
     for (label, key) in [("imports", "imports"), ("exports", "exports")] {
-        println!("{label}:");
+        crate::say!("{label}:");
         for item in component[key].as_array().into_iter().flatten() {
-            println!("  {}", item.as_str().unwrap_or_default());
+            crate::say!("  {}", item.as_str().unwrap_or_default());
         }
     }
-    println!("annotations:");
+    crate::say!("annotations:");
     for (key, value) in manifest.manifest.annotations.iter().flatten() {
-        println!("  {key} = {value}");
+        crate::say!("  {key} = {value}");
     }
     let signers = match registry.signatures(&reference, &manifest.digest).await {
         Ok(Some((_, artifact))) => signature::signers(&artifact),
@@ -94,8 +96,8 @@ pub async fn inspect(reference: &str, options: &Options) -> Result<(), String> {
         Err(e) => return Err(e.to_string()),
     };
     match signers.is_empty() {
-        true => println!("signatures: none"),
-        false => println!(
+        true => crate::say!("signatures: none"),
+        false => crate::say!(
             "signatures: {} (claimed key fingerprints, not verified)",
             signers.join(", ")
         ),
@@ -111,7 +113,7 @@ pub async fn sign(reference: &str, key: &Path, options: &Options) -> Result<(), 
     registry
         .push_signature(&reference, &manifest.digest, &pair)
         .await?;
-    println!(
+    crate::say!(
         "signed {reference} ({}); stored as {}/{}:{}",
         manifest.digest,
         reference.registry,
@@ -132,7 +134,7 @@ pub async fn ls(repository: &str, options: &Options) -> Result<(), String> {
     };
     let client = Registry::connect(&reference, options)?;
     for tag in versions(client.tags(&reference).await?) {
-        println!("{tag}");
+        crate::say!("{tag}");
     }
     Ok(())
 }
