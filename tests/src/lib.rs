@@ -20,23 +20,42 @@ pub use certs::Pki;
 pub use origin::{Origin, Recorded};
 pub use proxy::Proxy;
 
-/// A loopback port that was free a moment ago and that this process has
-/// not handed out before: the kernel may give a just-released port again,
-/// and two of a proxy's listeners (or two tests) must never get the same.
+/// A loopback port that is free now and that this process has not handed
+/// out before. It is drawn from below the kernel's ephemeral range, so no
+/// outgoing connection (of this test or a parallel one) can take it as its
+/// source port between this check and the moment the proxy binds it.
 pub fn free_port() -> u16 {
     static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
         std::sync::Mutex::new(std::collections::BTreeSet::new());
-    for _ in 0..1000 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
-        if given.insert(port) {
-            return port;
+    let (low, high) = listening_range();
+    let span = u64::from(high - low);
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    for attempt in 0..1000u64 {
+        let port = low + (random_seed(attempt) % span) as u16;
+        if given.contains(&port) || std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            continue;
         }
+        given.insert(port);
+        return port;
     }
-    panic!("no loopback port this process has not used yet in 1000 tries")
+    panic!("no free loopback port in {low}..{high} after 1000 tries")
+}
+
+/// Ports for test listeners: from 10000 up to the start of the kernel's
+/// ephemeral range (`net.ipv4.ip_local_port_range`).
+fn listening_range() -> (u16, u16) {
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    (10000, ephemeral_start.max(20000))
+}
+
+/// A number that differs between processes and calls.
+fn random_seed(attempt: u64) -> u64 {
+    use std::hash::BuildHasher;
+    let state = std::collections::hash_map::RandomState::new();
+    state.hash_one((std::process::id(), attempt, std::time::Instant::now()))
 }
 
 /// The resident memory of process `pid`, in bytes (0 when unknown).
