@@ -484,6 +484,10 @@ fn finish_response(
         .then(|| response.headers().get(header::UPGRADE).cloned())
         .flatten();
     hygiene::sanitize_response(response.headers_mut());
+    // The client hears the proxy's HTTP version, not the origin's: an
+    // HTTP/1.0 answer passed on as is would make hyper answer "HTTP/1.0"
+    // to an HTTP/1.1 client and close its kept-alive connection.
+    *response.version_mut() = Version::HTTP_11;
     if let Some(protocol) = upgrade {
         response.headers_mut().insert(header::UPGRADE, protocol);
         response

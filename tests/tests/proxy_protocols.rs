@@ -410,3 +410,65 @@ async fn oversized_headers_and_bodies_are_refused() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert_eq!(origin.count(), 0);
 }
+
+/// An origin that speaks HTTP/1.0 (and closes after each answer), as
+/// Python's `http.server` and some legacy back ends do.
+async fn http10_origin() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).await.unwrap_or(0) == 1
+                {
+                    head.push(byte[0]);
+                }
+                let _ = stream
+                    .write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nold ok")
+                    .await;
+            });
+        }
+    });
+    (addr, task)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http10_origin_answer_reaches_an_http11_client_as_http11_on_a_kept_connection() {
+    let (origin, task) = http10_origin().await;
+    let proxy = Proxy::start(&format!(
+        r#"
+[admin]
+listen = "{{admin}}"
+
+[[listeners]]
+name = "http"
+listen = "{{http}}"
+
+[upstreams.legacy]
+endpoints = [{{ address = "{origin}" }}]
+
+[[routes]]
+name = "legacy"
+upstream = "legacy"
+"#
+    ));
+    let two_requests = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+    let reply = ravelin_tests::adversary::exchange(
+        proxy.http,
+        two_requests,
+        Duration::from_millis(500),
+        Duration::from_secs(10),
+    )
+    .await;
+    let text = reply.text();
+    assert_eq!(
+        text.matches("HTTP/1.1 200 OK").count(),
+        2,
+        "both requests answered as HTTP/1.1 on one connection: {text}"
+    );
+    assert!(!text.contains("HTTP/1.0"), "{text}");
+    task.abort();
+}
