@@ -68,6 +68,12 @@ pub type Handling = Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infa
 
 /// Answers one client request; never fails (errors become statuses).
 pub fn handle(proxy: Arc<Proxy>, conn: Arc<ConnInfo>, req: Request<Incoming>) -> Handling {
+    // ACME HTTP-01 validation, before routing and plugins.
+    if !conn.tls
+        && let Some(response) = crate::tls::acme::http01_response(&req)
+    {
+        return Box::pin(std::future::ready(Ok(response)));
+    }
     Box::pin(answer(proxy, conn, req))
 }
 

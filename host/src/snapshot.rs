@@ -121,7 +121,7 @@ impl Snapshot {
                 continue;
             };
             let key = format!("listeners[{i}].tls");
-            if let Some(server) = server_tls(&key, settings, &config, &mut problems) {
+            if let Some(server) = server_tls(&key, listener, settings, &config, &mut problems) {
                 tls.insert(listener.name.clone(), server);
             }
         }
@@ -165,18 +165,31 @@ impl Snapshot {
 /// bundle read now), or its problems under `key`.
 fn server_tls(
     key: &str,
+    listener: &crate::config::Listener,
     settings: &ListenerTls,
     config: &Config,
     problems: &mut Vec<Problem>,
 ) -> Option<Arc<ServerConfig>> {
     let resolve = |p: &std::path::Path| config.resolve(p);
-    let certificates = tls::cert_resolver(&settings.certificates, resolve)
-        .map_err(|message| problems.push(problem(key.to_string(), message)));
+    let certificates = match &settings.acme {
+        // ACME: the resolver the renewal task fills (see tls::acme).
+        Some(acme) => tls::acme::check(acme, resolve)
+            .map(|()| tls::acme::resolver(&listener.name) as Arc<_>)
+            .map_err(|message| problems.push(problem(format!("{key}.acme.directory_ca"), message))),
+        None => tls::cert_resolver(&settings.certificates, resolve)
+            .map_err(|message| problems.push(problem(key.to_string(), message))),
+    };
     let clients = tls::client_verifier(settings.client_auth.as_ref(), resolve)
         .map_err(|message| problems.push(problem(format!("{key}.client_auth.ca"), message)));
-    tls::server_config(certificates.ok()?, clients.ok()?)
+    let mut server = tls::server_config(certificates.ok()?, clients.ok()?)
         .map_err(|message| problems.push(problem(key.to_string(), message)))
-        .ok()
+        .ok()?;
+    if settings.acme.is_some() {
+        // TLS-ALPN-01 validation offers only this protocol.
+        let protocols = &mut Arc::make_mut(&mut server).alpn_protocols;
+        protocols.push(tls::acme::ACME_TLS_ALPN.to_vec());
+    }
+    Some(server)
 }
 
 fn problem(key: String, message: String) -> Problem {

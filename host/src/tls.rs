@@ -3,6 +3,7 @@
 //! for them) and the client side used to re-encrypt to upstreams (CA bundle
 //! or system roots, optional client certificate).
 
+pub mod acme;
 mod client_auth;
 mod client_cert;
 
