@@ -115,6 +115,9 @@ impl Snapshot {
                 "the kv backend is chosen at start-up: restart the proxy to apply a change to [kv]";
             problems.push(problem("kv".into(), message.into()));
         }
+        if let Some(previous) = previous {
+            acme_unchanged(&previous.config, &config, &mut problems);
+        }
         let mut tls = HashMap::new();
         for (i, listener) in config.listeners.iter().enumerate() {
             let Some(settings) = &listener.tls else {
@@ -190,6 +193,23 @@ fn server_tls(
         protocols.push(tls::acme::ACME_TLS_ALPN.to_vec());
     }
     Some(server)
+}
+
+/// ACME renewal tasks start with the proxy: a reload may not add, drop or
+/// change a listener's `acme` table.
+fn acme_unchanged(previous: &Config, config: &Config, problems: &mut Vec<Problem>) {
+    let acme = |c: &Config, name: &str| {
+        c.listeners
+            .iter()
+            .find(|l| l.name == name)
+            .and_then(|l| l.tls.as_ref()?.acme.clone())
+    };
+    for (i, listener) in config.listeners.iter().enumerate() {
+        if acme(previous, &listener.name) != acme(config, &listener.name) {
+            let message = "ACME settings are applied at start-up: restart the proxy to apply a change to [listeners.tls.acme]";
+            problems.push(problem(format!("listeners[{i}].tls.acme"), message.into()));
+        }
+    }
 }
 
 fn problem(key: String, message: String) -> Problem {

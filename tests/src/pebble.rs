@@ -130,7 +130,9 @@ impl Pebble {
     pub async fn issuing_roots(&self) -> rustls::RootCertStore {
         let client = crate::client::client(Some(self.https_pki.roots()), false);
         let url = format!("https://{}/roots/0", self.management);
-        let answer = crate::client::get(&client, &url).await.expect("pebble root");
+        let answer = crate::client::get(&client, &url)
+            .await
+            .expect("pebble root");
         assert_eq!(answer.status, 200, "{}", answer.text());
         let mut roots = rustls::RootCertStore::empty();
         for cert in CertificateDer::pem_slice_iter(&answer.body) {

@@ -91,7 +91,10 @@ async fn served_leaf(ports: &Ports, pebble: &Pebble) -> Vec<u8> {
 async fn https_status(ports: &Ports, pebble: &Pebble) -> u16 {
     let c = client::client(Some(pebble.issuing_roots().await), false);
     let url = format!("https://localhost:{}/", ports.https);
-    get(&c, &url).await.map(|a| a.status).unwrap_or_else(|e| panic!("{e}"))
+    get(&c, &url)
+        .await
+        .map(|a| a.status)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn metric(proxy: &Proxy, name: &str) -> Option<f64> {
@@ -121,7 +124,10 @@ async fn issues_serves_and_restarts(challenge: &str) {
     );
     let leaf = served_leaf(&ports, &pebble).await;
     assert_eq!(https_status(&ports, &pebble).await, 200);
-    assert_eq!(metric(&proxy, "ravelin_acme_certificate_fallback"), Some(0.0));
+    assert_eq!(
+        metric(&proxy, "ravelin_acme_certificate_fallback"),
+        Some(0.0)
+    );
     let expiry = metric(&proxy, "ravelin_acme_certificate_expiry_timestamp_seconds");
     assert!(expiry.is_some_and(|t| t > 1.7e9), "{expiry:?}");
     assert_eq!(mode(state.path()), 0o700);
@@ -133,8 +139,14 @@ async fn issues_serves_and_restarts(challenge: &str) {
     drop(proxy);
     pebble.stop();
     let proxy = Proxy::start(&text);
-    assert!(proxy.log().contains("serving the stored certificate"), "{}", proxy.log());
-    let again = served_chain(ports.https(), "localhost", roots.clone()).await.unwrap();
+    assert!(
+        proxy.log().contains("serving the stored certificate"),
+        "{}",
+        proxy.log()
+    );
+    let again = served_chain(ports.https(), "localhost", roots.clone())
+        .await
+        .unwrap();
     assert_eq!(again[0].to_vec(), leaf, "the stored certificate is served");
     let c = client::client(Some(roots), false);
     let url = format!("https://localhost:{}/", ports.https);
@@ -158,13 +170,25 @@ async fn plain_listener_claims_only_pending_http_01_tokens() {
     let pebble = Pebble::start(ports.http, ports.https, None);
     let origin = Origin::start("app").await;
     let state = tempfile::tempdir().unwrap();
-    let proxy = Proxy::start(&config(&ports, &pebble, &origin, state.path(), r#"challenge = "http-01""#));
+    let proxy = Proxy::start(&config(
+        &ports,
+        &pebble,
+        &origin,
+        state.path(),
+        r#"challenge = "http-01""#,
+    ));
     let c = client::client(None, false);
     let base = format!("http://127.0.0.1:{}", ports.http);
-    let unknown = get(&c, &format!("{base}/.well-known/acme-challenge/nope")).await.unwrap();
+    let unknown = get(&c, &format!("{base}/.well-known/acme-challenge/nope"))
+        .await
+        .unwrap();
     assert_eq!(unknown.status, 404);
     assert_eq!(get(&c, &format!("{base}/app")).await.unwrap().status, 200);
-    assert_eq!(origin.count(), 1, "the challenge path never reaches the origin");
+    assert_eq!(
+        origin.count(),
+        1,
+        "the challenge path never reaches the origin"
+    );
     drop(proxy);
 }
 
@@ -175,9 +199,19 @@ async fn renews_under_load_without_a_failed_request() {
     let pebble = Pebble::start(ports.http, ports.https, Some(40));
     let origin = Origin::start("app").await;
     let state = tempfile::tempdir().unwrap();
-    let text = config(&ports, &pebble, &origin, state.path(), r#"renew_before = "30s""#);
+    let text = config(
+        &ports,
+        &pebble,
+        &origin,
+        state.path(),
+        r#"renew_before = "30s""#,
+    );
     let proxy = Proxy::start(&text);
-    assert!(proxy.wait_for_log(ISSUED, Duration::from_secs(60)), "{}", proxy.log());
+    assert!(
+        proxy.wait_for_log(ISSUED, Duration::from_secs(60)),
+        "{}",
+        proxy.log()
+    );
     let first = served_leaf(&ports, &pebble).await;
     let roots = pebble.issuing_roots().await;
     let pooled = client::client(Some(roots.clone()), false);
@@ -199,8 +233,17 @@ async fn renews_under_load_without_a_failed_request() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(failed.is_empty(), "{} of {sent} failed: {failed:?}", failed.len());
-    assert!(leaves.len() >= 3, "renewed {} times in 60 s:\n{}", leaves.len() - 1, proxy.log());
+    assert!(
+        failed.is_empty(),
+        "{} of {sent} failed: {failed:?}",
+        failed.len()
+    );
+    assert!(
+        leaves.len() >= 3,
+        "renewed {} times in 60 s:\n{}",
+        leaves.len() - 1,
+        proxy.log()
+    );
     assert!(sent > 50, "only {sent} requests");
     let renewals = metric(&proxy, "ravelin_acme_certificate_renewals_total");
     assert!(renewals.is_some_and(|n| n >= 3.0), "{renewals:?}");
@@ -214,8 +257,15 @@ async fn ca_down_at_first_start_serves_a_flagged_fallback() {
     let origin = Origin::start("app").await;
     let state = tempfile::tempdir().unwrap();
     let proxy = Proxy::start(&config(&ports, &pebble, &origin, state.path(), ""));
-    assert!(proxy.log().contains("serving a self-signed fallback"), "{}", proxy.log());
-    assert_eq!(metric(&proxy, "ravelin_acme_certificate_fallback"), Some(1.0));
+    assert!(
+        proxy.log().contains("serving a self-signed fallback"),
+        "{}",
+        proxy.log()
+    );
+    assert_eq!(
+        metric(&proxy, "ravelin_acme_certificate_fallback"),
+        Some(1.0)
+    );
     let c = any_certificate_client();
     let url = format!("https://localhost:{}/", ports.https);
     assert_eq!(get(&c, &url).await.unwrap().status, 200);
@@ -229,8 +279,15 @@ async fn ca_down_at_first_start_serves_a_flagged_fallback() {
     while Instant::now() < deadline && failures().unwrap_or(0.0) < 2.0 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(failures().unwrap_or(0.0) >= 2.0, "retried: {:?}", failures());
-    assert!(!state.path().join("cert.pem").exists(), "no fallback is stored");
+    assert!(
+        failures().unwrap_or(0.0) >= 2.0,
+        "retried: {:?}",
+        failures()
+    );
+    assert!(
+        !state.path().join("cert.pem").exists(),
+        "no fallback is stored"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -240,9 +297,19 @@ async fn ca_down_at_renewal_keeps_serving_the_last_certificate() {
     let mut pebble = Pebble::start(ports.http, ports.https, Some(60));
     let origin = Origin::start("app").await;
     let state = tempfile::tempdir().unwrap();
-    let text = config(&ports, &pebble, &origin, state.path(), r#"renew_before = "50s""#);
+    let text = config(
+        &ports,
+        &pebble,
+        &origin,
+        state.path(),
+        r#"renew_before = "50s""#,
+    );
     let proxy = Proxy::start(&text);
-    assert!(proxy.wait_for_log(ISSUED, Duration::from_secs(60)), "{}", proxy.log());
+    assert!(
+        proxy.wait_for_log(ISSUED, Duration::from_secs(60)),
+        "{}",
+        proxy.log()
+    );
     let leaf = served_leaf(&ports, &pebble).await;
     let roots = pebble.issuing_roots().await;
     pebble.stop();
@@ -256,11 +323,77 @@ async fn ca_down_at_renewal_keeps_serving_the_last_certificate() {
     while Instant::now() < deadline && failures().unwrap_or(0.0) < 2.0 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(failures().unwrap_or(0.0) >= 2.0, "retried: {:?}", failures());
-    let served = served_chain(ports.https(), "localhost", roots.clone()).await.unwrap();
-    assert_eq!(served[0].to_vec(), leaf, "the last good certificate is served");
+    assert!(
+        failures().unwrap_or(0.0) >= 2.0,
+        "retried: {:?}",
+        failures()
+    );
+    let served = served_chain(ports.https(), "localhost", roots.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        served[0].to_vec(),
+        leaf,
+        "the last good certificate is served"
+    );
     let c = client::client(Some(roots), false);
     let url = format!("https://localhost:{}/", ports.https);
     assert_eq!(get(&c, &url).await.unwrap().status, 200);
-    assert_eq!(metric(&proxy, "ravelin_acme_certificate_fallback"), Some(0.0));
+    assert_eq!(
+        metric(&proxy, "ravelin_acme_certificate_fallback"),
+        Some(0.0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_validation_is_logged_with_the_problem_document() {
+    let ports = Ports::new();
+    // Pebble validates http-01 on a port where nothing listens.
+    let pebble = Pebble::start(free_port(), ports.https, None);
+    let origin = Origin::start("app").await;
+    let state = tempfile::tempdir().unwrap();
+    let text = config(
+        &ports,
+        &pebble,
+        &origin,
+        state.path(),
+        r#"challenge = "http-01""#,
+    );
+    let proxy = Proxy::start(&text);
+    assert!(
+        proxy.wait_for_log("urn:ietf:params:acme:error:", Duration::from_secs(30)),
+        "{}",
+        proxy.log()
+    );
+    assert!(proxy.log().contains("validation failed"), "{}", proxy.log());
+    assert_eq!(
+        metric(&proxy, "ravelin_acme_certificate_fallback"),
+        Some(1.0)
+    );
+    let c = any_certificate_client();
+    let url = format!("https://localhost:{}/", ports.https);
+    assert_eq!(get(&c, &url).await.unwrap().status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_that_changes_acme_settings_is_refused() {
+    let ports = Ports::new();
+    let pebble = Pebble::start(ports.http, ports.https, None);
+    let origin = Origin::start("app").await;
+    let state = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(&config(&ports, &pebble, &origin, state.path(), ""));
+    let changed = config(
+        &ports,
+        &pebble,
+        &origin,
+        state.path(),
+        r#"renew_before = "10d""#,
+    );
+    std::fs::write(&proxy.config, proxy.fill(&changed)).unwrap();
+    let (status, body) = proxy.reload();
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("restart the proxy to apply a change to [listeners.tls.acme]"),
+        "{body}"
+    );
 }

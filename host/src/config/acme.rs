@@ -188,9 +188,7 @@ fn domain(text: &str) -> Result<(), String> {
         && text.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
     if text.starts_with("*.") {
         return Err(format!(
@@ -220,9 +218,9 @@ fn renew_before(text: &str) -> Result<RenewBefore, String> {
             .map_err(|_| format!("`{text}` is not a number of days, like \"30d\""))?;
         return Ok(RenewBefore::Ahead(Duration::from_secs(days * 86_400)));
     }
-    let ahead: units::Duration = text.parse().map_err(|e| {
-        format!("{e}; or days (\"30d\"), or a fraction of the lifetime (\"0.33\")")
-    })?;
+    let ahead: units::Duration = text
+        .parse()
+        .map_err(|e| format!("{e}; or days (\"30d\"), or a fraction of the lifetime (\"0.33\")"))?;
     Ok(RenewBefore::Ahead(ahead.0))
 }
 
@@ -275,16 +273,16 @@ mod tests {
             "acme.renew_before: `1.5`: a fraction",
             "acme.retry_min: the backoff must start",
         ] {
-            assert!(problems.contains(field), "{field} missing from:\n{problems}");
+            assert!(
+                problems.contains(field),
+                "{field} missing from:\n{problems}"
+            );
         }
     }
 
     #[test]
     fn renew_before_takes_days_units_and_fractions() {
-        assert_eq!(
-            renew_before("0.5").unwrap(),
-            RenewBefore::Fraction(0.5)
-        );
+        assert_eq!(renew_before("0.5").unwrap(), RenewBefore::Fraction(0.5));
         assert_eq!(
             renew_before("90s").unwrap(),
             RenewBefore::Ahead(Duration::from_secs(90))
@@ -292,5 +290,67 @@ mod tests {
         assert!(renew_before("soon").unwrap_err().contains("30d"));
         assert!(domain("*.example.com").unwrap_err().contains("dns-01"));
         assert!(domain("exa mple.com").is_err());
+    }
+
+    fn parse(listeners: &str) -> Result<crate::config::Config, String> {
+        let text = format!(
+            "{listeners}\n[upstreams.app]\nendpoints = [{{ address = \"127.0.0.1:9000\" }}]\n\n[[routes]]\nupstream = \"app\"\n"
+        );
+        crate::config::Config::parse(&text, "test.toml", std::path::Path::new("."))
+            .map_err(|e| e.to_string())
+    }
+
+    const ACME_LISTENER: &str = r#"
+[[listeners]]
+listen = "127.0.0.1:8443"
+[listeners.tls.acme]
+directory = "https://127.0.0.1:14000/dir"
+domains = ["example.com"]
+state_dir = "acme"
+"#;
+
+    #[test]
+    fn a_listener_takes_acme_instead_of_certificates() {
+        let config = parse(&format!("{ACME_LISTENER}challenge = \"tls-alpn-01\"\n")).unwrap();
+        let tls = config.listeners[0].tls.as_ref().unwrap();
+        assert!(tls.certificates.is_empty());
+        assert_eq!(tls.acme.as_ref().unwrap().domains, ["example.com"]);
+    }
+
+    #[test]
+    fn acme_beside_certificates_is_refused() {
+        let text = format!(
+            "{ACME_LISTENER}[[listeners.tls.certificates]]\ncert = \"a.pem\"\nkey = \"a.key\"\n"
+        );
+        let error = parse(&text).unwrap_err();
+        assert!(
+            error.contains("`listeners[0].tls.acme`: a listener takes its certificates either from files or from ACME"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn http_01_needs_a_plain_listener() {
+        let error = parse(&format!("{ACME_LISTENER}challenge = \"http-01\"\n")).unwrap_err();
+        assert!(
+            error.contains(
+                "`listeners[0].tls.acme.challenge`: http-01 is answered on a plain HTTP listener"
+            ),
+            "{error}"
+        );
+        let plain = "[[listeners]]\nlisten = \"127.0.0.1:8080\"\n";
+        parse(&format!("{plain}{ACME_LISTENER}challenge = \"http-01\"\n")).unwrap();
+    }
+
+    #[test]
+    fn a_bad_domain_is_reported_with_its_line() {
+        let text = ACME_LISTENER.replace("example.com", "exa mple.com");
+        let error = parse(&text).unwrap_err();
+        assert!(
+            error.contains(
+                "test.toml:6: `listeners[0].tls.acme.domains`: `exa mple.com` is not a DNS name"
+            ),
+            "{error}"
+        );
     }
 }

@@ -293,7 +293,11 @@ fn listener_acme(key: &str, raw: &mut FileServerTls, p: &mut Problems) -> Option
 fn acme_http01_listeners(listeners: &[Listener], p: &mut Problems) {
     let plain = listeners.iter().any(|l| l.tls.is_none());
     for (i, l) in listeners.iter().enumerate() {
-        let http01 = l.tls.as_ref().and_then(|t| t.acme.as_ref()).map(|a| a.challenge)
+        let http01 = l
+            .tls
+            .as_ref()
+            .and_then(|t| t.acme.as_ref())
+            .map(|a| a.challenge)
             == Some(acme::Challenge::Http01);
         if http01 && !plain {
             p.add(

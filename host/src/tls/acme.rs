@@ -54,7 +54,10 @@ pub fn resolver(listener: &str) -> Arc<AcmeResolver> {
 }
 
 /// Checks what `ravelin check` can check without a CA: `directory_ca` reads.
-pub fn check(settings: &Acme, resolve: impl Fn(&std::path::Path) -> std::path::PathBuf) -> Result<(), String> {
+pub fn check(
+    settings: &Acme,
+    resolve: impl Fn(&std::path::Path) -> std::path::PathBuf,
+) -> Result<(), String> {
     issue::directory_roots(settings.directory_ca.as_deref().map(resolve).as_deref()).map(drop)
 }
 
@@ -95,7 +98,11 @@ impl AcmeMetrics {
 
 /// Installs each ACME listener's first certificate (stored, else the
 /// fallback) and starts its renewal task; before the listeners accept.
-pub fn start(config: &Config, metrics: &AcmeMetrics, shutdown: &CancellationToken) -> Result<(), String> {
+pub fn start(
+    config: &Config,
+    metrics: &AcmeMetrics,
+    shutdown: &CancellationToken,
+) -> Result<(), String> {
     for listener in &config.listeners {
         let Some(settings) = listener.tls.as_ref().and_then(|t| t.acme.clone()) else {
             continue;
@@ -104,14 +111,20 @@ pub fn start(config: &Config, metrics: &AcmeMetrics, shutdown: &CancellationToke
         let store = Store::open(&config.resolve(&settings.state_dir))
             .map_err(|e| format!("listener {name}: {e}"))?;
         let roots = issue::directory_roots(
-            settings.directory_ca.as_ref().map(|p| config.resolve(p)).as_deref(),
+            settings
+                .directory_ca
+                .as_ref()
+                .map(|p| config.resolve(p))
+                .as_deref(),
         )
         .map_err(|e| format!("listener {name}: {e}"))?;
         if settings.challenge == Challenge::Http01 {
             HTTP01_ANSWERED.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let task = Renewal {
-            label: ListenerLabel { listener: name.clone() },
+            label: ListenerLabel {
+                listener: name.clone(),
+            },
             resolver: resolver(&name),
             settings,
             store,
@@ -158,8 +171,10 @@ impl Renewal {
     fn first_certificate(&self) -> Result<Option<Served>, String> {
         let listener = &self.label.listener;
         let stored = match self.store.certificate() {
-            Ok(Some((chain, key))) => Served::from_pem(&chain, &key)
-                .and_then(|s| s.usable_for(&self.settings.domains, SystemTime::now()).map(|()| s)),
+            Ok(Some((chain, key))) => Served::from_pem(&chain, &key).and_then(|s| {
+                s.usable_for(&self.settings.domains, SystemTime::now())
+                    .map(|()| s)
+            }),
             Ok(None) => Err("none is stored".into()),
             Err(e) => Err(e),
         };
@@ -181,8 +196,14 @@ impl Renewal {
 
     fn install(&self, served: &Served, fallback: bool) {
         self.resolver.serve(served.key.clone());
-        let expiry = served.not_after.duration_since(UNIX_EPOCH).unwrap_or_default();
-        self.metrics.fallback.get_or_create(&self.label).set(i64::from(fallback));
+        let expiry = served
+            .not_after
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        self.metrics
+            .fallback
+            .get_or_create(&self.label)
+            .set(i64::from(fallback));
         self.metrics
             .expiry
             .get_or_create(&self.label)
@@ -195,7 +216,9 @@ impl Renewal {
         let listener = self.label.listener.clone();
         let mut account = None;
         loop {
-            let wait = current.as_ref().map_or(Duration::ZERO, |c| self.until_due(c));
+            let wait = current
+                .as_ref()
+                .map_or(Duration::ZERO, |c| self.until_due(c));
             if wait > Duration::ZERO {
                 tracing::info!(listener = %listener, "ACME: next renewal in {}s", wait.as_secs());
             }
@@ -230,7 +253,10 @@ impl Renewal {
     /// How long until `served` is due for renewal; at least `retry_min`, so
     /// a `renew_before` longer than the lifetime renews at that pace.
     fn until_due(&self, served: &Served) -> Duration {
-        let ahead = self.settings.renew_before.ahead_of_expiry(served.lifetime());
+        let ahead = self
+            .settings
+            .renew_before
+            .ahead_of_expiry(served.lifetime());
         let due = served.not_after.checked_sub(ahead).unwrap_or(UNIX_EPOCH);
         due.duration_since(SystemTime::now())
             .unwrap_or_default()

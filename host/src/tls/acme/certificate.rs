@@ -96,9 +96,7 @@ impl Served {
         wanted.sort();
         have.sort();
         if wanted != have {
-            return Err(format!(
-                "it is for {have:?}, the listener wants {wanted:?}"
-            ));
+            return Err(format!("it is for {have:?}, the listener wants {wanted:?}"));
         }
         if self.not_after <= now {
             return Err("it has expired".into());
@@ -118,7 +116,8 @@ impl Served {
 /// critical acmeIdentifier extension holding `digest` (the SHA-256 of the
 /// key authorization).
 pub fn challenge(domain: &str, digest: &[u8]) -> Result<Arc<CertifiedKey>, String> {
-    let failed = |e: rcgen::Error| format!("cannot make the tls-alpn-01 certificate for {domain}: {e}");
+    let failed =
+        |e: rcgen::Error| format!("cannot make the tls-alpn-01 certificate for {domain}: {e}");
     let key = KeyPair::generate().map_err(failed)?;
     let mut params = CertificateParams::new(vec![domain.to_string()]).map_err(failed)?;
     params.custom_extensions = vec![CustomExtension::new_acme_identifier(digest)];
@@ -149,7 +148,12 @@ mod tests {
             .unwrap_err();
         assert!(other.contains("example.org"), "{other}");
         let later = served.not_after + Duration::from_secs(1);
-        assert!(served.usable_for(&domains, later).unwrap_err().contains("expired"));
+        assert!(
+            served
+                .usable_for(&domains, later)
+                .unwrap_err()
+                .contains("expired")
+        );
     }
 
     #[test]

@@ -36,7 +36,9 @@ impl AcmeResolver {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<CertifiedKey>>> {
-        self.challenges.lock().unwrap_or_else(PoisonError::into_inner)
+        self.challenges
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

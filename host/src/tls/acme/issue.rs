@@ -48,7 +48,12 @@ pub async fn account(
     let (account, credentials) = builder
         .create(&new, settings.directory.clone(), None)
         .await
-        .map_err(|e| format!("cannot register an ACME account at {}: {e}", settings.directory))?;
+        .map_err(|e| {
+            format!(
+                "cannot register an ACME account at {}: {e}",
+                settings.directory
+            )
+        })?;
     store.save_account(&settings.directory, credentials)?;
     tracing::info!(directory = %settings.directory, "ACME account registered: {}", account.id());
     Ok(account)
@@ -72,7 +77,10 @@ pub async fn issue(
     let mut tokens = Vec::new();
     let answered = answer_challenges(&mut order, settings.challenge, resolver, &mut tokens).await;
     let status = match answered {
-        Ok(()) => order.poll_ready(&POLL).await.map_err(|e| format!("validation failed: {e}")),
+        Ok(()) => order
+            .poll_ready(&POLL)
+            .await
+            .map_err(|e| format!("validation failed: {e}")),
         Err(e) => Err(e),
     };
     resolver.clear_challenges();
@@ -80,7 +88,10 @@ pub async fn issue(
         HTTP01.remove(token);
     }
     if status? != OrderStatus::Ready {
-        return Err(format!("validation failed: {}", why_invalid(&mut order).await));
+        return Err(format!(
+            "validation failed: {}",
+            why_invalid(&mut order).await
+        ));
     }
     let key = KeyPair::generate().map_err(|e| format!("cannot make a key: {e}"))?;
     let mut params = CertificateParams::new(settings.domains.clone())
@@ -161,7 +172,13 @@ async fn why_invalid(order: &mut Order) -> String {
 /// The HTTPS client to the directory, on the project's ring provider.
 fn http_client(
     roots: rustls::RootCertStore,
-) -> Result<Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, BodyWrapper<Bytes>>, String> {
+) -> Result<
+    Client<
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+        BodyWrapper<Bytes>,
+    >,
+    String,
+> {
     let tls = crate::tls::client_config_with_roots(roots, None)?;
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
@@ -184,4 +201,3 @@ pub fn directory_roots(ca: Option<&std::path::Path>) -> Result<rustls::RootCertS
     }
     Ok(roots)
 }
-

@@ -32,8 +32,12 @@ struct StoredAccount {
 impl Store {
     /// Creates the directory if needed and makes it private (0700).
     pub fn open(dir: &Path) -> Result<Store, String> {
-        fs::create_dir_all(dir)
-            .map_err(|e| format!("{}: cannot create the ACME state directory: {e}", dir.display()))?;
+        fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "{}: cannot create the ACME state directory: {e}",
+                dir.display()
+            )
+        })?;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
             .map_err(|e| format!("{}: cannot make it private (0700): {e}", dir.display()))?;
         Ok(Store {
@@ -65,7 +69,11 @@ impl Store {
         Ok((stored.directory == directory).then_some(stored.credentials))
     }
 
-    pub fn save_account(&self, directory: &str, credentials: AccountCredentials) -> Result<(), String> {
+    pub fn save_account(
+        &self,
+        directory: &str,
+        credentials: AccountCredentials,
+    ) -> Result<(), String> {
         let stored = StoredAccount {
             directory: directory.to_string(),
             credentials,
@@ -125,6 +133,10 @@ mod tests {
         assert_eq!(mode(&state), 0o700);
         assert_eq!(mode(&state.join(CERT)), 0o600);
         assert_eq!(mode(&state.join(KEY)), 0o600);
-        assert_eq!(fs::read_dir(&state).unwrap().count(), 2, "no partial file left");
+        assert_eq!(
+            fs::read_dir(&state).unwrap().count(),
+            2,
+            "no partial file left"
+        );
     }
 }
