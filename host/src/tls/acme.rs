@@ -196,10 +196,14 @@ impl Renewal {
 
     fn install(&self, served: &Served, fallback: bool) {
         self.resolver.serve(served.key.clone());
-        let expiry = served
-            .not_after
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        // The fallback counts as expired: an expiry alert fires on it.
+        let expiry = match fallback {
+            true => Duration::ZERO,
+            false => served
+                .not_after
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default(),
+        };
         self.metrics
             .fallback
             .get_or_create(&self.label)
@@ -257,6 +261,14 @@ impl Renewal {
             .settings
             .renew_before
             .ahead_of_expiry(served.lifetime());
+        if ahead >= served.lifetime() {
+            tracing::warn!(
+                listener = %self.label.listener,
+                "ACME: renew_before ({}s) is not shorter than the certificate's lifetime ({}s): renewing every retry_min",
+                ahead.as_secs(),
+                served.lifetime().as_secs()
+            );
+        }
         let due = served.not_after.checked_sub(ahead).unwrap_or(UNIX_EPOCH);
         due.duration_since(SystemTime::now())
             .unwrap_or_default()

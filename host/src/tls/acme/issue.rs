@@ -37,7 +37,7 @@ pub async fn account(
         return builder
             .from_credentials(credentials)
             .await
-            .map_err(|e| format!("cannot restore the ACME account: {e}"));
+            .map_err(|e| format!("cannot restore the ACME account: {}", why(&e)));
     }
     let contact: Vec<&str> = settings.contact.iter().map(String::as_str).collect();
     let new = NewAccount {
@@ -50,8 +50,9 @@ pub async fn account(
         .await
         .map_err(|e| {
             format!(
-                "cannot register an ACME account at {}: {e}",
-                settings.directory
+                "cannot register an ACME account at {}: {}",
+                settings.directory,
+                why(&e)
             )
         })?;
     store.save_account(&settings.directory, credentials)?;
@@ -73,14 +74,14 @@ pub async fn issue(
     let mut order = account
         .new_order(&NewOrder::new(&identifiers))
         .await
-        .map_err(|e| format!("cannot place an order: {e}"))?;
+        .map_err(|e| format!("cannot place an order: {}", why(&e)))?;
     let mut tokens = Vec::new();
     let answered = answer_challenges(&mut order, settings.challenge, resolver, &mut tokens).await;
     let status = match answered {
         Ok(()) => order
             .poll_ready(&POLL)
             .await
-            .map_err(|e| format!("validation failed: {e}")),
+            .map_err(|e| format!("validation failed: {}", why(&e))),
         Err(e) => Err(e),
     };
     resolver.clear_challenges();
@@ -103,11 +104,11 @@ pub async fn issue(
     order
         .finalize_csr(csr.der())
         .await
-        .map_err(|e| format!("the CA refused the certificate request: {e}"))?;
+        .map_err(|e| format!("the CA refused the certificate request: {}", why(&e)))?;
     let chain = order
         .poll_certificate(&POLL)
         .await
-        .map_err(|e| format!("the certificate was not issued: {e}"))?;
+        .map_err(|e| format!("the certificate was not issued: {}", why(&e)))?;
     Ok((chain, key.serialize_pem()))
 }
 
@@ -125,7 +126,7 @@ async fn answer_challenges(
     let mut authorizations = order.authorizations();
     while let Some(authorization) = authorizations.next().await {
         let mut authorization =
-            authorization.map_err(|e| format!("cannot read an authorization: {e}"))?;
+            authorization.map_err(|e| format!("cannot read an authorization: {}", why(&e)))?;
         if authorization.status == AuthorizationStatus::Valid {
             continue;
         }
@@ -147,7 +148,7 @@ async fn answer_challenges(
         challenge
             .set_ready()
             .await
-            .map_err(|e| format!("{domain}: the CA refused the challenge: {e}"))?;
+            .map_err(|e| format!("{domain}: the CA refused the challenge: {}", why(&e)))?;
     }
     Ok(())
 }
@@ -167,6 +168,22 @@ async fn why_invalid(order: &mut Order) -> String {
         true => "the order is invalid (the CA gave no reason)".into(),
         false => reasons.join("; "),
     }
+}
+
+/// An instant-acme error with its causes: the CA's problem document, or
+/// what broke underneath (refused connection, untrusted certificate), which
+/// the top-level message alone hides.
+fn why(error: &instant_acme::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(e) = cause {
+        let more = e.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = e.source();
+    }
+    text
 }
 
 /// The HTTPS client to the directory, on the project's ring provider.
