@@ -39,7 +39,7 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
         tracker: TaskTracker::new(),
     };
     let snapshot = proxy.snapshot.load_full();
-    crate::tls::acme::start(&snapshot.config, &acme_metrics, &shared.shutdown)?;
+    crate::tls::acme::start(&snapshot, &acme_metrics, &shared.shutdown)?;
     let mut accept_loops = Vec::new();
     for listener in &snapshot.config.listeners {
         let tcp = server::bind(listener).await?;

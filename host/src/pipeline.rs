@@ -68,12 +68,6 @@ pub type Handling = Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infa
 
 /// Answers one client request; never fails (errors become statuses).
 pub fn handle(proxy: Arc<Proxy>, conn: Arc<ConnInfo>, req: Request<Incoming>) -> Handling {
-    // ACME HTTP-01 validation, before routing and plugins.
-    if !conn.tls
-        && let Some(response) = crate::tls::acme::http01_response(&req)
-    {
-        return Box::pin(std::future::ready(Ok(response)));
-    }
     Box::pin(answer(proxy, conn, req))
 }
 
@@ -85,6 +79,12 @@ async fn answer(
     let started = Instant::now();
     // 1. One snapshot for the whole exchange: a reload never tears a request.
     let snapshot = proxy.snapshot.load_full();
+    // ACME HTTP-01 validation, before routing and plugins.
+    if !conn.tls
+        && let Some(response) = crate::tls::acme::http01_response(&snapshot.config, &req)
+    {
+        return Ok(response);
+    }
     let (mut parts, body) = req.into_parts();
     let request_id = request_id(&parts);
     let accept_encoding = parts.headers.get(header::ACCEPT_ENCODING).cloned();

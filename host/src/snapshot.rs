@@ -23,6 +23,9 @@ pub struct Snapshot {
     pub route_clusters: Vec<Arc<Cluster>>,
     /// TLS settings by listener name.
     pub tls: HashMap<String, Arc<ServerConfig>>,
+    /// The certificate resolvers of ACME listeners by listener name, carried
+    /// from snapshot to snapshot: their renewal tasks fill them.
+    pub acme: HashMap<String, Arc<tls::acme::AcmeResolver>>,
     /// The plugin versions this snapshot runs.
     pub plugins: PluginSet,
     /// The plugin chain of each route, by route index (`None`: no plugins).
@@ -119,13 +122,23 @@ impl Snapshot {
             acme_unchanged(&previous.config, &config, &mut problems);
         }
         let mut tls = HashMap::new();
+        let mut acme = HashMap::new();
         for (i, listener) in config.listeners.iter().enumerate() {
             let Some(settings) = &listener.tls else {
                 continue;
             };
+            let resolver = settings.acme.as_ref().map(|_| {
+                let carried = previous.and_then(|p| p.acme.get(&listener.name));
+                carried.cloned().unwrap_or_default()
+            });
             let key = format!("listeners[{i}].tls");
-            if let Some(server) = server_tls(&key, listener, settings, &config, &mut problems) {
+            if let Some(server) =
+                server_tls(&key, settings, resolver.clone(), &config, &mut problems)
+            {
                 tls.insert(listener.name.clone(), server);
+            }
+            if let Some(resolver) = resolver {
+                acme.insert(listener.name.clone(), resolver);
             }
         }
         let mut clusters = BTreeMap::new();
@@ -156,6 +169,7 @@ impl Snapshot {
             clusters,
             route_clusters,
             tls,
+            acme,
             config,
             plugins: PluginSet::default(),
             route_chains: Vec::new(),
@@ -168,18 +182,18 @@ impl Snapshot {
 /// bundle read now), or its problems under `key`.
 fn server_tls(
     key: &str,
-    listener: &crate::config::Listener,
     settings: &ListenerTls,
+    acme: Option<Arc<tls::acme::AcmeResolver>>,
     config: &Config,
     problems: &mut Vec<Problem>,
 ) -> Option<Arc<ServerConfig>> {
     let resolve = |p: &std::path::Path| config.resolve(p);
-    let certificates = match &settings.acme {
-        // ACME: the resolver the renewal task fills (see tls::acme).
-        Some(acme) => tls::acme::check(acme, resolve)
-            .map(|()| tls::acme::resolver(&listener.name) as Arc<_>)
+    let certificates = match (&settings.acme, acme) {
+        // ACME: the resolver its renewal task fills (see tls::acme).
+        (Some(acme), Some(resolver)) => tls::acme::check(acme, resolve)
+            .map(|()| resolver as Arc<dyn rustls::server::ResolvesServerCert>)
             .map_err(|message| problems.push(problem(format!("{key}.acme.directory_ca"), message))),
-        None => tls::cert_resolver(&settings.certificates, resolve)
+        _ => tls::cert_resolver(&settings.certificates, resolve)
             .map_err(|message| problems.push(problem(key.to_string(), message))),
     };
     let clients = tls::client_verifier(settings.client_auth.as_ref(), resolve)

@@ -376,12 +376,26 @@ async fn a_failed_validation_is_logged_with_the_problem_document() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_reload_that_changes_acme_settings_is_refused() {
+async fn reloads_keep_the_certificate_and_refuse_acme_changes() {
     let ports = Ports::new();
     let pebble = Pebble::start(ports.http, ports.https, None);
     let origin = Origin::start("app").await;
     let state = tempfile::tempdir().unwrap();
-    let proxy = Proxy::start(&config(&ports, &pebble, &origin, state.path(), ""));
+    let text = config(&ports, &pebble, &origin, state.path(), "");
+    let proxy = Proxy::start(&text);
+    assert!(
+        proxy.wait_for_log(ISSUED, Duration::from_secs(60)),
+        "{}",
+        proxy.log()
+    );
+    let leaf = served_leaf(&ports, &pebble).await;
+    // Another setting changes: the listener keeps its certificate.
+    let other = format!("{text}\n[compression]\nenabled = false\n");
+    std::fs::write(&proxy.config, proxy.fill(&other)).unwrap();
+    let (status, body) = proxy.reload();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(served_leaf(&ports, &pebble).await, leaf);
+    // The ACME table changes: refused, it applies at start-up only.
     let changed = config(
         &ports,
         &pebble,
@@ -396,4 +410,5 @@ async fn a_reload_that_changes_acme_settings_is_refused() {
         body.contains("restart the proxy to apply a change to [listeners.tls.acme]"),
         "{body}"
     );
+    assert_eq!(served_leaf(&ports, &pebble).await, leaf);
 }

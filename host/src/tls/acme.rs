@@ -13,8 +13,7 @@ mod store;
 
 pub use challenge::{ACME_TLS_ALPN, AcmeResolver};
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{Request, Response, StatusCode};
@@ -27,31 +26,13 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::config::acme::{Acme, Challenge};
 use crate::metrics::ListenerLabel;
+use crate::snapshot::Snapshot;
 use crate::upstream::ProxyBody;
 use certificate::Served;
 use challenge::HTTP01;
 use store::Store;
 
-/// The resolvers of ACME listeners by listener name: they outlive
-/// snapshots, so a reload keeps serving the certificate the task installed.
-static RESOLVERS: LazyLock<Mutex<HashMap<String, Arc<AcmeResolver>>>> =
-    LazyLock::new(Default::default);
-
-/// Whether some listener answers HTTP-01: only then do plain listeners
-/// claim `/.well-known/acme-challenge/`.
-static HTTP01_ANSWERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
 const CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
-
-/// The certificate resolver of the ACME listener `listener`.
-pub fn resolver(listener: &str) -> Arc<AcmeResolver> {
-    RESOLVERS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry(listener.to_string())
-        .or_default()
-        .clone()
-}
 
 /// Checks what `ravelin check` can check without a CA: `directory_ca` reads.
 pub fn check(
@@ -99,10 +80,11 @@ impl AcmeMetrics {
 /// Installs each ACME listener's first certificate (stored, else the
 /// fallback) and starts its renewal task; before the listeners accept.
 pub fn start(
-    config: &Config,
+    snapshot: &Snapshot,
     metrics: &AcmeMetrics,
     shutdown: &CancellationToken,
 ) -> Result<(), String> {
+    let config = &snapshot.config;
     for listener in &config.listeners {
         let Some(settings) = listener.tls.as_ref().and_then(|t| t.acme.clone()) else {
             continue;
@@ -118,14 +100,14 @@ pub fn start(
                 .as_deref(),
         )
         .map_err(|e| format!("listener {name}: {e}"))?;
-        if settings.challenge == Challenge::Http01 {
-            HTTP01_ANSWERED.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
+        let Some(resolver) = snapshot.acme.get(&name).cloned() else {
+            continue;
+        };
         let task = Renewal {
             label: ListenerLabel {
                 listener: name.clone(),
             },
-            resolver: resolver(&name),
+            resolver,
             settings,
             store,
             roots,
@@ -139,8 +121,13 @@ pub fn start(
 
 /// The answer of a plain listener to an HTTP-01 validation request, or
 /// `None` for any other request.
-pub fn http01_response<B>(req: &Request<B>) -> Option<Response<ProxyBody>> {
-    if !HTTP01_ANSWERED.load(std::sync::atomic::Ordering::Relaxed) {
+/// (Without an http-01 listener in `config`, the path is routed as usual.)
+pub fn http01_response<B>(config: &Config, req: &Request<B>) -> Option<Response<ProxyBody>> {
+    let http01 = |l: &crate::config::Listener| {
+        let acme = l.tls.as_ref().and_then(|t| t.acme.as_ref());
+        acme.is_some_and(|a| a.challenge == Challenge::Http01)
+    };
+    if !config.listeners.iter().any(http01) {
         return None;
     }
     let token = req.uri().path().strip_prefix(CHALLENGE_PREFIX)?;
