@@ -412,3 +412,35 @@ async fn reloads_keep_the_certificate_and_refuse_acme_changes() {
     );
     assert_eq!(served_leaf(&ports, &pebble).await, leaf);
 }
+
+#[test]
+fn check_names_an_unreadable_directory_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"
+[[listeners]]
+listen = "127.0.0.1:8443"
+
+[listeners.tls.acme]
+directory = "https://127.0.0.1:14000/dir"
+directory_ca = "missing-ca.pem"
+domains = ["localhost"]
+state_dir = "acme"
+
+[upstreams.app]
+endpoints = [{ address = "127.0.0.1:9000" }]
+
+[[routes]]
+upstream = "app"
+"#;
+    let output = ravelin_tests::proxy::check(dir.path(), text);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("`listeners[0].tls.acme.directory_ca`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("missing-ca.pem: cannot read certificates"),
+        "{stderr}"
+    );
+}

@@ -32,6 +32,10 @@ use certificate::Served;
 use challenge::HTTP01;
 use store::Store;
 
+/// The longest one attempt (account, order, validation, issuance) may
+/// take: a CA that stops answering mid-order is retried like one that fails.
+const ATTEMPT_LIMIT: Duration = Duration::from_secs(300);
+
 const CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 
 /// Checks what `ravelin check` can check without a CA: `directory_ca` reads.
@@ -219,7 +223,11 @@ impl Renewal {
             }
             let mut backoff = self.settings.retry_min;
             loop {
-                match self.obtain(&mut account).await {
+                let attempt = tokio::time::timeout(ATTEMPT_LIMIT, self.obtain(&mut account));
+                let outcome = attempt.await.unwrap_or_else(|_| {
+                    Err(format!("no answer within {}s", ATTEMPT_LIMIT.as_secs()))
+                });
+                match outcome {
                     Ok(served) => {
                         tracing::info!(listener = %listener, serial = %served.serial, "ACME: new certificate installed, valid for {}s", served.lifetime().as_secs());
                         self.install(&served, false);

@@ -75,8 +75,11 @@ pub async fn issue(
         .new_order(&NewOrder::new(&identifiers))
         .await
         .map_err(|e| format!("cannot place an order: {}", why(&e)))?;
-    let mut tokens = Vec::new();
-    let answered = answer_challenges(&mut order, settings.challenge, resolver, &mut tokens).await;
+    let mut answers = Answers {
+        resolver,
+        tokens: Vec::new(),
+    };
+    let answered = answer_challenges(&mut order, settings.challenge, &mut answers).await;
     let status = match answered {
         Ok(()) => order
             .poll_ready(&POLL)
@@ -84,10 +87,7 @@ pub async fn issue(
             .map_err(|e| format!("validation failed: {}", why(&e))),
         Err(e) => Err(e),
     };
-    resolver.clear_challenges();
-    for token in &tokens {
-        HTTP01.remove(token);
-    }
+    drop(answers);
     if status? != OrderStatus::Ready {
         return Err(format!(
             "validation failed: {}",
@@ -112,12 +112,28 @@ pub async fn issue(
     Ok((chain, key.serialize_pem()))
 }
 
+/// The challenge answers of one order, withdrawn when it is dropped: after
+/// validation, on an error, or when the attempt is abandoned mid-way.
+struct Answers<'a> {
+    resolver: &'a AcmeResolver,
+    /// HTTP-01 tokens this order added.
+    tokens: Vec<String>,
+}
+
+impl Drop for Answers<'_> {
+    fn drop(&mut self) {
+        self.resolver.clear_challenges();
+        for token in &self.tokens {
+            HTTP01.remove(token);
+        }
+    }
+}
+
 /// Puts each pending authorization's answer in place, then tells the CA.
 async fn answer_challenges(
     order: &mut Order,
     kind: Challenge,
-    resolver: &AcmeResolver,
-    tokens: &mut Vec<String>,
+    answers: &mut Answers<'_>,
 ) -> Result<(), String> {
     let wanted = match kind {
         Challenge::TlsAlpn01 => ChallengeType::TlsAlpn01,
@@ -138,11 +154,13 @@ async fn answer_challenges(
         match kind {
             Challenge::TlsAlpn01 => {
                 let digest = key_authorization.digest();
-                resolver.add_challenge(&domain, certificate::challenge(&domain, digest.as_ref())?);
+                answers
+                    .resolver
+                    .add_challenge(&domain, certificate::challenge(&domain, digest.as_ref())?);
             }
             Challenge::Http01 => {
                 HTTP01.add(&challenge.token, key_authorization.as_str());
-                tokens.push(challenge.token.clone());
+                answers.tokens.push(challenge.token.clone());
             }
         }
         challenge
