@@ -25,6 +25,8 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let mut metrics = Metrics::default();
     runtime.register_metrics(metrics.registry_mut());
+    let acme_metrics = crate::tls::acme::AcmeMetrics::default();
+    acme_metrics.register(metrics.registry_mut());
     let proxy = Arc::new(Proxy {
         snapshot: ArcSwap::from_pointee(snapshot),
         metrics,
@@ -37,6 +39,7 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
         tracker: TaskTracker::new(),
     };
     let snapshot = proxy.snapshot.load_full();
+    crate::tls::acme::start(&snapshot, &acme_metrics, &shared.shutdown)?;
     let mut accept_loops = Vec::new();
     for listener in &snapshot.config.listeners {
         let tcp = server::bind(listener).await?;

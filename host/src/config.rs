@@ -4,6 +4,7 @@
 //! and line. Everything here is a pure function of the text, so it tests
 //! without files.
 
+pub mod acme;
 mod file;
 mod file_plugin;
 pub mod locate;
@@ -99,10 +100,12 @@ pub struct Listener {
 /// A TLS listener: its certificates, and whether it asks clients for one.
 #[derive(Debug, Clone)]
 pub struct ListenerTls {
-    /// At least one; the first is the default.
+    /// At least one unless `acme` is set; the first is the default.
     pub certificates: Vec<Certificate>,
     /// `None`: clients are not asked for a certificate.
     pub client_auth: Option<ClientAuth>,
+    /// Certificates from an ACME CA (then `certificates` is empty).
+    pub acme: Option<acme::Acme>,
 }
 
 /// Client certificates on a listener (mutual TLS): the CA bundle that

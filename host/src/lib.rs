@@ -2,7 +2,7 @@
 //! sandboxed WebAssembly components.
 //!
 //! The request path (see `pipeline`): `server` accepts and terminates TLS
-//! (`tls`), `pipeline` loads one `snapshot`, routes (`router`), cleans the
+//! (`tls`, whose `acme` gets certificates from an ACME CA), `pipeline` loads one `snapshot`, routes (`router`), cleans the
 //! request (`hygiene`), sends it to an `upstream` cluster (balancer, pool,
 //! health, retries), cleans and compresses the response (`compress`), and
 //! logs it (`access_log`, `metrics`); `plugins` connects the Wasm plugin

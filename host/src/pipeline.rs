@@ -79,6 +79,12 @@ async fn answer(
     let started = Instant::now();
     // 1. One snapshot for the whole exchange: a reload never tears a request.
     let snapshot = proxy.snapshot.load_full();
+    // ACME HTTP-01 validation, before routing and plugins.
+    if !conn.tls
+        && let Some(response) = crate::tls::acme::http01_response(&snapshot.config, &req)
+    {
+        return Ok(response);
+    }
     let (mut parts, body) = req.into_parts();
     let request_id = request_id(&parts);
     let accept_encoding = parts.headers.get(header::ACCEPT_ENCODING).cloned();

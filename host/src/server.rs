@@ -140,8 +140,13 @@ async fn serve_tls(
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-        Ok(Ok(tls_stream)) => {
+        Ok(Ok(mut tls_stream)) => {
             record_session(&mut conn, tls_stream.get_ref().1);
+            if conn.alpn.as_deref().map(str::as_bytes) == Some(crate::tls::acme::ACME_TLS_ALPN) {
+                // TLS-ALPN-01 validation: the handshake was the answer.
+                let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls_stream).await;
+                return;
+            }
             serve_http(tls_stream, conn, shared).await;
         }
         Ok(Err(e)) => tracing::debug!(client = %conn.peer, "TLS handshake failed: {e}"),

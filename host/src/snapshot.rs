@@ -23,6 +23,9 @@ pub struct Snapshot {
     pub route_clusters: Vec<Arc<Cluster>>,
     /// TLS settings by listener name.
     pub tls: HashMap<String, Arc<ServerConfig>>,
+    /// The certificate resolvers of ACME listeners by listener name, carried
+    /// from snapshot to snapshot: their renewal tasks fill them.
+    pub acme: HashMap<String, Arc<tls::acme::AcmeResolver>>,
     /// The plugin versions this snapshot runs.
     pub plugins: PluginSet,
     /// The plugin chain of each route, by route index (`None`: no plugins).
@@ -115,14 +118,27 @@ impl Snapshot {
                 "the kv backend is chosen at start-up: restart the proxy to apply a change to [kv]";
             problems.push(problem("kv".into(), message.into()));
         }
+        if let Some(previous) = previous {
+            acme_unchanged(&previous.config, &config, &mut problems);
+        }
         let mut tls = HashMap::new();
+        let mut acme = HashMap::new();
         for (i, listener) in config.listeners.iter().enumerate() {
             let Some(settings) = &listener.tls else {
                 continue;
             };
+            let resolver = settings.acme.as_ref().map(|_| {
+                let carried = previous.and_then(|p| p.acme.get(&listener.name));
+                carried.cloned().unwrap_or_default()
+            });
             let key = format!("listeners[{i}].tls");
-            if let Some(server) = server_tls(&key, settings, &config, &mut problems) {
+            if let Some(server) =
+                server_tls(&key, settings, resolver.clone(), &config, &mut problems)
+            {
                 tls.insert(listener.name.clone(), server);
+            }
+            if let Some(resolver) = resolver {
+                acme.insert(listener.name.clone(), resolver);
             }
         }
         let mut clusters = BTreeMap::new();
@@ -153,6 +169,7 @@ impl Snapshot {
             clusters,
             route_clusters,
             tls,
+            acme,
             config,
             plugins: PluginSet::default(),
             route_chains: Vec::new(),
@@ -166,17 +183,47 @@ impl Snapshot {
 fn server_tls(
     key: &str,
     settings: &ListenerTls,
+    acme: Option<Arc<tls::acme::AcmeResolver>>,
     config: &Config,
     problems: &mut Vec<Problem>,
 ) -> Option<Arc<ServerConfig>> {
     let resolve = |p: &std::path::Path| config.resolve(p);
-    let certificates = tls::cert_resolver(&settings.certificates, resolve)
-        .map_err(|message| problems.push(problem(key.to_string(), message)));
+    let certificates = match (&settings.acme, acme) {
+        // ACME: the resolver its renewal task fills (see tls::acme).
+        (Some(acme), Some(resolver)) => tls::acme::check(acme, resolve)
+            .map(|()| resolver as Arc<dyn rustls::server::ResolvesServerCert>)
+            .map_err(|message| problems.push(problem(format!("{key}.acme.directory_ca"), message))),
+        _ => tls::cert_resolver(&settings.certificates, resolve)
+            .map_err(|message| problems.push(problem(key.to_string(), message))),
+    };
     let clients = tls::client_verifier(settings.client_auth.as_ref(), resolve)
         .map_err(|message| problems.push(problem(format!("{key}.client_auth.ca"), message)));
-    tls::server_config(certificates.ok()?, clients.ok()?)
+    let mut server = tls::server_config(certificates.ok()?, clients.ok()?)
         .map_err(|message| problems.push(problem(key.to_string(), message)))
-        .ok()
+        .ok()?;
+    if settings.acme.is_some() {
+        // TLS-ALPN-01 validation offers only this protocol.
+        let protocols = &mut Arc::make_mut(&mut server).alpn_protocols;
+        protocols.push(tls::acme::ACME_TLS_ALPN.to_vec());
+    }
+    Some(server)
+}
+
+/// ACME renewal tasks start with the proxy: a reload may not add, drop or
+/// change a listener's `acme` table.
+fn acme_unchanged(previous: &Config, config: &Config, problems: &mut Vec<Problem>) {
+    let acme = |c: &Config, name: &str| {
+        c.listeners
+            .iter()
+            .find(|l| l.name == name)
+            .and_then(|l| l.tls.as_ref()?.acme.clone())
+    };
+    for (i, listener) in config.listeners.iter().enumerate() {
+        if acme(previous, &listener.name) != acme(config, &listener.name) {
+            let message = "ACME settings are applied at start-up: restart the proxy to apply a change to [listeners.tls.acme]";
+            problems.push(problem(format!("listeners[{i}].tls.acme"), message.into()));
+        }
+    }
 }
 
 fn problem(key: String, message: String) -> Problem {

@@ -1,8 +1,10 @@
 //! TLS: the server side (several certificates chosen by SNI, TLS 1.2 and 1.3
 //! only, ALPN `h2` and `http/1.1`, client certificates when the listener asks
 //! for them) and the client side used to re-encrypt to upstreams (CA bundle
-//! or system roots, optional client certificate).
+//! or system roots, optional client certificate). `acme` obtains and renews
+//! a listener's certificate from an ACME CA instead of files.
 
+pub mod acme;
 mod client_auth;
 mod client_cert;
 

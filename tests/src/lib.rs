@@ -1,6 +1,6 @@
 //! Harness for the end-to-end tests: real origins ([`Origin`]), the real
 //! `ravelin` binary ([`Proxy`]), certificates made on the spot ([`Pki`]),
-//! clients ([`client`]), and a real Redis for the kv tests ([`redis`]).
+//! clients ([`client`]), and a real Redis for the kv tests ([`redis`]), a real ACME CA ([`pebble`]).
 //! Everything listens on 127.0.0.1 ports the OS picks.
 
 pub mod adversary;
@@ -11,6 +11,7 @@ pub mod faulty;
 pub mod h2raw;
 pub mod jwt;
 pub mod origin;
+pub mod pebble;
 pub mod plugin_cli;
 pub mod proxy;
 pub mod redis;

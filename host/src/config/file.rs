@@ -99,8 +99,11 @@ pub struct FileListener {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileServerTls {
+    #[serde(default)]
     pub certificates: Vec<FileCertificate>,
     pub client_auth: Option<FileClientAuth>,
+    /// Certificates from an ACME CA instead of files.
+    pub acme: Option<super::acme::FileAcme>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -40,6 +40,7 @@ pub fn validate(mut raw: FileConfig, base_dir: &Path) -> Result<Config, Vec<Prob
     let server = server(raw.server, base_dir, &mut p);
     let admin = admin(raw.admin, base_dir, &mut p);
     let listeners = listeners(raw.listeners, &raw.limits, &mut p);
+    acme_http01_listeners(&listeners, &mut p);
     let upstreams = upstreams(raw.upstreams, &mut p);
     let (plugins, registry) = plugins(
         raw.plugins,
@@ -230,11 +231,13 @@ fn listeners(raw: Vec<FileListener>, limits: &FileLimits, p: &mut Problems) -> V
     listeners
 }
 
-fn listener_tls(key: &str, raw: FileServerTls, p: &mut Problems) -> ListenerTls {
-    if raw.certificates.is_empty() {
+fn listener_tls(key: &str, mut raw: FileServerTls, p: &mut Problems) -> ListenerTls {
+    let has_acme = raw.acme.is_some();
+    let acme = listener_acme(key, &mut raw, p);
+    if raw.certificates.is_empty() && !has_acme {
         p.add(
             format!("{key}.certificates"),
-            "a TLS listener needs at least one certificate",
+            "a TLS listener needs at least one certificate (or an [acme] table)",
         );
     }
     let certificates = raw
@@ -270,6 +273,38 @@ fn listener_tls(key: &str, raw: FileServerTls, p: &mut Problems) -> ListenerTls 
     ListenerTls {
         certificates,
         client_auth,
+        acme,
+    }
+}
+
+/// `tls.acme`, which stands in for `tls.certificates`.
+fn listener_acme(key: &str, raw: &mut FileServerTls, p: &mut Problems) -> Option<acme::Acme> {
+    let table = raw.acme.take()?;
+    if !raw.certificates.is_empty() {
+        p.add(
+            format!("{key}.acme"),
+            "a listener takes its certificates either from files or from ACME: remove `certificates` or `acme`",
+        );
+    }
+    acme::acme(&format!("{key}.acme"), table, &mut |k, m| p.add(k, m))
+}
+
+/// HTTP-01 is answered on plain listeners: at least one must exist.
+fn acme_http01_listeners(listeners: &[Listener], p: &mut Problems) {
+    let plain = listeners.iter().any(|l| l.tls.is_none());
+    for (i, l) in listeners.iter().enumerate() {
+        let http01 = l
+            .tls
+            .as_ref()
+            .and_then(|t| t.acme.as_ref())
+            .map(|a| a.challenge)
+            == Some(acme::Challenge::Http01);
+        if http01 && !plain {
+            p.add(
+                format!("listeners[{i}].tls.acme.challenge"),
+                "http-01 is answered on a plain HTTP listener (the CA connects to port 80 of each domain): add one, or use \"tls-alpn-01\"",
+            );
+        }
     }
 }
 
