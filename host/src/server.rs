@@ -8,11 +8,11 @@ mod idle;
 mod limits;
 mod stamp;
 
-pub use framing::Verdicts;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::Request;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -22,9 +22,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Listener;
+use crate::hygiene::Refusal;
 use crate::metrics::ListenerLabel;
-use crate::pipeline::{self, ConnInfo, Proxy};
-use framing::FramingGuard;
+use crate::pipeline::{self, ClientBody, ConnInfo, Proxy};
+use crate::upstream::BoxError;
+use framing::{FramingGuard, Verdicts};
 use idle::IdleIo;
 use limits::ConnectionLimits;
 
@@ -91,7 +93,6 @@ pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) 
         };
         let _ = stream.set_nodelay(true);
         let conn = ConnInfo {
-            framing: None,
             sni: None,
             alpn: None,
             tls_version: "",
@@ -171,7 +172,7 @@ fn record_session(conn: &mut ConnInfo, session: &rustls::ServerConnection) {
     conn.client_cert = leaf.map(|leaf| Arc::new(crate::tls::client_cert(leaf)));
 }
 
-async fn serve_http<IO>(io: IO, mut conn: ConnInfo, shared: Shared)
+async fn serve_http<IO>(io: IO, conn: ConnInfo, shared: Shared)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -198,12 +199,11 @@ where
         .keep_alive_timeout(Duration::from_secs(10));
     let (io, verdicts, head_clock) =
         FramingGuard::new(io, limits.max_request_header_bytes.max(8192));
-    conn.framing = Some(verdicts);
     let (io, last_activity) = IdleIo::new(io);
     let conn = Arc::new(conn);
     let proxy = shared.proxy.clone();
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        pipeline::handle(proxy.clone(), conn.clone(), req)
+        pipeline::handle(proxy.clone(), conn.clone(), client_request(req, &verdicts))
     });
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
@@ -235,4 +235,15 @@ where
             }
         }
     }
+}
+
+/// A hyper request as the pipeline takes it: the body boxed, and an HTTP/1
+/// request whose framing the guard found ambiguous marked so.
+fn client_request(req: hyper::Request<Incoming>, verdicts: &Verdicts) -> Request<ClientBody> {
+    let (mut parts, body) = req.into_parts();
+    // One verdict per HTTP/1 request, in the order hyper hands them over.
+    if parts.version < http::Version::HTTP_2 && verdicts.next_is_ambiguous() {
+        parts.extensions.insert(Refusal::AmbiguousFraming);
+    }
+    Request::from_parts(parts, body.map_err(BoxError::from).boxed())
 }
