@@ -8,6 +8,8 @@ mod plugin_steps;
 mod request_stream;
 mod upgrade;
 
+pub use upgrade::{ClientUpgrade, UpgradeHandoff};
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -203,7 +205,7 @@ async fn exchange_upstream(
     let cluster = &snapshot.route_clusters[index];
     let client_upgrade = parts
         .extensions
-        .remove::<hyper::upgrade::OnUpgrade>()
+        .remove::<ClientUpgrade>()
         .filter(|_| hygiene::is_upgrade(&parts.headers));
     // 4. Plugins, on-request in route order; one may answer instead. Its
     // answer goes back through the response hooks of the plugins before it
