@@ -12,7 +12,10 @@ mod path;
 
 pub use path::{AmbiguousPaths, normalize_path};
 
-/// Why a request was refused before routing; each maps to a 4xx.
+/// Why a request was refused before routing; each maps to a 4xx. A server
+/// layer that finds a protocol-level reason (HTTP/1 framing read two ways)
+/// puts it in the request's extensions and the pipeline refuses the
+/// request with it, logged like any other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error("HTTP/1.1 request without a Host header")]
@@ -245,9 +248,11 @@ pub fn set_forwarding(headers: &mut HeaderMap, f: &Forwarding<'_>) {
     set(headers, &header::FORWARDED, &forwarded);
 }
 
-/// Adds this proxy to `Via` (`1.1 ravelin`, or `2 ravelin` for HTTP/2).
+/// Adds this proxy to `Via` (`1.1 ravelin`, or `2 ravelin` for HTTP/2,
+/// `3 ravelin` for HTTP/3).
 pub fn add_via(headers: &mut HeaderMap, version: Version, pseudonym: &HeaderValue) {
     let version = match version {
+        Version::HTTP_3 => "3",
         Version::HTTP_2 => "2",
         Version::HTTP_10 => "1.0",
         _ => "1.1",

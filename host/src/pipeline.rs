@@ -8,6 +8,8 @@ mod plugin_steps;
 mod request_stream;
 mod upgrade;
 
+pub use upgrade::{ClientUpgrade, UpgradeHandoff};
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -18,7 +20,6 @@ use arc_swap::ArcSwap;
 use http::header::{self, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Version, request};
-use hyper::body::Incoming;
 
 use crate::access_log;
 use crate::compress;
@@ -52,9 +53,11 @@ pub struct ConnInfo {
     pub tls_cipher: &'static str,
     /// The certificate the client presented and the listener verified.
     pub client_cert: Option<Arc<ravelin_runtime::ClientCert>>,
-    /// HTTP/1 framing verdicts of this connection's requests, in order.
-    pub framing: Option<Arc<crate::server::Verdicts>>,
 }
+
+/// A client's request body, whichever protocol carried it: the server
+/// layer boxes hyper's body (HTTP/1.1, HTTP/2) or an HTTP/3 stream's data.
+pub type ClientBody = ProxyBody;
 
 static X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 
@@ -67,14 +70,14 @@ static NO_ROUTE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("-"));
 pub type Handling = Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infallible>> + Send>>;
 
 /// Answers one client request; never fails (errors become statuses).
-pub fn handle(proxy: Arc<Proxy>, conn: Arc<ConnInfo>, req: Request<Incoming>) -> Handling {
+pub fn handle(proxy: Arc<Proxy>, conn: Arc<ConnInfo>, req: Request<ClientBody>) -> Handling {
     Box::pin(answer(proxy, conn, req))
 }
 
 async fn answer(
     proxy: Arc<Proxy>,
     conn: Arc<ConnInfo>,
-    req: Request<Incoming>,
+    req: Request<ClientBody>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     let started = Instant::now();
     // 1. One snapshot for the whole exchange: a reload never tears a request.
@@ -161,12 +164,12 @@ async fn forward(
     snapshot: &Snapshot,
     conn: &ConnInfo,
     parts: &mut request::Parts,
-    body: Incoming,
+    body: ClientBody,
     request_id: &HeaderValue,
     route_out: &mut Option<usize>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     // 2. Router, on the normalised path.
-    let index = route(snapshot, conn, parts)?;
+    let index = route(snapshot, parts)?;
     *route_out = Some(index);
     let route = &snapshot.router.routes()[index];
     // 3. Hygiene: what the origin sees.
@@ -199,7 +202,7 @@ async fn exchange_upstream(
     snapshot: &Snapshot,
     conn: &ConnInfo,
     parts: &mut request::Parts,
-    body: Incoming,
+    body: ClientBody,
     index: usize,
     request_id: &HeaderValue,
     exchange: &mut Option<Exchange>,
@@ -208,7 +211,7 @@ async fn exchange_upstream(
     let cluster = &snapshot.route_clusters[index];
     let client_upgrade = parts
         .extensions
-        .remove::<hyper::upgrade::OnUpgrade>()
+        .remove::<ClientUpgrade>()
         .filter(|_| hygiene::is_upgrade(&parts.headers));
     // 4. Plugins, on-request in route order; one may answer instead. Its
     // answer goes back through the response hooks of the plugins before it
@@ -282,15 +285,9 @@ async fn exchange_upstream(
 
 /// Refuses what could be read two ways, then finds the route; the request's
 /// path becomes the normalised one.
-fn route(
-    snapshot: &Snapshot,
-    conn: &ConnInfo,
-    parts: &mut request::Parts,
-) -> Result<usize, ProxyError> {
-    if parts.version < Version::HTTP_2
-        && conn.framing.as_ref().is_some_and(|v| v.next_is_ambiguous())
-    {
-        return Err(ProxyError::Refused(hygiene::Refusal::AmbiguousFraming));
+fn route(snapshot: &Snapshot, parts: &mut request::Parts) -> Result<usize, ProxyError> {
+    if let Some(refusal) = parts.extensions.get::<hygiene::Refusal>() {
+        return Err(ProxyError::Refused(*refusal));
     }
     let host = hygiene::request_host(parts)?;
     let path = hygiene::normalize_path(parts.uri.path(), snapshot.config.server.ambiguous_paths)?;

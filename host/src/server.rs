@@ -1,32 +1,40 @@
 //! Client-facing listeners: accept loops with connection limits, the TLS
-//! handshake (certificate by SNI, ALPN, client certificate), one hyper
-//! connection task per client serving HTTP/1.1 and HTTP/2, idle keep-alive
-//! timeouts, and graceful drain on shutdown.
+//! handshake (certificate by SNI, ALPN, client certificate), one task per
+//! client serving HTTP/2 or HTTP/1.1 (which lets go of hyper between
+//! requests: see `http1`), idle keep-alive timeouts, and graceful drain on
+//! shutdown.
 
 mod framing;
+mod http1;
 mod idle;
 mod limits;
+mod prefixed;
 mod stamp;
-
-pub use framing::Verdicts;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::{Bytes, BytesMut};
+use http::Request;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
+use hyper::server::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Listener;
+use crate::hygiene::Refusal;
 use crate::metrics::ListenerLabel;
-use crate::pipeline::{self, ConnInfo, Proxy};
-use framing::FramingGuard;
+use crate::pipeline::{self, ClientBody, ConnInfo, Proxy};
+use crate::upstream::BoxError;
+use framing::{FramingGuard, Verdicts};
+use http1::Watch;
 use idle::IdleIo;
 use limits::ConnectionLimits;
+use prefixed::Prefixed;
 
 /// What the connection tasks share: the proxy, and the drain signal.
 #[derive(Clone)]
@@ -91,7 +99,6 @@ pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) 
         };
         let _ = stream.set_nodelay(true);
         let conn = ConnInfo {
-            framing: None,
             sni: None,
             alpn: None,
             tls_version: "",
@@ -176,44 +183,87 @@ fn record_session(conn: &mut ConnInfo, session: &rustls::ServerConnection) {
     conn.client_cert = leaf.map(|leaf| Arc::new(crate::tls::client_cert(leaf)));
 }
 
-async fn serve_http<IO>(io: IO, mut conn: ConnInfo, shared: Shared)
+async fn serve_http<IO>(io: IO, conn: ConnInfo, shared: Shared)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let snapshot = shared.proxy.snapshot.load_full();
     let (timeouts, limits) = (snapshot.config.timeouts, snapshot.config.limits);
     drop(snapshot);
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let max_head = limits.max_request_header_bytes.max(8192);
+    let (io, verdicts, head_clock) = FramingGuard::new(io, max_head);
+    let (mut io, last_activity) = IdleIo::new(io);
+    let watch = Watch {
+        head_clock,
+        last_activity,
+        head_limit: timeouts.client_header,
+        idle_limit: timeouts.idle_keepalive,
+        shutdown: shared.shutdown.clone(),
+    };
+    let conn = Arc::new(conn);
+    // HTTP/2 is boxed, like the TLS branch: HTTP/1.1 connections, parked
+    // ones above all, do not carry its size.
+    if conn.alpn.as_deref() == Some("h2") {
+        let io = Prefixed::new(Bytes::new(), io);
+        return Box::pin(serve_h2(io, conn, shared, watch, max_head)).await;
+    }
+    // Without ALPN's word, the first bytes tell: HTTP/2's preface begins
+    // with "PRI", which no HTTP/1.1 request does.
+    let mut first = BytesMut::new();
+    while first.len() < H2_PREFACE_START.len() && H2_PREFACE_START.starts_with(&first) {
+        match http1::park(&mut io, &watch).await {
+            Some(bytes) => first.extend_from_slice(&bytes),
+            None => return,
+        }
+    }
+    let first = first.freeze();
+    if first.starts_with(H2_PREFACE_START) {
+        return Box::pin(serve_h2(
+            Prefixed::new(first, io),
+            conn,
+            shared,
+            watch,
+            max_head,
+        ))
+        .await;
+    }
+    let http1 = http1::Http1Conn {
+        proxy: shared.proxy.clone(),
+        conn,
+        verdicts,
+        max_head,
+    };
+    http1::serve(io, first, http1, watch).await;
+}
+
+const H2_PREFACE_START: &[u8] = b"PRI";
+
+/// Serves HTTP/2 (by ALPN, or prior knowledge on a plain listener).
+async fn serve_h2<IO>(io: IO, conn: Arc<ConnInfo>, shared: Shared, watch: Watch, max_head: usize)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = http2::Builder::new(TokioExecutor::new());
     builder
-        .http1()
         .timer(TokioTimer::new())
-        // The framing guard's head clock bounds heads instead: hyper's
-        // timer also runs while a keep-alive connection waits.
-        .header_read_timeout(None)
-        .max_buf_size(limits.max_request_header_bytes.max(8192))
-        .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(limits.max_request_header_bytes).unwrap_or(u32::MAX))
+        .max_header_list_size(u32::try_from(max_head).unwrap_or(u32::MAX))
         .max_concurrent_streams(256)
         .max_pending_accept_reset_streams(Some(64))
         .max_local_error_reset_streams(Some(256))
         .keep_alive_interval(Some(Duration::from_secs(30)))
         .keep_alive_timeout(Duration::from_secs(10));
-    let (io, verdicts, head_clock) =
-        FramingGuard::new(io, limits.max_request_header_bytes.max(8192));
-    conn.framing = Some(verdicts);
-    let (io, last_activity) = IdleIo::new(io);
-    let conn = Arc::new(conn);
     let proxy = shared.proxy.clone();
+    let no_verdicts = Verdicts::default();
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        pipeline::handle(proxy.clone(), conn.clone(), req)
+        pipeline::handle(
+            proxy.clone(),
+            conn.clone(),
+            client_request(req, &no_verdicts),
+        )
     });
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
-    let (idle_limit, head_limit) = (timeouts.idle_keepalive, timeouts.client_header);
-    let period = idle_limit.min(head_limit) / 4 + Duration::from_millis(1);
+    let period = watch.idle_limit.min(watch.head_limit) / 4 + Duration::from_millis(1);
     let mut check = tokio::time::interval(period);
     let mut draining = false;
     loop {
@@ -229,15 +279,29 @@ where
                 draining = true;
             }
             _ = check.tick() => {
-                if head_clock.age().is_some_and(|t| t >= head_limit) {
-                    tracing::debug!("request head not complete within {head_limit:?}: connection closed");
+                if watch.head_clock.age().is_some_and(|t| t >= watch.head_limit) {
+                    tracing::debug!("request head not complete within {:?}: connection closed", watch.head_limit);
                     return;
                 }
-                if !draining && last_activity.age().is_some_and(|t| t >= idle_limit) {
+                if !draining && watch.last_activity.age().is_some_and(|t| t >= watch.idle_limit) {
                     connection.as_mut().graceful_shutdown();
                     draining = true;
                 }
             }
         }
     }
+}
+
+/// A hyper request as the pipeline takes it: the body boxed, and an HTTP/1
+/// request whose framing the guard found ambiguous marked so.
+pub(super) fn client_request(
+    req: hyper::Request<Incoming>,
+    verdicts: &Verdicts,
+) -> Request<ClientBody> {
+    let (mut parts, body) = req.into_parts();
+    // One verdict per HTTP/1 request, in the order hyper hands them over.
+    if parts.version < http::Version::HTTP_2 && verdicts.next_is_ambiguous() {
+        parts.extensions.insert(Refusal::AmbiguousFraming);
+    }
+    Request::from_parts(parts, body.map_err(BoxError::from).boxed())
 }

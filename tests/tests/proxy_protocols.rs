@@ -472,3 +472,84 @@ upstream = "legacy"
     assert!(!text.contains("HTTP/1.0"), "{text}");
     task.abort();
 }
+
+/// Reads one response with a `content-length` body from a raw connection.
+async fn read_response(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut byte))
+            .await
+            .expect("a response head within 5 s")
+            .unwrap();
+        assert_eq!(
+            n,
+            1,
+            "connection closed mid-head: {}",
+            String::from_utf8_lossy(&raw)
+        );
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&raw).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .map_or(0, |v| v.trim().parse().unwrap());
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.unwrap();
+    head + &String::from_utf8_lossy(&body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_that_went_quiet_serves_its_next_requests_and_upgrades() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let origin = Origin::start("quiet").await;
+    let proxy = Proxy::start(&config(&origin, ""));
+    let mut stream = tokio::net::TcpStream::connect(proxy.http).await.unwrap();
+    stream
+        .write_all(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(read_response(&mut stream).await.starts_with("http/1.1 200"));
+    // Quiet for longer than the proxy keeps a connection's hyper state;
+    // then a head in two pieces, the first of which wakes it.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    stream.write_all(b"GET /tw").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stream
+        .write_all(b"o HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let second = read_response(&mut stream).await;
+    assert!(second.starts_with("http/1.1 200"), "{second}");
+    // Two pipelined requests after another quiet spell: both answered.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    stream
+        .write_all(b"GET /three HTTP/1.1\r\nHost: x\r\n\r\nGET /four HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(read_response(&mut stream).await.starts_with("http/1.1 200"));
+    assert!(read_response(&mut stream).await.starts_with("http/1.1 200"));
+    // And an upgrade on the same connection, after one more.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    stream
+        .write_all(b"GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        .await
+        .unwrap();
+    let upgraded = read_response(&mut stream).await;
+    assert!(upgraded.starts_with("http/1.1 101"), "{upgraded}");
+    stream.write_all(b"through").await.unwrap();
+    let mut echoed = [0u8; 7];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut echoed))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&echoed, b"through");
+    let paths: Vec<String> = origin
+        .received()
+        .iter()
+        .map(|r| r.uri.to_string())
+        .collect();
+    assert_eq!(paths, ["/one", "/two", "/three", "/four", "/chat"]);
+}

@@ -13,8 +13,9 @@ use futures_util::{StreamExt, TryStreamExt};
 use http::{HeaderMap, Version, header};
 use http_body::Body as _;
 use http_body_util::{BodyExt, BodyStream, Empty, Full, Limited, StreamBody};
-use hyper::body::{Frame, Incoming};
+use hyper::body::Frame;
 
+use super::ClientBody;
 use crate::error::ProxyError;
 use crate::upstream::{BoxError, ProxyBody, UpstreamError};
 
@@ -46,7 +47,7 @@ pub struct BodyLimits {
 
 impl PreparedBody {
     pub async fn prepare(
-        body: Incoming,
+        body: ClientBody,
         headers: &HeaderMap,
         version: Version,
         limits: &BodyLimits,
@@ -174,7 +175,7 @@ impl PreparedBody {
     }
 }
 
-async fn read_up_to(mut body: Incoming, limits: &BodyLimits) -> Result<PreparedBody, ProxyError> {
+async fn read_up_to(mut body: ClientBody, limits: &BodyLimits) -> Result<PreparedBody, ProxyError> {
     let (buffer, max) = (limits.buffer, limits.max);
     let mut frames = Vec::new();
     let mut size = 0usize;
@@ -201,7 +202,12 @@ async fn read_up_to(mut body: Incoming, limits: &BodyLimits) -> Result<PreparedB
 
 /// Streams `prefix` then the rest of `body`, at most `max` more bytes, with
 /// no pause longer than `pause`.
-fn streaming(prefix: Vec<Frame<Bytes>>, body: Incoming, max: u64, pause: Duration) -> PreparedBody {
+fn streaming(
+    prefix: Vec<Frame<Bytes>>,
+    body: ClientBody,
+    max: u64,
+    pause: Duration,
+) -> PreparedBody {
     let fault = Arc::new(AtomicU8::new(FINE));
     let seen = fault.clone();
     let limited = BodyStream::new(Limited::new(

@@ -1,21 +1,68 @@
 //! Protocol upgrades (WebSocket and the like): once the origin answers 101,
 //! the client's and the origin's connections are joined byte for byte.
+//!
+//! The client's side comes from the server layer, not from hyper: an
+//! HTTP/1 connection is served by a hyper connection that hands its socket
+//! back when it is done (so an idle connection can let go of hyper's
+//! buffers), and the server layer passes the socket on through a
+//! [`ClientUpgrade`] after the 101 answer has been written.
 
-use hyper::upgrade::OnUpgrade;
+use std::sync::{Arc, Mutex};
+
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::oneshot;
+
+/// A client connection taken over after its 101 answer.
+pub trait UpgradedIo: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> UpgradedIo for T {}
+
+/// The server layer's side: where the connection goes once the 101 is out.
+pub type UpgradeHandoff = oneshot::Sender<Box<dyn UpgradedIo>>;
+
+type Claim = oneshot::Receiver<Box<dyn UpgradedIo>>;
+
+/// The request's claim on its connection, should the origin agree to
+/// upgrade (a request extension, hence `Clone`).
+#[derive(Clone)]
+pub struct ClientUpgrade(Arc<Mutex<Option<Claim>>>);
+
+impl ClientUpgrade {
+    pub fn pair() -> (ClientUpgrade, UpgradeHandoff) {
+        let (tx, rx) = oneshot::channel();
+        (ClientUpgrade(Arc::new(Mutex::new(Some(rx)))), tx)
+    }
+
+    fn take(&self) -> Option<Claim> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
 
 /// Joins the client's upgraded connection to the origin's, in the background.
-pub fn splice<B>(client: OnUpgrade, response: &mut http::Response<B>) {
+pub fn splice<B>(client: ClientUpgrade, response: &mut http::Response<B>) {
     let origin = hyper::upgrade::on(&mut *response);
+    let Some(client) = client.take() else {
+        return;
+    };
     tokio::spawn(async move {
-        let (client, origin) = match tokio::try_join!(client, origin) {
+        let client = async {
+            client
+                .await
+                .map_err(|_| "the client connection was not handed over")
+        };
+        let origin = async {
+            origin
+                .await
+                .map_err(|_| "the origin connection did not upgrade")
+        };
+        let (mut client, origin) = match tokio::try_join!(client, origin) {
             Ok(both) => both,
             Err(e) => {
                 tracing::debug!("upgrade failed: {e}");
                 return;
             }
         };
-        let (mut client, mut origin) = (TokioIo::new(client), TokioIo::new(origin));
+        let mut origin = TokioIo::new(origin);
         if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut origin).await {
             tracing::debug!("upgraded connection closed: {e}");
         }
