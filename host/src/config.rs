@@ -6,6 +6,7 @@
 
 mod file;
 mod file_plugin;
+mod http3;
 pub mod locate;
 mod units;
 mod validate;
@@ -18,6 +19,8 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
 use ipnet::IpNet;
+
+pub use http3::Http3;
 
 pub use file::FileConfig;
 pub use locate::Step;
@@ -94,6 +97,8 @@ pub struct Listener {
     pub tls: Option<ListenerTls>,
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
+    /// HTTP/3 on the same port number over UDP (TLS listeners only).
+    pub http3: Option<Http3>,
 }
 
 /// A TLS listener: its certificates, and whether it asks clients for one.
