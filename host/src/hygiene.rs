@@ -14,8 +14,9 @@ pub use path::{AmbiguousPaths, normalize_path};
 
 /// Why a request was refused before routing; each maps to a 4xx. A server
 /// layer that finds a protocol-level reason (HTTP/1 framing read two ways,
-/// a connection header in HTTP/3) puts it in the request's extensions and
-/// the pipeline refuses the request with it, logged like any other.
+/// a connection header in HTTP/3, an unsafe method in 0-RTT data) puts it
+/// in the request's extensions and the pipeline refuses the request with
+/// it, logged like any other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error("HTTP/1.1 request without a Host header")]

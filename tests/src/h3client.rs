@@ -22,7 +22,9 @@ pub struct H3Client {
     send: SendRequest,
 }
 
-/// A TLS 1.3 client config with ALPN `h3`, trusting `roots`.
+/// A TLS 1.3 client config with ALPN `h3`, trusting `roots`, ready to send
+/// early data on a resumed session (rustls keeps tickets in memory, per
+/// config: connections of one endpoint share them).
 fn crypto(roots: rustls::RootCertStore) -> Result<quinn::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
@@ -31,8 +33,56 @@ fn crypto(roots: rustls::RootCertStore) -> Result<quinn::ClientConfig, String> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     tls.alpn_protocols = vec![b"h3".to_vec()];
+    tls.enable_early_data = true;
     let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| e.to_string())?;
     Ok(quinn::ClientConfig::new(Arc::new(quic)))
+}
+
+/// A client endpoint whose connections share TLS session tickets: the
+/// first connects in full, later ones can resume and send 0-RTT data.
+pub struct Resuming {
+    endpoint: quinn::Endpoint,
+}
+
+impl Resuming {
+    pub fn new(roots: rustls::RootCertStore) -> Result<Resuming, String> {
+        let local: SocketAddr = "127.0.0.1:0".parse().expect("address");
+        let mut endpoint = quinn::Endpoint::client(local).map_err(|e| e.to_string())?;
+        endpoint.set_default_client_config(crypto(roots)?);
+        Ok(Resuming { endpoint })
+    }
+
+    /// A connection with a full handshake.
+    pub async fn connect(&self, addr: SocketAddr, server_name: &str) -> Result<H3Client, String> {
+        let connecting = self
+            .endpoint
+            .connect(addr, server_name)
+            .map_err(|e| e.to_string())?;
+        let connection = tokio::time::timeout(Duration::from_secs(10), connecting)
+            .await
+            .map_err(|_| "QUIC handshake timed out".to_string())?
+            .map_err(|e| format!("QUIC handshake: {e}"))?;
+        H3Client::over(self.endpoint.clone(), connection).await
+    }
+
+    /// A connection that sends its requests in 0-RTT data at once, with
+    /// whether the server accepted them as such (known once the handshake
+    /// is done); `None` when the server's ticket allows no early data.
+    pub async fn connect_early(
+        &self,
+        addr: SocketAddr,
+        server_name: &str,
+    ) -> Result<Option<(H3Client, quinn::ZeroRttAccepted)>, String> {
+        let connecting = self
+            .endpoint
+            .connect(addr, server_name)
+            .map_err(|e| e.to_string())?;
+        let Ok((connection, accepted)) = connecting.into_0rtt() else {
+            return Ok(None);
+        };
+        let client = H3Client::over(self.endpoint.clone(), connection).await?;
+        Ok(Some((client, accepted)))
+    }
 }
 
 impl H3Client {
@@ -56,6 +106,14 @@ impl H3Client {
             .await
             .map_err(|_| "QUIC handshake timed out".to_string())?
             .map_err(|e| format!("QUIC handshake: {e}"))?;
+        Self::over(endpoint, connection).await
+    }
+
+    /// HTTP/3 over `connection`.
+    async fn over(
+        endpoint: quinn::Endpoint,
+        connection: quinn::Connection,
+    ) -> Result<H3Client, String> {
         let (mut driver, send) = h3::client::new(h3_quinn::Connection::new(connection.clone()))
             .await
             .map_err(|e| format!("HTTP/3 setup: {e}"))?;

@@ -11,7 +11,7 @@ use http::Request;
 use http_body_util::Full;
 use ravelin_test_guests as guests;
 use ravelin_tests::client::{self, Answer, HttpsClient, send};
-use ravelin_tests::h3client::H3Client;
+use ravelin_tests::h3client::{H3Client, Resuming};
 use ravelin_tests::origin::{self, Origin};
 use ravelin_tests::{Pki, Proxy};
 
@@ -106,13 +106,16 @@ fn url(proxy: &Proxy, path: &str) -> String {
     format!("https://{}{path}", proxy.https)
 }
 
-/// The requests of the comparison: (method, path, headers, body).
-fn requests() -> Vec<(
+/// One request of the comparison: method, path, headers, body.
+type Case = (
     &'static str,
     &'static str,
     Vec<(&'static str, &'static str)>,
     Bytes,
-)> {
+);
+
+/// The requests of the comparison.
+fn requests() -> Vec<Case> {
     let large = Bytes::from((0..300_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>());
     vec![
         ("GET", "/hello", vec![], Bytes::new()),
@@ -348,4 +351,28 @@ async fn shutdown_closes_connections_with_h3_no_error() {
         proxy.log()
     );
     assert!(proxy.terminate(Duration::from_secs(10)).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn early_data_is_off_unless_asked_for() {
+    let origin = echo_origin().await;
+    for (settings, offered) in [("", false), ("early_data = true", true)] {
+        let (proxy, pki) = start(&origin, settings, "");
+        let resuming = Resuming::new(pki.roots()).unwrap();
+        let mut first = resuming.connect(proxy.https, "127.0.0.1").await.unwrap();
+        // One exchange, so the session ticket has arrived.
+        assert_eq!(first.get(&url(&proxy, "/")).await.unwrap().status, 200);
+        let early = resuming
+            .connect_early(proxy.https, "127.0.0.1")
+            .await
+            .unwrap();
+        assert_eq!(early.is_some(), offered, "early data with `{settings}`");
+        if let Some((mut client, accepted)) = early {
+            // Sent in 0-RTT; a safe method is served whether or not the
+            // handshake had completed when the proxy read it.
+            let answer = client.get(&url(&proxy, "/early")).await.unwrap();
+            assert_eq!(answer.status, 200);
+            assert!(accepted.await, "the proxy refused the 0-RTT data");
+        }
+    }
 }

@@ -149,3 +149,42 @@ async fn respond(send: &mut SendHalf, response: http::Response<ProxyBody>) -> Re
     send.finish().await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(method: &str, headers: &[(&str, &str)]) -> http::request::Parts {
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri("https://example.test/");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn early_data_serves_only_safe_methods() {
+        assert_eq!(refusal(&parts("GET", &[]), true), None);
+        assert_eq!(refusal(&parts("HEAD", &[]), true), None);
+        assert_eq!(refusal(&parts("POST", &[]), true), Some(Refusal::TooEarly));
+        assert_eq!(
+            refusal(&parts("DELETE", &[]), true),
+            Some(Refusal::TooEarly)
+        );
+        assert_eq!(refusal(&parts("POST", &[]), false), None);
+    }
+
+    #[test]
+    fn connection_specific_headers_are_refused_and_te_trailers_is_not() {
+        let refused = Some(Refusal::ConnectionHeader);
+        assert_eq!(
+            refusal(&parts("GET", &[("connection", "close")]), false),
+            refused
+        );
+        assert_eq!(refusal(&parts("GET", &[("te", "gzip")]), false), refused);
+        assert_eq!(refusal(&parts("GET", &[("te", "trailers")]), false), None);
+        assert_eq!(refusal(&parts("GET", &[("te", "Trailers")]), false), None);
+    }
+}
