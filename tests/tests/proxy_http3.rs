@@ -4,6 +4,8 @@
 //! limits; the TLS listener advertises it with Alt-Svc; shutdown closes
 //! QUIC connections with H3_NO_ERROR.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -313,12 +315,27 @@ async fn limits_apply_to_http3() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn retry_validates_addresses_and_reload_keeps_serving() {
-    let origin = echo_origin().await;
+    // An origin that holds each request a moment and counts how many it
+    // holds at once.
+    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (held, peak) = (now.clone(), most.clone());
+    let origin = Origin::serve("slow", move |_| {
+        let (held, peak) = (held.clone(), peak.clone());
+        async move {
+            let current = held.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(current, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            held.fetch_sub(1, Ordering::SeqCst);
+            origin::respond(200, "held")
+        }
+    })
+    .await;
     let (proxy, pki) = start(&origin, "retry = true, max_concurrent_streams = 4", "");
     let mut first = h3(&proxy, &pki).await;
     assert_eq!(first.get(&url(&proxy, "/one")).await.unwrap().status, 200);
     // Twelve requests at once on one connection, three times the stream
-    // limit: the rest wait for stream credit, and all complete.
+    // limit: the rest wait for stream credit, and all complete; never more
+    // than four reach the origin together.
     let mut tasks = Vec::new();
     for i in 0..12 {
         let (mut client, target) = (first.clone(), url(&proxy, &format!("/many/{i}")));
@@ -327,6 +344,8 @@ async fn retry_validates_addresses_and_reload_keeps_serving() {
     for task in tasks {
         assert_eq!(task.await.unwrap().unwrap().status, 200);
     }
+    let peak = most.load(Ordering::SeqCst);
+    assert!((2..=4).contains(&peak), "{peak} requests at once");
     let (status, _) = proxy.reload();
     assert_eq!(status, 200, "{}", proxy.log());
     let mut after_reload = h3(&proxy, &pki).await;
