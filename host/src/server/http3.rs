@@ -5,9 +5,9 @@
 //! to the same pipeline as HTTP/1.1 and HTTP/2. On shutdown it sends
 //! GOAWAY, lets the requests in flight finish, and closes with H3_NO_ERROR.
 
-mod body;
 mod config;
 mod connection;
+mod request;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

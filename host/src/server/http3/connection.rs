@@ -14,7 +14,7 @@ use quinn::VarInt;
 use tokio_util::task::TaskTracker;
 
 use super::super::Shared;
-use super::body;
+use super::request;
 use crate::pipeline::ConnInfo;
 
 /// H3_NO_ERROR (RFC 9114 §8.1).
@@ -96,7 +96,7 @@ impl Task {
                     return;
                 }
             };
-            let request = body::Request {
+            let stream = request::Request {
                 proxy: self.shared.proxy.clone(),
                 conn: info.clone(),
                 early: !confirmed.load(Ordering::Acquire),
@@ -105,7 +105,7 @@ impl Task {
             // before closing, and the process for every one before exiting.
             self.shared
                 .tracker
-                .spawn(in_flight.track_future(request.serve(resolver)));
+                .spawn(in_flight.track_future(stream.serve(resolver)));
         }
     }
 
