@@ -57,6 +57,19 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
                 .position(|l| l.name == listener.name),
             shared.clone(),
         );
+        // HTTP/3 beside it: UDP, on the port number the TCP side got.
+        if let Some(index) = listener
+            && let Some(http3) = &snapshot.config.listeners[index].http3
+        {
+            let config = &snapshot.config.listeners[index];
+            let addr = tcp.local_addr().map_err(|e| e.to_string())?;
+            let quic = server::http3::bind(config, http3, addr)?;
+            tracing::info!(listener = %config.name, "listening on HTTP/3 udp://{addr}");
+            let (snapshot, shared) = (snapshot.clone(), shared.clone());
+            accept_loops.push(tokio::spawn(async move {
+                server::http3::accept_loop(quic, &snapshot.config.listeners[index], shared).await;
+            }));
+        }
         let snapshot = snapshot.clone();
         accept_loops.push(tokio::spawn(async move {
             if let Some(index) = listener {

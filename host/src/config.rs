@@ -7,6 +7,7 @@
 pub mod acme;
 mod file;
 mod file_plugin;
+mod http3;
 pub mod locate;
 mod units;
 mod validate;
@@ -19,6 +20,8 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
 use ipnet::IpNet;
+
+pub use http3::Http3;
 
 pub use file::FileConfig;
 pub use locate::Step;
@@ -95,6 +98,8 @@ pub struct Listener {
     pub tls: Option<ListenerTls>,
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
+    /// HTTP/3 on the same port number over UDP (TLS listeners only).
+    pub http3: Option<Http3>,
 }
 
 /// A TLS listener: its certificates, and whether it asks clients for one.

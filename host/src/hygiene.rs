@@ -13,9 +13,10 @@ mod path;
 pub use path::{AmbiguousPaths, normalize_path};
 
 /// Why a request was refused before routing; each maps to a 4xx. A server
-/// layer that finds a protocol-level reason (HTTP/1 framing read two ways)
-/// puts it in the request's extensions and the pipeline refuses the
-/// request with it, logged like any other.
+/// layer that finds a protocol-level reason (HTTP/1 framing read two ways,
+/// a connection header in HTTP/3, an unsafe method in 0-RTT data) puts it
+/// in the request's extensions and the pipeline refuses the request with
+/// it, logged like any other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error("HTTP/1.1 request without a Host header")]
@@ -32,12 +33,19 @@ pub enum Refusal {
     AmbiguousFraming,
     #[error("CONNECT is not served by a reverse proxy")]
     Connect,
+    #[error(
+        "a connection-specific header (Connection, Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade, or TE other than `trailers`) in an HTTP/3 request"
+    )]
+    ConnectionHeader,
+    #[error("an unsafe method in TLS early data (0-RTT), which an attacker can replay")]
+    TooEarly,
 }
 
 impl Refusal {
     pub fn status(self) -> http::StatusCode {
         match self {
             Refusal::Connect => http::StatusCode::METHOD_NOT_ALLOWED,
+            Refusal::TooEarly => http::StatusCode::TOO_EARLY,
             _ => http::StatusCode::BAD_REQUEST,
         }
     }

@@ -53,6 +53,8 @@ pub struct ConnInfo {
     pub tls_cipher: &'static str,
     /// The certificate the client presented and the listener verified.
     pub client_cert: Option<Arc<ravelin_runtime::ClientCert>>,
+    /// `Alt-Svc` for every response: the listener's HTTP/3 endpoint.
+    pub alt_svc: Option<HeaderValue>,
 }
 
 /// A client's request body, whichever protocol carried it: the server
@@ -119,6 +121,11 @@ async fn answer(
         accept_encoding.as_ref(),
         &mut response,
     );
+    if let Some(alt_svc) = &conn.alt_svc {
+        response
+            .headers_mut()
+            .insert(header::ALT_SVC, alt_svc.clone());
+    }
     // 9. Access log and metrics.
     let elapsed = started.elapsed();
     let status = response.status().as_u16();

@@ -6,6 +6,7 @@
 
 mod framing;
 mod http1;
+pub mod http3;
 mod idle;
 mod limits;
 mod prefixed;
@@ -73,6 +74,12 @@ pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) 
     let label = ListenerLabel {
         listener: listener.name.clone(),
     };
+    // HTTP/3 on the same port number: every response says so.
+    let alt_svc = listener
+        .http3
+        .as_ref()
+        .and(tcp.local_addr().ok())
+        .map(|addr| http3::alt_svc(addr.port()));
     loop {
         let accepted = tokio::select! {
             _ = shared.shutdown.cancelled() => return,
@@ -99,6 +106,7 @@ pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) 
         };
         let _ = stream.set_nodelay(true);
         let conn = ConnInfo {
+            alt_svc: alt_svc.clone(),
             sni: None,
             alpn: None,
             tls_version: "",

@@ -1,6 +1,7 @@
 //! Harness for the end-to-end tests: real origins ([`Origin`]), the real
 //! `ravelin` binary ([`Proxy`]), certificates made on the spot ([`Pki`]),
-//! clients ([`client`]), and a real Redis for the kv tests ([`redis`]), a real ACME CA ([`pebble`]).
+//! clients ([`client`], HTTP/3 in [`h3client`]), a real Redis for the kv
+//! tests ([`redis`]) and a real ACME CA ([`pebble`]).
 //! Everything listens on 127.0.0.1 ports the OS picks.
 
 pub mod adversary;
@@ -9,6 +10,7 @@ pub mod certs;
 pub mod client;
 pub mod faulty;
 pub mod h2raw;
+pub mod h3client;
 pub mod jwt;
 pub mod origin;
 pub mod pebble;

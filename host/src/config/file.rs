@@ -94,6 +94,7 @@ pub struct FileListener {
     pub tls: Option<FileServerTls>,
     pub max_connections: Option<usize>,
     pub max_connections_per_ip: Option<usize>,
+    pub http3: Option<super::http3::FileHttp3>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -217,6 +217,12 @@ fn listeners(raw: Vec<FileListener>, limits: &FileLimits, p: &mut Problems) -> V
         let Some(addr) = p.check(format!("{key}.listen"), socket_addr(&l.listen)) else {
             continue;
         };
+        let http3 = l.http3.and_then(|raw| {
+            let checked = super::http3::validate(&format!("{key}.http3"), raw, l.tls.is_some());
+            checked
+                .map_err(|found| found.into_iter().for_each(|(k, m)| p.add(k, m)))
+                .ok()
+        });
         let tls = l.tls.map(|tls| listener_tls(&format!("{key}.tls"), tls, p));
         listeners.push(Listener {
             name,
@@ -226,6 +232,7 @@ fn listeners(raw: Vec<FileListener>, limits: &FileLimits, p: &mut Problems) -> V
             max_connections_per_ip: l
                 .max_connections_per_ip
                 .unwrap_or(limits.max_connections_per_ip),
+            http3,
         });
     }
     listeners
