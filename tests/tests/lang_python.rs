@@ -1,7 +1,9 @@
 //! The Python A/B router (`plugins/ab-router-py/`), built from source with
 //! componentize-py by its `build.sh`, against the behaviour every
 //! language's example must show (`ravelin_tests::lang_behaviour`), and hot
-//! swapped under load without a failed request.
+//! swapped under load without a failed request; and a plugin made by
+//! `ravelin plugin new --lang python`, built by its own `build.sh` and run
+//! by `ravelin plugin test`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,6 +11,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use ravelin_tests::lang_behaviour::{Subject, assert_ab_router, assert_hot_swap_under_load};
+use ravelin_tests::plugin_cli::{plugin_command, said};
 
 /// What the Python plugin needs beyond the defaults.
 const SETTINGS: &str = "";
@@ -63,4 +66,45 @@ async fn python_ab_router_shows_the_shared_behaviour() {
 async fn python_ab_router_hot_swaps_under_load_without_a_failed_request() {
     let report = assert_hot_swap_under_load(&subject(), Duration::from_secs(300)).await;
     eprintln!("python hot swap under load: {report:?}");
+}
+
+#[test]
+fn scaffolded_python_plugin_builds_and_runs_in_plugin_test() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let parent = tempfile::tempdir().expect("temp dir");
+    let dir = parent.path().display().to_string();
+    let sdk = root.join("sdk").display().to_string();
+    let args = ["new", "deny-py", "--lang", "python", "--dir", &dir, "--sdk-path", &sdk];
+    let created = plugin_command(&args, "", &[]);
+    assert!(created.status.success(), "{}", said(&created));
+    let project = parent.path().join("deny-py");
+    let built = Command::new(project.join("build.sh"))
+        .output()
+        .expect("run the scaffold's build.sh");
+    assert!(
+        built.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&built.stdout),
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let component = project.join("target/deny_py.wasm").display().to_string();
+    let ran = plugin_command(
+        &[
+            "test",
+            &component,
+            "--config",
+            r#"{"deny_prefix": "/admin"}"#,
+            "--request",
+            "GET /admin/users",
+            "--request",
+            "GET /hello",
+        ],
+        "",
+        &[],
+    );
+    let out = said(&ran);
+    assert!(ran.status.success(), "{out}");
+    assert!(out.contains("403 Forbidden"), "/admin/users refused:\n{out}");
+    assert!(out.contains("INFO denied /admin/users"), "the plugin's log line:\n{out}");
+    assert!(out.contains("x-plugin: deny-py"), "the header set upstream:\n{out}");
 }
