@@ -74,7 +74,16 @@ fn scaffolded_python_plugin_builds_and_runs_in_plugin_test() {
     let parent = tempfile::tempdir().expect("temp dir");
     let dir = parent.path().display().to_string();
     let sdk = root.join("sdk").display().to_string();
-    let args = ["new", "deny-py", "--lang", "python", "--dir", &dir, "--sdk-path", &sdk];
+    let args = [
+        "new",
+        "deny-py",
+        "--lang",
+        "python",
+        "--dir",
+        &dir,
+        "--sdk-path",
+        &sdk,
+    ];
     let created = plugin_command(&args, "", &[]);
     assert!(created.status.success(), "{}", said(&created));
     let project = parent.path().join("deny-py");
@@ -104,7 +113,16 @@ fn scaffolded_python_plugin_builds_and_runs_in_plugin_test() {
     );
     let out = said(&ran);
     assert!(ran.status.success(), "{out}");
-    assert!(out.contains("403 Forbidden"), "/admin/users refused:\n{out}");
-    assert!(out.contains("INFO denied /admin/users"), "the plugin's log line:\n{out}");
-    assert!(out.contains("x-plugin: deny-py"), "the header set upstream:\n{out}");
+    assert!(
+        out.contains("403 Forbidden"),
+        "/admin/users refused:\n{out}"
+    );
+    assert!(
+        out.contains("INFO denied /admin/users"),
+        "the plugin's log line:\n{out}"
+    );
+    assert!(
+        out.contains("x-plugin: deny-py"),
+        "the header set upstream:\n{out}"
+    );
 }
