@@ -9,8 +9,10 @@
 //! skip the upstream, a kv counter, an outbound call and its failure, a log
 //! line, a whole-body hook, and a trap under `fail = "closed"` and
 //! `fail = "open"` with the proxy serving normally afterwards.
-//! [`assert_hot_swap_under_load`] swaps a new version of the plugin in
-//! while clients keep sending, and counts failed requests (none allowed).
+//! [`assert_bad_configs_refused`] checks that a bad plugin config is
+//! refused with the key and the problem; [`assert_hot_swap_under_load`]
+//! swaps a new version of the plugin in while clients keep sending, and
+//! counts failed requests (none allowed).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -294,6 +296,36 @@ async fn traps_follow_the_failure_policy(bench: &Bench) {
             let answer = bench.get("/page", &headers).await;
             bench.assert_routed(&format!("{host} after a trap, #{round}"), &answer, "a");
         }
+    }
+}
+
+/// A configuration the plugin must refuse, and what the refusal must say.
+const BAD_CONFIGS: &[(&str, &str)] = &[
+    ("{ lang = \"x\", spilt = 50 }", "`spilt`"),
+    (
+        "{ lang = \"x\", split = 101 }",
+        "split must be 0 to 100, got 101",
+    ),
+];
+
+/// Asserts `ravelin check` refuses each of [`BAD_CONFIGS`] naming the
+/// plugin and the problem: a typo or an out-of-range value in the
+/// plugin's config stops the proxy from loading it, in every language.
+pub fn assert_bad_configs_refused(subject: &Subject<'_>) {
+    for (config, problem) in BAD_CONFIGS {
+        let text = format!(
+            "[[listeners]]\nlisten = \"{{http}}\"\n[upstreams.app]\nendpoints =              [{{ address = \"127.0.0.1:9\" }}]\n[plugins.ab]\nsource = {:?}\nconfig = {config}\n{}\n\
+             [[routes]]\nupstream = \"app\"\nplugins = [\"ab\"]\n",
+            subject.component.display().to_string(),
+            subject.settings,
+        );
+        let (ok, said) = crate::proxy::check_config(&text);
+        assert!(!ok, "{}: config {config} was accepted", subject.lang);
+        assert!(
+            said.contains("plugins.ab") && said.contains(problem),
+            "{}: refusing {config} should name `plugins.ab` and {problem}:\n{said}",
+            subject.lang
+        );
     }
 }
 
