@@ -43,10 +43,15 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// Create a plugin crate that depends on ravelin-sdk and builds with one command.
+    /// Create a plugin project that depends on the SDK and builds with one command.
     New {
         /// The plugin's name (lowercase letters, digits, `-`, `_`).
         name: String,
+        /// The plugin's language: `rust` (a crate on ravelin-sdk, built
+        /// with cargo) or `python` (a module on sdk/python, built with
+        /// componentize-py).
+        #[arg(long, default_value = "rust", value_name = "LANG")]
+        lang: tool::Lang,
         /// Where to create it.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
@@ -185,9 +190,10 @@ fn plugin_command(command: PluginCommand) -> Result<(), String> {
     match command {
         PluginCommand::New {
             name,
+            lang,
             dir,
             sdk_path,
-        } => new_plugin(&name, &dir, sdk_path),
+        } => new_plugin(&name, lang, &dir, sdk_path),
         PluginCommand::Test {
             file,
             request,
@@ -243,7 +249,12 @@ fn block_on<T>(future: impl std::future::Future<Output = Result<T, String>>) -> 
     runtime.block_on(future)
 }
 
-fn new_plugin(name: &str, dir: &Path, sdk_path: Option<PathBuf>) -> Result<(), String> {
+fn new_plugin(
+    name: &str,
+    lang: tool::Lang,
+    dir: &Path,
+    sdk_path: Option<PathBuf>,
+) -> Result<(), String> {
     // From a checkout, depend on its SDK; otherwise on the released one.
     let checkout_sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk");
     let sdk = match sdk_path {
@@ -255,10 +266,13 @@ fn new_plugin(name: &str, dir: &Path, sdk_path: Option<PathBuf>) -> Result<(), S
         }
         None => tool::SdkDependency::Version(env!("CARGO_PKG_VERSION").to_string()),
     };
-    let created = tool::scaffold(dir, name, &sdk)?;
+    let created = tool::scaffold(dir, name, lang, &sdk)?;
+    let (build, test) = match lang {
+        tool::Lang::Rust => ("cargo build --release --target wasm32-wasip2", "cargo test"),
+        tool::Lang::Python => ("./build.sh", "./test.sh"),
+    };
     ravelin::say!(
-        "created {dir}\nbuild it with: cd {dir} && cargo build --release --target wasm32-wasip2\n\
-         test it with:  cd {dir} && cargo test",
+        "created {dir}\nbuild it with: cd {dir} && {build}\ntest it with:  cd {dir} && {test}",
         dir = created.display()
     );
     Ok(())

@@ -1,7 +1,8 @@
 //! Harness for the end-to-end tests: real origins ([`Origin`]), the real
 //! `ravelin` binary ([`Proxy`]), certificates made on the spot ([`Pki`]),
 //! clients ([`client`], HTTP/3 in [`h3client`]), a real Redis for the kv
-//! tests ([`redis`]) and a real ACME CA ([`pebble`]).
+//! tests ([`redis`]), a real ACME CA ([`pebble`]), and the behaviour every
+//! language's example plugin must show ([`lang_behaviour`]).
 //! Everything listens on 127.0.0.1 ports the OS picks.
 
 pub mod adversary;
@@ -12,6 +13,7 @@ pub mod faulty;
 pub mod h2raw;
 pub mod h3client;
 pub mod jwt;
+pub mod lang_behaviour;
 pub mod origin;
 pub mod pebble;
 pub mod plugin_cli;

@@ -14,7 +14,7 @@ use crate::PluginError;
 use crate::bindings::v2;
 use crate::cache;
 use crate::ctx::{PluginEnv, StoreCtx};
-use crate::instance::{GuestPre, Hooks, Instance};
+use crate::instance::{GuestPre, Hook, Hooks, Instance};
 use crate::runtime::Shared;
 use std::sync::Arc;
 use wasmtime::Store;
@@ -59,7 +59,7 @@ pub(crate) async fn snapshot(
         )));
     };
     let mut store = Instance::new_store(pre.engine(), env);
-    store.data_mut().start_hook();
+    under_configure_deadline(&mut store);
     let instance = pre
         .instance_pre()
         .instantiate_async(&mut store)
@@ -70,6 +70,7 @@ pub(crate) async fn snapshot(
     let mut configured = Instance::from_v2(store, filter);
     configured.configure(config_json).await?;
     let hooks = configured.hooks;
+    under_configure_deadline(configured.store_mut());
     let mut state = GuestState {
         store: configured.store_mut(),
         instance,
@@ -90,6 +91,19 @@ pub(crate) async fn snapshot(
     let pre = link(shared, &component)
         .ok_or_else(|| init_error(env, "the snapshot does not link".into()))?;
     Ok(Ok(Snapshot { pre, hooks }))
+}
+
+/// Starts a fresh CPU allowance under `configure`'s deadline: instantiating
+/// the instrumented component and reading its state back are part of the
+/// version's init, not a hook. Under a hook's 50 ms the reads (dozens of
+/// memories and globals for an interpreter such as Python's, after the
+/// clock already counted `configure`) were interrupted, and the version
+/// silently fell back to `configure` per instance.
+fn under_configure_deadline(store: &mut Store<StoreCtx>) {
+    let data = store.data_mut();
+    data.hook = Some(Hook::Configure);
+    data.start_hook();
+    store.set_epoch_deadline(1);
 }
 
 fn init_error(env: &PluginEnv, reason: String) -> PluginError {
