@@ -14,7 +14,7 @@ use crate::PluginError;
 use crate::bindings::v2;
 use crate::cache;
 use crate::ctx::{PluginEnv, StoreCtx};
-use crate::instance::{GuestPre, Hooks, Instance};
+use crate::instance::{GuestPre, Hook, Hooks, Instance};
 use crate::runtime::Shared;
 use std::sync::Arc;
 use wasmtime::Store;
@@ -59,7 +59,7 @@ pub(crate) async fn snapshot(
         )));
     };
     let mut store = Instance::new_store(pre.engine(), env);
-    store.data_mut().start_hook();
+    under_configure_deadline(&mut store);
     let instance = pre
         .instance_pre()
         .instantiate_async(&mut store)
@@ -70,6 +70,7 @@ pub(crate) async fn snapshot(
     let mut configured = Instance::from_v2(store, filter);
     configured.configure(config_json).await?;
     let hooks = configured.hooks;
+    under_configure_deadline(configured.store_mut());
     let mut state = GuestState {
         store: configured.store_mut(),
         instance,
@@ -90,6 +91,17 @@ pub(crate) async fn snapshot(
     let pre = link(shared, &component)
         .ok_or_else(|| init_error(env, "the snapshot does not link".into()))?;
     Ok(Ok(Snapshot { pre, hooks }))
+}
+
+/// Starts the CPU clock afresh under `configure`'s deadline: instantiating
+/// the instrumented component and Wizer's reads of its memories are guest
+/// calls that belong to the per-version init, not to a hook. An interpreter's
+/// memory (a JavaScript engine's is tens of MiB) takes far longer than a
+/// hook's 50 ms to read through the accessors.
+fn under_configure_deadline(store: &mut Store<StoreCtx>) {
+    let data = store.data_mut();
+    data.start_hook();
+    data.hook = Some(Hook::Configure);
 }
 
 fn init_error(env: &PluginEnv, reason: String) -> PluginError {
