@@ -1,6 +1,7 @@
 //! Harness for the end-to-end tests: real origins ([`Origin`]), the real
 //! `ravelin` binary ([`Proxy`]), certificates made on the spot ([`Pki`]),
-//! clients ([`client`]), and a real Redis for the kv tests ([`redis`]).
+//! clients ([`client`]), a real Redis for the kv tests ([`redis`]), and the
+//! behaviour every language's example plugin must show ([`lang_behaviour`]).
 //! Everything listens on 127.0.0.1 ports the OS picks.
 
 pub mod adversary;
@@ -10,6 +11,7 @@ pub mod client;
 pub mod faulty;
 pub mod h2raw;
 pub mod jwt;
+pub mod lang_behaviour;
 pub mod origin;
 pub mod plugin_cli;
 pub mod proxy;

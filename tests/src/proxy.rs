@@ -44,6 +44,18 @@ impl Proxy {
 
     /// Like [`Proxy::start`], in a directory prepared beforehand (certificates).
     pub fn start_in(dir: tempfile::TempDir, config: &str) -> Proxy {
+        Self::start_in_within(dir, config, Duration::from_secs(15))
+    }
+
+    /// Like [`Proxy::start`], waiting up to `limit` for `/ready`: for plugins
+    /// whose per-version `configure` snapshot takes long (an interpreter
+    /// such as Python's loading its program).
+    pub fn start_within(config: &str, limit: Duration) -> Proxy {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in_within(dir, config, limit)
+    }
+
+    fn start_in_within(dir: tempfile::TempDir, config: &str, limit: Duration) -> Proxy {
         let (http, https, admin) = (free_addr(), free_addr(), free_addr());
         let config_path = dir.path().join("ravelin.toml");
         let mut proxy = Proxy {
@@ -67,12 +79,12 @@ impl Proxy {
             .stderr(log)
             .spawn()
             .expect("start ravelin");
-        proxy.wait_ready();
+        proxy.wait_ready(limit);
         proxy
     }
 
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(15);
+    fn wait_ready(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("ravelin exited with {status}:\n{}", self.log());
@@ -192,12 +204,29 @@ pub fn admin_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     admin_request(addr, "GET", path)
 }
 
+/// A blocking HTTP/1.0 POST without a body (`/reload`), for callers that
+/// cannot hold the [`Proxy`] across threads, waiting up to `limit` for the
+/// answer (a reload builds every new plugin version first): (status, body).
+pub fn admin_post(addr: SocketAddr, path: &str, limit: Duration) -> Option<(u16, String)> {
+    admin_request_within(addr, "POST", path, limit)
+}
+
 /// A blocking HTTP/1.0 request without a body: (status, body).
 fn admin_request(addr: SocketAddr, method: &str, path: &str) -> Option<(u16, String)> {
+    admin_request_within(addr, method, path, Duration::from_secs(5))
+}
+
+/// [`admin_request`], waiting up to `limit` for the answer.
+fn admin_request_within(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    limit: Duration,
+) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut stream =
         std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.set_read_timeout(Some(limit)).ok()?;
     write!(
         stream,
         "{method} {path} HTTP/1.0\r\nHost: admin\r\nContent-Length: 0\r\n\r\n"
