@@ -13,8 +13,8 @@
 static struct {
   char lang[32];
   int64_t split;
-  char flag_cluster[64];
-  char flag_path[256];
+  /* The upstream cluster `/ab/flag` asks; empty: none. */
+  char flag_upstream[64];
 } config;
 
 /* The bucket of the exchange this instance serves ("a" or "b"). */
@@ -26,34 +26,37 @@ bool exports_filter_configure(filter_string_t *json, filter_hooks_t *ret, filter
   if (text == NULL) {
     return rv_configure_error(err, "ab-router: out of memory");
   }
-  strcpy(config.lang, "c");
+  bool named = rv_json_string(text, "lang", config.lang, sizeof config.lang);
   config.split = 50;
-  strcpy(config.flag_cluster, "flags");
-  strcpy(config.flag_path, "/flag");
-  rv_json_string(text, "lang", config.lang, sizeof config.lang);
   rv_json_int(text, "split", &config.split);
-  rv_json_string(text, "flag_cluster", config.flag_cluster, sizeof config.flag_cluster);
-  rv_json_string(text, "flag_path", config.flag_path, sizeof config.flag_path);
+  config.flag_upstream[0] = '\0';
+  rv_json_string(text, "flag_upstream", config.flag_upstream, sizeof config.flag_upstream);
   free(text);
+  if (!named) {
+    return rv_configure_error(err, "invalid plugin config: `lang` (a string of at most 31 bytes) "
+                                   "is required");
+  }
   if (config.split < 0 || config.split > 100) {
-    return rv_configure_error(err, "ab-router: `split` must be 0 to 100 (percent to bucket a)");
+    return rv_configure_error(err, "invalid plugin config: split must be 0 to 100");
   }
   *ret = RAVELIN_PLUGIN_TYPES_HOOKS_ON_RESPONSE;
   return true;
 }
 
-/* The bucket the client asked for, or the next one from the kv counter. */
+/* The bucket the client asked for, or the next one from the kv counter
+ * (its new value n picks a when n * split % 100 < split); NULL when kv
+ * fails. */
 static const char *choose_bucket(rv_request req) {
   char asked[8];
   if (rv_request_header(req, "x-ab-bucket", asked, sizeof asked) &&
       (strcmp(asked, "a") == 0 || strcmp(asked, "b") == 0)) {
     return asked[0] == 'a' ? "a" : "b";
   }
-  int64_t assigned = 0;
-  if (!rv_kv_increment("ab", "assigned", 1, &assigned)) {
-    return "a";
+  int64_t n;
+  if (!rv_kv_increment("ab", "assigned", 1, &n)) {
+    return NULL;
   }
-  return (assigned - 1) % 100 * config.split / 50 % 2 == 0 ? "a" : "b";
+  return n * config.split % 100 < config.split ? "a" : "b";
 }
 
 /* `GET /ab/visits`: counts the call in kv and answers the count. */
@@ -71,7 +74,15 @@ static void visits(filter_decision_t *ret) {
 static void flag(filter_decision_t *ret) {
   uint16_t status;
   rv_bytes body;
-  if (!rv_outbound_get(config.flag_cluster, config.flag_path, 2000, &status, &body)) {
+  if (config.flag_upstream[0] == '\0' ||
+      !rv_outbound_get(config.flag_upstream, "/flag", 2000, &status, &body)) {
+    rv_respond_text(ret, 502, "flag unavailable");
+    return;
+  }
+  if (status < 200 || status > 299) {
+    char code[24];
+    rv_warn("flag service answered ", rv_i64(code, status));
+    rv_bytes_free(&body);
     rv_respond_text(ret, 502, "flag unavailable");
     return;
   }
@@ -94,16 +105,21 @@ void exports_filter_on_request(filter_borrow_request_t req, filter_decision_t *r
   if (rv_request_header(req, "x-ab-trap", value, sizeof value) && strcmp(value, "1") == 0) {
     __builtin_trap();
   }
-  rv_request_method(req, method, sizeof method);
-  if (!rv_request_path(req, path, sizeof path)) {
-    strcpy(path, "(too long)");
-  }
-  bucket = choose_bucket(req);
-  rv_info("ab bucket=", bucket, " path=", path);
   if (rv_request_header(req, "x-ab-block", value, sizeof value) && strcmp(value, "1") == 0) {
     rv_respond_text(ret, 403, "blocked");
     return;
   }
+  const char *chosen = choose_bucket(req);
+  if (chosen == NULL) {
+    rv_respond_text(ret, 503, "kv unavailable");
+    return;
+  }
+  bucket = chosen;
+  rv_request_method(req, method, sizeof method);
+  if (!rv_request_path(req, path, sizeof path)) {
+    strcpy(path, "(too long)");
+  }
+  rv_info("ab bucket=", bucket, " path=", path);
   bool get = strcmp(method, "GET") == 0;
   if (get && strcmp(path, "/ab/health") == 0) {
     char body[64];
@@ -119,7 +135,7 @@ void exports_filter_on_request(filter_borrow_request_t req, filter_decision_t *r
     return;
   }
   if (strcmp(method, "POST") == 0 && strcmp(path, "/ab/upper") == 0) {
-    rv_request_want_body_whole(req, 1 << 20);
+    rv_request_want_body_whole(req, 64 * 1024);
   }
   rv_request_set_header(req, "x-ab-bucket", bucket);
   rv_request_remove_header(req, "x-debug");

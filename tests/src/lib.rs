@@ -12,6 +12,7 @@ pub mod faulty;
 pub mod h2raw;
 pub mod jwt;
 pub mod lang_behaviour;
+pub mod lang_build;
 pub mod origin;
 pub mod plugin_cli;
 pub mod proxy;
