@@ -53,6 +53,11 @@ enum PluginCommand {
         /// Depend on the SDK at this path instead of the registry version.
         #[arg(long, value_name = "DIR")]
         sdk_path: Option<PathBuf>,
+        /// The plugin's language: a Rust crate on ravelin-sdk, or a C or
+        /// JavaScript project with its own build.sh (docs/c.md,
+        /// docs/javascript.md).
+        #[arg(long, value_enum, default_value_t = Lang::Rust)]
+        lang: Lang,
     },
     /// Run a plugin offline through every hook, for one or more requests in
     /// turn (they share one kv store), and print what it did and logged.
@@ -187,7 +192,12 @@ fn plugin_command(command: PluginCommand) -> Result<(), String> {
             name,
             dir,
             sdk_path,
-        } => new_plugin(&name, &dir, sdk_path),
+            lang,
+        } => match lang {
+            Lang::Rust => new_plugin(&name, &dir, sdk_path),
+            Lang::C => new_guest_plugin(&name, &dir, tool::GuestLang::C),
+            Lang::Js => new_guest_plugin(&name, &dir, tool::GuestLang::Js),
+        },
         PluginCommand::Test {
             file,
             request,
@@ -259,6 +269,27 @@ fn new_plugin(name: &str, dir: &Path, sdk_path: Option<PathBuf>) -> Result<(), S
     ravelin::say!(
         "created {dir}\nbuild it with: cd {dir} && cargo build --release --target wasm32-wasip2\n\
          test it with:  cd {dir} && cargo test",
+        dir = created.display()
+    );
+    Ok(())
+}
+
+/// A language `ravelin plugin new` writes a project for.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Lang {
+    /// A crate on ravelin-sdk, built with cargo.
+    Rust,
+    /// C, built with wit-bindgen, clang and wasm-tools.
+    C,
+    /// JavaScript, built with componentize-js.
+    Js,
+}
+
+fn new_guest_plugin(name: &str, dir: &Path, lang: tool::GuestLang) -> Result<(), String> {
+    let created = tool::scaffold_guest(dir, name, lang)?;
+    ravelin::say!(
+        "created {dir}\nbuild it with: {dir}/build.sh   (writes {dir}/target/{name}.wasm)\n\
+         test it with:  ravelin plugin test {dir}/target/{name}.wasm --request 'GET /'",
         dir = created.display()
     );
     Ok(())
