@@ -32,14 +32,30 @@ fn files(lang: GuestLang) -> &'static [(&'static str, &'static str, bool)] {
         GuestLang::C => &[
             ("plugin.c", include_str!("templates/c/plugin.c"), false),
             ("build.sh", include_str!("templates/c/build.sh"), true),
-            ("sdk/ravelin.h", include_str!("../../../../sdk/c/ravelin.h"), false),
-            ("sdk/ravelin.c", include_str!("../../../../sdk/c/ravelin.c"), false),
+            (
+                "sdk/ravelin.h",
+                include_str!("../../../../sdk/c/ravelin.h"),
+                false,
+            ),
+            (
+                "sdk/ravelin.c",
+                include_str!("../../../../sdk/c/ravelin.c"),
+                false,
+            ),
         ],
         GuestLang::Js => &[
             ("plugin.js", include_str!("templates/js/plugin.js"), false),
             ("build.sh", include_str!("templates/js/build.sh"), true),
-            ("ravelin.js", include_str!("../../../../sdk/js/ravelin.js"), false),
-            ("ravelin.d.ts", include_str!("../../../../sdk/js/ravelin.d.ts"), false),
+            (
+                "ravelin.js",
+                include_str!("../../../../sdk/js/ravelin.js"),
+                false,
+            ),
+            (
+                "ravelin.d.ts",
+                include_str!("../../../../sdk/js/ravelin.d.ts"),
+                false,
+            ),
         ],
     }
 }
@@ -89,7 +105,12 @@ mod tests {
         let c = scaffold_guest(&parent, "edge-c", GuestLang::C).expect("c");
         let source = std::fs::read_to_string(c.join("plugin.c")).expect("plugin.c");
         assert!(source.contains(r#""x-plugin", "edge-c""#), "{source}");
-        for file in ["build.sh", "sdk/ravelin.h", "sdk/ravelin.c", "wit/world.wit"] {
+        for file in [
+            "build.sh",
+            "sdk/ravelin.h",
+            "sdk/ravelin.c",
+            "wit/world.wit",
+        ] {
             assert!(c.join(file).is_file(), "{file}");
         }
         let js = scaffold_guest(&parent, "edge-js", GuestLang::Js).expect("js");
