@@ -43,21 +43,22 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// Create a plugin crate that depends on ravelin-sdk and builds with one command.
+    /// Create a plugin project that depends on the SDK and builds with one command.
     New {
         /// The plugin's name (lowercase letters, digits, `-`, `_`).
         name: String,
+        /// The plugin's language: `rust` (a crate on ravelin-sdk, built
+        /// with cargo), `python` (a module on sdk/python, built with
+        /// componentize-py), `c` (wit-bindgen, clang and wasm-tools) or
+        /// `js` (componentize-js).
+        #[arg(long, default_value = "rust", value_name = "LANG")]
+        lang: tool::Lang,
         /// Where to create it.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
         /// Depend on the SDK at this path instead of the registry version.
         #[arg(long, value_name = "DIR")]
         sdk_path: Option<PathBuf>,
-        /// The plugin's language: a Rust crate on ravelin-sdk, or a C or
-        /// JavaScript project with its own build.sh (docs/c.md,
-        /// docs/javascript.md).
-        #[arg(long, value_enum, default_value_t = Lang::Rust)]
-        lang: Lang,
     },
     /// Run a plugin offline through every hook, for one or more requests in
     /// turn (they share one kv store), and print what it did and logged.
@@ -190,14 +191,10 @@ fn plugin_command(command: PluginCommand) -> Result<(), String> {
     match command {
         PluginCommand::New {
             name,
+            lang,
             dir,
             sdk_path,
-            lang,
-        } => match lang {
-            Lang::Rust => new_plugin(&name, &dir, sdk_path),
-            Lang::C => new_guest_plugin(&name, &dir, tool::GuestLang::C),
-            Lang::Js => new_guest_plugin(&name, &dir, tool::GuestLang::Js),
-        },
+        } => new_plugin(&name, lang, &dir, sdk_path),
         PluginCommand::Test {
             file,
             request,
@@ -253,7 +250,12 @@ fn block_on<T>(future: impl std::future::Future<Output = Result<T, String>>) -> 
     runtime.block_on(future)
 }
 
-fn new_plugin(name: &str, dir: &Path, sdk_path: Option<PathBuf>) -> Result<(), String> {
+fn new_plugin(
+    name: &str,
+    lang: tool::Lang,
+    dir: &Path,
+    sdk_path: Option<PathBuf>,
+) -> Result<(), String> {
     // From a checkout, depend on its SDK; otherwise on the released one.
     let checkout_sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk");
     let sdk = match sdk_path {
@@ -265,31 +267,18 @@ fn new_plugin(name: &str, dir: &Path, sdk_path: Option<PathBuf>) -> Result<(), S
         }
         None => tool::SdkDependency::Version(env!("CARGO_PKG_VERSION").to_string()),
     };
-    let created = tool::scaffold(dir, name, &sdk)?;
+    let created = tool::scaffold(dir, name, lang, &sdk)?;
+    let (build, test) = match lang {
+        tool::Lang::Rust => ("cargo build --release --target wasm32-wasip2", "cargo test"),
+        tool::Lang::Python => ("./build.sh", "./test.sh"),
+        tool::Lang::C | tool::Lang::Js => (
+            "./build.sh",
+            "ravelin plugin test target/NAME.wasm --request 'GET /'",
+        ),
+    };
+    let test = test.replace("NAME", name);
     ravelin::say!(
-        "created {dir}\nbuild it with: cd {dir} && cargo build --release --target wasm32-wasip2\n\
-         test it with:  cd {dir} && cargo test",
-        dir = created.display()
-    );
-    Ok(())
-}
-
-/// A language `ravelin plugin new` writes a project for.
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Lang {
-    /// A crate on ravelin-sdk, built with cargo.
-    Rust,
-    /// C, built with wit-bindgen, clang and wasm-tools.
-    C,
-    /// JavaScript, built with componentize-js.
-    Js,
-}
-
-fn new_guest_plugin(name: &str, dir: &Path, lang: tool::GuestLang) -> Result<(), String> {
-    let created = tool::scaffold_guest(dir, name, lang)?;
-    ravelin::say!(
-        "created {dir}\nbuild it with: {dir}/build.sh   (writes {dir}/target/{name}.wasm)\n\
-         test it with:  ravelin plugin test {dir}/target/{name}.wasm --request 'GET /'",
+        "created {dir}\nbuild it with: cd {dir} && {build}\ntest it with:  cd {dir} && {test}",
         dir = created.display()
     );
     Ok(())

@@ -8,8 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Core instances, memories and tables one component may use: a Rust guest
-/// has 1-2 core instances; a WASI guest adds adapter and shim instances.
-const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
+/// has 1-2 core instances; a WASI guest adds adapter and shim instances; a
+/// componentize-py (Python) component links the interpreter from 38 core
+/// instances (libc, libpython, its extension modules and their shims, all
+/// on one memory and two tables), so the limit leaves room for that. The
+/// limit counts slots, not memory: pool memory is reserved per memory.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 64;
 const MEMORIES_PER_COMPONENT: u32 = 2;
 const TABLES_PER_COMPONENT: u32 = 4;
 

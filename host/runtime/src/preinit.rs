@@ -93,15 +93,17 @@ pub(crate) async fn snapshot(
     Ok(Ok(Snapshot { pre, hooks }))
 }
 
-/// Starts the CPU clock afresh under `configure`'s deadline: instantiating
-/// the instrumented component and Wizer's reads of its memories are guest
-/// calls that belong to the per-version init, not to a hook. An interpreter's
-/// memory (a JavaScript engine's is tens of MiB) takes far longer than a
-/// hook's 50 ms to read through the accessors.
+/// Starts a fresh CPU allowance under `configure`'s deadline: instantiating
+/// the instrumented component and reading its state back are part of the
+/// version's init, not a hook. Under a hook's 50 ms the reads (dozens of
+/// memories and globals for an interpreter such as Python's, after the
+/// clock already counted `configure`) were interrupted, and the version
+/// silently fell back to `configure` per instance.
 fn under_configure_deadline(store: &mut Store<StoreCtx>) {
     let data = store.data_mut();
-    data.start_hook();
     data.hook = Some(Hook::Configure);
+    data.start_hook();
+    store.set_epoch_deadline(1);
 }
 
 fn init_error(env: &PluginEnv, reason: String) -> PluginError {

@@ -1,17 +1,16 @@
-//! `ravelin plugin new NAME --lang c|js`: a plugin project in C or
-//! JavaScript with everything it builds from inside it — the contract
+//! `ravelin plugin new NAME --lang c|js` (called by [`super::scaffold`]): a
+//! plugin project in C or JavaScript with everything it builds from inside
+//! it — the contract
 //! (`wit/`), the language's SDK layer (`sdk/c`, `sdk/js`), the plugin's
 //! source and a `build.sh` that writes `target/NAME.wasm` — so it builds
 //! outside a Ravelin checkout. The guides are docs/c.md and
 //! docs/javascript.md.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::scaffold::valid_name;
-
-/// A language `ravelin plugin new` writes a project for, besides Rust.
+/// The languages whose projects this module writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GuestLang {
+pub(super) enum GuestLang {
     /// C with wit-bindgen's C generator, clang and wasm-tools.
     C,
     /// JavaScript with componentize-js.
@@ -60,28 +59,19 @@ fn files(lang: GuestLang) -> &'static [(&'static str, &'static str, bool)] {
     }
 }
 
-/// Creates `parent/NAME/` for a plugin in `lang` and returns its path; in
-/// it, `./build.sh` writes `target/NAME.wasm`.
-pub fn scaffold_guest(parent: &Path, name: &str, lang: GuestLang) -> Result<PathBuf, String> {
-    if !valid_name(name) {
-        return Err(format!(
-            "{name:?} is not a valid plugin name: use lower-case letters, digits, - and _"
-        ));
-    }
-    let dir = parent.join(name);
-    if dir.exists() {
-        return Err(format!("{} already exists", dir.display()));
-    }
+/// Writes a plugin project in `lang` into `dir`; in it, `./build.sh`
+/// writes `target/NAME.wasm`.
+pub(super) fn write(dir: &Path, name: &str, lang: GuestLang) -> Result<(), String> {
     let sources = files(lang).iter().copied();
     let wit = WIT.iter().map(|&(path, text)| (path, text, false));
     let ignore = std::iter::once((".gitignore", "/target\n", false));
     for (rel, text, executable) in sources.chain(wit).chain(ignore) {
-        write(&dir.join(rel), &text.replace("NAME", name), executable)?;
+        write_file(&dir.join(rel), &text.replace("NAME", name), executable)?;
     }
-    Ok(dir)
+    Ok(())
 }
 
-fn write(path: &Path, text: &str, executable: bool) -> Result<(), String> {
+fn write_file(path: &Path, text: &str, executable: bool) -> Result<(), String> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
@@ -97,12 +87,13 @@ fn write(path: &Path, text: &str, executable: bool) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::tool::{Lang, SdkDependency, scaffold};
 
     #[test]
     fn each_language_gets_a_self_contained_project() {
         let parent = std::env::temp_dir().join(format!("ravelin-guest-{}", std::process::id()));
-        let c = scaffold_guest(&parent, "edge-c", GuestLang::C).expect("c");
+        let sdk = SdkDependency::Version("0.1".into());
+        let c = scaffold(&parent, "edge-c", Lang::C, &sdk).expect("c");
         let source = std::fs::read_to_string(c.join("plugin.c")).expect("plugin.c");
         assert!(source.contains(r#""x-plugin", "edge-c""#), "{source}");
         for file in [
@@ -113,12 +104,11 @@ mod tests {
         ] {
             assert!(c.join(file).is_file(), "{file}");
         }
-        let js = scaffold_guest(&parent, "edge-js", GuestLang::Js).expect("js");
+        let js = scaffold(&parent, "edge-js", Lang::Js, &sdk).expect("js");
         let build = std::fs::read_to_string(js.join("build.sh")).expect("build.sh");
         assert!(build.contains("target/edge-js.wasm"), "{build}");
         assert!(js.join("ravelin.d.ts").is_file());
-        assert!(scaffold_guest(&parent, "edge-js", GuestLang::Js).is_err());
-        assert!(scaffold_guest(&parent, "Bad", GuestLang::C).is_err());
+        assert!(scaffold(&parent, "edge-js", Lang::Js, &sdk).is_err());
         let _ = std::fs::remove_dir_all(parent);
     }
 }
