@@ -12,11 +12,6 @@ import { log as hostLog } from 'ravelin:plugin/log@0.2.0';
 import { Store } from 'ravelin:plugin/kv@0.2.0';
 import { send } from 'ravelin:plugin/outbound@0.2.0';
 
-// Drops a resource handle now instead of at garbage collection; the
-// bindings name the method `Symbol.dispose`, or `Symbol.for('dispose')`
-// where the engine has no `Symbol.dispose`.
-const DISPOSE = Symbol.dispose ?? Symbol.for('dispose');
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -93,7 +88,8 @@ export function kvIncrement(store, key, delta = 1) {
   try {
     return Number(handle.increment(key, BigInt(delta), undefined));
   } finally {
-    handle[DISPOSE]?.();
+    // Drop the handle now, not when the garbage collector finds it.
+    handle[Symbol.dispose]();
   }
 }
 
