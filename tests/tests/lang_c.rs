@@ -60,7 +60,10 @@ fn scaffolded_c_plugin_builds_and_runs_in_plugin_test() {
     let ran = plugin_command(&args, "", &[]);
     let out = said(&ran);
     assert!(ran.status.success(), "{out}");
-    assert!(out.contains("403 Forbidden"), "/admin/users refused:\n{out}");
+    assert!(
+        out.contains("403 Forbidden"),
+        "/admin/users refused:\n{out}"
+    );
     assert!(
         out.contains("x-plugin: deny-c"),
         "the header set upstream:\n{out}"
