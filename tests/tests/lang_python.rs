@@ -10,7 +10,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use ravelin_tests::lang_behaviour::{Subject, assert_ab_router, assert_hot_swap_under_load};
+use ravelin_tests::lang_behaviour::{
+    Subject, assert_ab_router, assert_bad_configs_refused, assert_hot_swap_under_load,
+};
 use ravelin_tests::plugin_cli::{plugin_command, said};
 
 /// What the Python plugin needs beyond the defaults.
@@ -66,6 +68,11 @@ async fn python_ab_router_shows_the_shared_behaviour() {
 async fn python_ab_router_hot_swaps_under_load_without_a_failed_request() {
     let report = assert_hot_swap_under_load(&subject(), Duration::from_secs(300)).await;
     eprintln!("python hot swap under load: {report:?}");
+}
+
+#[test]
+fn python_ab_router_refuses_a_bad_config_naming_the_problem() {
+    assert_bad_configs_refused(&subject());
 }
 
 #[test]

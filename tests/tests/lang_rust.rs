@@ -7,7 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use ravelin_test_guests as guests;
-use ravelin_tests::lang_behaviour::{Subject, assert_ab_router, assert_hot_swap_under_load};
+use ravelin_tests::lang_behaviour::{
+    Subject, assert_ab_router, assert_bad_configs_refused, assert_hot_swap_under_load,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rust_ab_router_shows_the_shared_behaviour() {
@@ -30,4 +32,14 @@ async fn rust_ab_router_hot_swaps_under_load_without_a_failed_request() {
     };
     let report = assert_hot_swap_under_load(&subject, Duration::from_secs(60)).await;
     eprintln!("rust hot swap under load: {report:?}");
+}
+
+#[test]
+fn rust_ab_router_refuses_a_bad_config_naming_the_problem() {
+    assert_bad_configs_refused(&Subject {
+        lang: "rust",
+        component: Path::new(guests::AB_ROUTER),
+        settings: "",
+        ready_within: Duration::from_secs(15),
+    });
 }
