@@ -20,24 +20,43 @@ static struct {
 /* The bucket of the exchange this instance serves ("a" or "b"). */
 static const char *bucket = "a";
 
+/* The configuration's keys. */
+static const char *const KEYS[] = {"lang", "split", "flag_upstream", NULL};
+
+/* Reads the configuration `text` into `config`; NULL or why it is wrong
+ * (in `why`). */
+static const char *read_config(const char *text, char *why, size_t cap) {
+  char unknown[64];
+  if (!rv_json_only_keys(text, KEYS, unknown, sizeof unknown)) {
+    return rv_join(why, cap, "invalid plugin config: unknown field `", unknown,
+                   "`, expected lang, split or flag_upstream", NULL);
+  }
+  if (!rv_json_string(text, "lang", config.lang, sizeof config.lang)) {
+    return "invalid plugin config: `lang` (a string of at most 31 bytes) is required";
+  }
+  config.split = 50;
+  rv_json_int(text, "split", &config.split);
+  if (config.split < 0 || config.split > 100) {
+    char got[24];
+    return rv_join(why, cap, "invalid plugin config: split must be 0 to 100, got ",
+                   rv_i64(got, config.split), NULL);
+  }
+  config.flag_upstream[0] = '\0';
+  rv_json_string(text, "flag_upstream", config.flag_upstream, sizeof config.flag_upstream);
+  return NULL;
+}
+
 bool exports_filter_configure(filter_string_t *json, filter_hooks_t *ret, filter_string_t *err) {
   char *text = strndup((const char *)json->ptr, json->len);
   rv_string_free(json);
   if (text == NULL) {
     return rv_configure_error(err, "ab-router: out of memory");
   }
-  bool named = rv_json_string(text, "lang", config.lang, sizeof config.lang);
-  config.split = 50;
-  rv_json_int(text, "split", &config.split);
-  config.flag_upstream[0] = '\0';
-  rv_json_string(text, "flag_upstream", config.flag_upstream, sizeof config.flag_upstream);
+  char why[160];
+  const char *wrong = read_config(text, why, sizeof why);
   free(text);
-  if (!named) {
-    return rv_configure_error(err, "invalid plugin config: `lang` (a string of at most 31 bytes) "
-                                   "is required");
-  }
-  if (config.split < 0 || config.split > 100) {
-    return rv_configure_error(err, "invalid plugin config: split must be 0 to 100");
+  if (wrong != NULL) {
+    return rv_configure_error(err, wrong);
   }
   *ret = RAVELIN_PLUGIN_TYPES_HOOKS_ON_RESPONSE;
   return true;

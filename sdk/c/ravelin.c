@@ -328,3 +328,78 @@ bool rv_json_int(const char *json, const char *key, int64_t *out) {
   *out = n;
   return true;
 }
+
+/* Past the spaces at `p`. */
+static const char *skip_space(const char *p) {
+  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+    p++;
+  }
+  return p;
+}
+
+/* Past the JSON string whose opening quote is at `p`, or NULL. */
+static const char *skip_string(const char *p) {
+  for (p++; *p != '"'; p++) {
+    if (*p == '\0' || (*p == '\\' && *++p == '\0')) {
+      return NULL;
+    }
+  }
+  return p + 1;
+}
+
+/* The `,` or `}` ending the object member value at `p`, or NULL. */
+static const char *skip_value(const char *p) {
+  int depth = 0;
+  for (;;) {
+    if (*p == '"') {
+      if ((p = skip_string(p)) == NULL) {
+        return NULL;
+      }
+      continue;
+    }
+    if (*p == '\0') {
+      return NULL;
+    }
+    if (*p == '{' || *p == '[') {
+      depth++;
+    } else if (*p == '}' || *p == ']') {
+      if (depth == 0) {
+        return p;
+      }
+      depth--;
+    } else if (*p == ',' && depth == 0) {
+      return p;
+    }
+    p++;
+  }
+}
+
+bool rv_json_only_keys(const char *json, const char *const *allowed, char *unknown, size_t cap) {
+  const char *p = skip_space(json);
+  if (*p != '{') {
+    return true; /* `null`: no keys */
+  }
+  for (p = skip_space(p + 1); *p == '"';) {
+    const char *end = skip_string(p);
+    if (end == NULL) {
+      return true;
+    }
+    size_t len = (size_t)(end - p) - 2;
+    bool known = false;
+    for (const char *const *key = allowed; *key != NULL && !known; key++) {
+      known = strlen(*key) == len && strncmp(*key, p + 1, len) == 0;
+    }
+    if (!known) {
+      size_t n = len < cap - 1 ? len : cap - 1;
+      memcpy(unknown, p + 1, n);
+      unknown[n] = '\0';
+      return false;
+    }
+    p = skip_space(end);
+    if (*p != ':' || (p = skip_value(skip_space(p + 1))) == NULL || *p != ',') {
+      return true;
+    }
+    p = skip_space(p + 1);
+  }
+  return true;
+}

@@ -114,5 +114,9 @@ bool rv_json_string(const char *json, const char *key, char *buf, size_t cap);
 /* The integer value of the top-level key `key`; false when absent or not
  * an integer. */
 bool rv_json_int(const char *json, const char *key, int64_t *out);
+/* Whether every top-level key of the JSON object `json` (or `null`) is one
+ * of `allowed` (a NULL-terminated list); if not, the first other key goes
+ * to `unknown`, NUL-terminated and cut to `cap - 1` bytes. */
+bool rv_json_only_keys(const char *json, const char *const *allowed, char *unknown, size_t cap);
 
 #endif

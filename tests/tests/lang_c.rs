@@ -7,7 +7,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use ravelin_tests::lang_behaviour::{Subject, assert_ab_router, assert_hot_swap_under_load};
+use ravelin_tests::lang_behaviour::{
+    Subject, assert_ab_router, assert_bad_configs_refused, assert_hot_swap_under_load,
+};
 use ravelin_tests::lang_build::build_example;
 use ravelin_tests::plugin_cli::{plugin_command, said};
 
@@ -24,6 +26,7 @@ async fn c_ab_router_shows_the_shared_behaviour_and_hot_swaps_under_load() {
         ready_within: Duration::from_secs(15),
     };
     assert_ab_router(&subject).await;
+    assert_bad_configs_refused(&subject);
     let report = assert_hot_swap_under_load(&subject, Duration::from_secs(60)).await;
     eprintln!("c hot swap under load: {report:?}");
 }

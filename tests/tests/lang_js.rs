@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use ravelin_tests::lang_behaviour::{Subject, assert_ab_router, assert_hot_swap_under_load};
+use ravelin_tests::lang_behaviour::{
+    Subject, assert_ab_router, assert_bad_configs_refused, assert_hot_swap_under_load,
+};
 use ravelin_tests::lang_build::build_example;
 
 /// One test, so the 12 MiB example is built once for both checks.
@@ -23,6 +25,7 @@ async fn js_ab_router_shows_the_shared_behaviour_and_hot_swaps_under_load() {
         ready_within: Duration::from_secs(240),
     };
     assert_ab_router(&subject).await;
+    assert_bad_configs_refused(&subject);
     let report = assert_hot_swap_under_load(&subject, Duration::from_secs(240)).await;
     eprintln!("js hot swap under load: {report:?}");
 }
