@@ -1,6 +1,6 @@
 /*
- * ab-router in C: the A/B router every language's example implements (see
- * README.md for the behaviour and configuration), on the helpers of
+ * ab-router in C: the A/B router every language's example implements (the
+ * spec and configuration: plugins/ab-router/src/lib.rs), on the helpers of
  * sdk/c/ravelin.h.
  */
 #include "ravelin.h"

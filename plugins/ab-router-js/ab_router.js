@@ -1,5 +1,5 @@
 // ab-router in JavaScript: the A/B router every language's example
-// implements (see README.md for the behaviour and configuration), on the
+// implements (the spec and configuration: plugins/ab-router/src/lib.rs), on the
 // helpers of sdk/js/ravelin.js.
 
 import {
