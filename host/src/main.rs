@@ -48,8 +48,9 @@ enum PluginCommand {
         /// The plugin's name (lowercase letters, digits, `-`, `_`).
         name: String,
         /// The plugin's language: `rust` (a crate on ravelin-sdk, built
-        /// with cargo) or `python` (a module on sdk/python, built with
-        /// componentize-py).
+        /// with cargo), `python` (a module on sdk/python, built with
+        /// componentize-py), `c` (wit-bindgen, clang and wasm-tools) or
+        /// `js` (componentize-js).
         #[arg(long, default_value = "rust", value_name = "LANG")]
         lang: tool::Lang,
         /// Where to create it.
@@ -270,7 +271,12 @@ fn new_plugin(
     let (build, test) = match lang {
         tool::Lang::Rust => ("cargo build --release --target wasm32-wasip2", "cargo test"),
         tool::Lang::Python => ("./build.sh", "./test.sh"),
+        tool::Lang::C | tool::Lang::Js => (
+            "./build.sh",
+            "ravelin plugin test target/NAME.wasm --request 'GET /'",
+        ),
     };
+    let test = test.replace("NAME", name);
     ravelin::say!(
         "created {dir}\nbuild it with: cd {dir} && {build}\ntest it with:  cd {dir} && {test}",
         dir = created.display()

@@ -14,6 +14,7 @@ pub mod h2raw;
 pub mod h3client;
 pub mod jwt;
 pub mod lang_behaviour;
+pub mod lang_build;
 pub mod origin;
 pub mod pebble;
 pub mod plugin_cli;

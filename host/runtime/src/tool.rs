@@ -3,5 +3,6 @@
 //! through the crate `ravelin-plugin-testing` (`sdk/testing`).
 
 mod scaffold;
+mod scaffold_guest;
 
 pub use scaffold::{Lang, SdkDependency, scaffold};

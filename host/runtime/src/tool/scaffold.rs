@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::scaffold_guest::GuestLang;
+
 mod python;
 mod rust;
 
@@ -16,11 +18,21 @@ pub enum Lang {
     Rust,
     /// A Python module on `sdk/python`, built with componentize-py.
     Python,
+    /// C on wit-bindgen's bindings and `sdk/c`, built with clang and
+    /// wasm-tools.
+    C,
+    /// JavaScript on `sdk/js`, built with componentize-js.
+    Js,
 }
 
 impl Lang {
     /// Every language, by the name `--lang` takes.
-    pub const NAMES: &[(&str, Lang)] = &[("rust", Lang::Rust), ("python", Lang::Python)];
+    pub const NAMES: &[(&str, Lang)] = &[
+        ("rust", Lang::Rust),
+        ("python", Lang::Python),
+        ("c", Lang::C),
+        ("js", Lang::Js),
+    ];
 }
 
 impl std::str::FromStr for Lang {
@@ -103,6 +115,8 @@ pub fn scaffold(
     match lang {
         Lang::Rust => rust::write(&out, name, sdk)?,
         Lang::Python => python::write(&out, name, sdk)?,
+        Lang::C => super::scaffold_guest::write(&dir, name, GuestLang::C)?,
+        Lang::Js => super::scaffold_guest::write(&dir, name, GuestLang::Js)?,
     }
     Ok(dir)
 }
