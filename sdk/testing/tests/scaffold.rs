@@ -1,7 +1,7 @@
 //! `ravelin plugin new`'s crate passes its own tests, which build it to a
 //! component and drive it through this library.
 
-use ravelin_runtime::tool::{SdkDependency, scaffold};
+use ravelin_runtime::tool::{Lang, SdkDependency, scaffold};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -13,8 +13,8 @@ fn a_scaffolded_plugin_passes_its_own_tests() {
         .canonicalize()
         .expect("workspace root");
     let parent = std::env::temp_dir().join(format!("ravelin-scaffold-test-{}", std::process::id()));
-    let dir =
-        scaffold(&parent, "my-filter", &SdkDependency::Path(root.join("sdk"))).expect("scaffold");
+    let sdk = SdkDependency::Path(root.join("sdk"));
+    let dir = scaffold(&parent, "my-filter", Lang::Rust, &sdk).expect("scaffold");
     // The workspace's versions and target dir: wasmtime and the rest are
     // reused where their features match, never compiled from scratch.
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).expect("Cargo.lock");
