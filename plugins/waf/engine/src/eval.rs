@@ -1,0 +1,427 @@
+//! One transaction through the rules: phases in order, rules of a phase
+//! in file order, chains, `skipAfter`, `setvar`, `ctl`, disruptive
+//! actions, and the audit record of what matched.
+
+use crate::actions::{Actions, AllowScope, Disruptive, Effect};
+use crate::request::{self, Exceeded, Limits, RequestHead};
+use crate::rules::{Entry, Link, Rule, RuleSet, id_range};
+use crate::variables::{self, Target};
+use crate::vars::{Vars, WRITABLE};
+
+/// How long matched data may be in an audit record.
+const MAX_DATA: usize = 200;
+
+/// A rule that matched (and is not `nolog`): the audit record.
+#[derive(Debug, Clone)]
+pub struct Match {
+    pub id: u64,
+    pub phase: u8,
+    pub msg: String,
+    /// `logdata`, or the matched variable and value; at most 200 bytes.
+    pub data: String,
+}
+
+/// Why the transaction stopped: a disruptive rule or a limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interruption {
+    pub status: u16,
+    pub rule: Option<u64>,
+    pub reason: String,
+}
+
+/// Rules removed or narrowed for this transaction by `ctl`.
+#[derive(Default)]
+struct Removals {
+    ids: Vec<(u64, u64)>,
+    tags: Vec<String>,
+    targets_by_id: Vec<((u64, u64), Target)>,
+    targets_by_tag: Vec<(String, Target)>,
+}
+
+/// The state of one request/response exchange.
+pub struct Transaction {
+    vars: Vars,
+    head: RequestHead,
+    limits: Limits,
+    removals: Removals,
+    engine: String,
+    body_processor: Option<String>,
+    force_body_var: bool,
+    allowed: Option<AllowScope>,
+    matched_vars: Vec<(String, Vec<u8>)>,
+    pub matches: Vec<Match>,
+    pub interruption: Option<Interruption>,
+}
+
+impl Transaction {
+    pub fn new(rules: &RuleSet, head: RequestHead, limits: Limits) -> Self {
+        let mut vars = Vars::default();
+        vars.init_store();
+        Transaction {
+            vars,
+            head,
+            limits,
+            removals: Removals::default(),
+            engine: rules.engine.clone(),
+            body_processor: None,
+            force_body_var: false,
+            allowed: None,
+            matched_vars: Vec::new(),
+            matches: Vec::new(),
+            interruption: None,
+        }
+    }
+
+    /// Phase 1: the request head.
+    pub fn request_headers(&mut self, rules: &RuleSet) -> Option<&Interruption> {
+        let filled = request::head(&mut self.vars, &self.head, &self.limits);
+        self.run(rules, 1, filled)
+    }
+
+    /// Phase 2: the request body (empty when there is none).
+    pub fn request_body(&mut self, rules: &RuleSet, body: &[u8]) -> Option<&Interruption> {
+        let default = request::processor(&self.head).unwrap_or("");
+        let processor = self.body_processor.clone().unwrap_or_else(|| default.to_string());
+        let filled = if self.interruption.is_some() {
+            Ok(())
+        } else {
+            request::body(&mut self.vars, &self.head, &processor, self.force_body_var, body, &self.limits)
+        };
+        self.run(rules, 2, filled)
+    }
+
+    /// Phase 3: the response status and headers.
+    pub fn response_headers(
+        &mut self,
+        rules: &RuleSet,
+        status: u16,
+        headers: &[(String, Vec<u8>)],
+    ) -> Option<&Interruption> {
+        request::response_head(&mut self.vars, status, headers);
+        self.run(rules, 3, Ok(()))
+    }
+
+    /// Phase 4: the response body.
+    pub fn response_body(&mut self, rules: &RuleSet, body: &[u8]) -> Option<&Interruption> {
+        self.vars.set("RESPONSE_BODY", body.to_vec());
+        self.run(rules, 4, Ok(()))
+    }
+
+    /// The value of `TX:name` (for tests and logs: `anomaly_score`, …).
+    pub fn tx(&self, name: &str) -> Option<String> {
+        let v = self.vars.lookup("TX", Some(name))?;
+        Some(String::from_utf8_lossy(&v).into_owned())
+    }
+
+    fn run(&mut self, rules: &RuleSet, phase: u8, filled: Result<(), Exceeded>) -> Option<&Interruption> {
+        if let Err(e) = filled
+            && self.interruption.is_none()
+        {
+            self.interruption = Some(Interruption { status: e.status, rule: None, reason: e.reason });
+        }
+        if self.interruption.is_some() || self.engine == "Off" {
+            return self.interruption.as_ref();
+        }
+        match self.allowed {
+            Some(AllowScope::All) => return None,
+            Some(AllowScope::Request) if phase <= 2 => return None,
+            Some(AllowScope::Phase) => self.allowed = None,
+            _ => {}
+        }
+        self.phase(rules, phase);
+        self.interruption.as_ref()
+    }
+
+    fn phase(&mut self, rules: &RuleSet, phase: u8) {
+        let mut i = 0;
+        let mut skip = 0;
+        while i < rules.entries.len() {
+            let Entry::Rule(rule) = &rules.entries[i] else {
+                i += 1;
+                continue;
+            };
+            if rule.phase != phase || self.removed(rule) {
+                i += 1;
+                continue;
+            }
+            if skip > 0 {
+                skip -= 1;
+                i += 1;
+                continue;
+            }
+            if self.engine != "Off" && self.rule(rule) {
+                let head = rule.head();
+                skip = head.skip;
+                if let Some(marker) = &head.skip_after {
+                    i = marker_after(rules, i, marker);
+                    continue;
+                }
+            }
+            if self.interruption.is_some() || self.allowed.is_some() {
+                return;
+            }
+            i += 1;
+        }
+    }
+
+    fn removed(&self, rule: &Rule) -> bool {
+        let r = &self.removals;
+        r.ids.iter().any(|(lo, hi)| (*lo..=*hi).contains(&rule.id))
+            || r.tags.iter().any(|t| rule.head().tags.iter().any(|rt| rt == t))
+    }
+
+    /// Evaluates `rule` and its chain; runs its actions when all match.
+    fn rule(&mut self, rule: &Rule) -> bool {
+        self.matched_vars.clear();
+        let mut hits = Vec::new();
+        for link in &rule.links {
+            hits = self.link(rule, link);
+            if hits.is_empty() {
+                return false;
+            }
+        }
+        let single = rule.links.len() == 1;
+        for link in &rule.links {
+            let runs = if single { hits.len() } else { 1 };
+            for hit in hits.iter().take(runs) {
+                self.set_matched(hit);
+                for effect in &link.actions.effects {
+                    self.effect(rule, effect);
+                }
+            }
+        }
+        let head = rule.head();
+        if !head.nolog {
+            self.record(rule);
+        }
+        self.disrupt(rule, head);
+        true
+    }
+
+    fn set_matched(&mut self, (name, value): &(String, Vec<u8>)) {
+        self.vars.set("MATCHED_VAR", value.clone());
+        self.vars.set("MATCHED_VAR_NAME", name.as_str());
+    }
+
+    /// The values of `link`'s targets that its operator matches.
+    fn link(&mut self, rule: &Rule, link: &Link) -> Vec<(String, Vec<u8>)> {
+        let values = self.collect(rule, &link.targets);
+        let a = &link.actions;
+        let mut hits = Vec::new();
+        let mut captures = None;
+        for (name, value) in values {
+            let mut candidates = Vec::new();
+            let mut current = value;
+            if a.multi_match {
+                candidates.push(current.clone());
+            }
+            for (_, t) in &a.transforms {
+                current = t(&current);
+                if a.multi_match {
+                    candidates.push(current.clone());
+                }
+            }
+            if !a.multi_match {
+                candidates.push(current);
+            }
+            for candidate in candidates {
+                let expand = |m: &str| self.expand(rule, m);
+                let found = link.operator.matches(&candidate, &expand);
+                let matched = found.is_some() != link.operator.negated;
+                if matched {
+                    if captures.is_none() {
+                        captures = found;
+                    }
+                    hits.push((name.clone(), candidate));
+                    break;
+                }
+            }
+        }
+        if let (true, Some(caps)) = (a.capture && !hits.is_empty(), captures) {
+            for (i, c) in caps.into_iter().enumerate() {
+                self.vars.write("TX", &i.to_string(), c);
+            }
+        }
+        if let Some(last) = hits.last() {
+            self.set_matched(last);
+        }
+        for hit in &hits {
+            self.matched_vars.push(hit.clone());
+        }
+        self.vars.clear("MATCHED_VARS");
+        self.vars.clear("MATCHED_VARS_NAMES");
+        for (name, value) in &self.matched_vars {
+            self.vars.push("MATCHED_VARS", name, value.clone());
+            self.vars.push("MATCHED_VARS_NAMES", name, name.as_bytes());
+        }
+        hits
+    }
+
+    /// The (name, value) pairs `targets` select for `rule`, exclusions
+    /// (`!`, `SecRuleUpdateTargetById`, `ctl:ruleRemoveTarget*`) removed.
+    fn collect(&self, rule: &Rule, targets: &[Target]) -> Vec<(String, Vec<u8>)> {
+        let tags = &rule.head().tags;
+        let r = &self.removals;
+        let excluded: Vec<&Target> = targets
+            .iter()
+            .filter(|t| t.exclude)
+            .chain(r.targets_by_id.iter().filter(|((lo, hi), _)| (*lo..=*hi).contains(&rule.id)).map(|(_, t)| t))
+            .chain(r.targets_by_tag.iter().filter(|(tag, _)| tags.contains(tag)).map(|(_, t)| t))
+            .collect();
+        let mut out = Vec::new();
+        for t in targets.iter().filter(|t| !t.exclude) {
+            let members: Vec<(String, Vec<u8>)> = self
+                .vars
+                .members(&t.collection)
+                .into_iter()
+                .filter(|(k, _)| t.selector.selects(k))
+                .filter(|(k, _)| {
+                    !excluded.iter().any(|e| e.collection == t.collection && e.selector.selects(k))
+                })
+                .collect();
+            if t.count {
+                out.push((format!("&{}", t.collection), members.len().to_string().into_bytes()));
+                continue;
+            }
+            for (key, value) in members {
+                let name = if key.is_empty() { t.collection.clone() } else { format!("{}:{key}", t.collection) };
+                out.push((name, value));
+            }
+        }
+        out
+    }
+
+    fn expand(&self, rule: &Rule, text: &str) -> Vec<u8> {
+        let head = rule.head();
+        self.vars.expand(text, &|key| match key {
+            "id" => Some(rule.id.to_string()),
+            "msg" => head.msg.clone(),
+            "severity" => head.severity.clone(),
+            "logdata" => head.logdata.clone(),
+            _ => None,
+        })
+    }
+
+    fn effect(&mut self, rule: &Rule, effect: &Effect) {
+        match effect {
+            Effect::SetVar(spec) => self.setvar(rule, spec),
+            Effect::Ctl(spec) => self.ctl(spec),
+        }
+    }
+
+    fn setvar(&mut self, rule: &Rule, spec: &str) {
+        let (delete, spec) = match spec.strip_prefix('!') {
+            Some(s) => (true, s),
+            None => (false, spec),
+        };
+        let (name, value) = spec.split_once('=').unwrap_or((spec, "1"));
+        let name = String::from_utf8_lossy(&self.expand(rule, name)).into_owned();
+        let Some((collection, key)) = name.split_once('.') else {
+            return;
+        };
+        let collection = collection.trim().to_ascii_uppercase();
+        if !WRITABLE.contains(&collection.as_str()) {
+            return;
+        }
+        if delete {
+            self.vars.delete(&collection, key);
+            return;
+        }
+        let number = |v: &[u8]| String::from_utf8_lossy(v).trim().parse::<i64>().unwrap_or(0);
+        let new = match value.strip_prefix('+').or_else(|| value.strip_prefix('-')) {
+            Some(delta) => {
+                let delta = number(&self.expand(rule, delta));
+                let old = self.vars.lookup(&collection, Some(key)).map_or(0, |v| number(&v));
+                let sum = if value.starts_with('+') { old + delta } else { old - delta };
+                sum.to_string().into_bytes()
+            }
+            None => self.expand(rule, value),
+        };
+        self.vars.write(&collection, key, new);
+    }
+
+    fn ctl(&mut self, spec: &str) {
+        let Some((name, value)) = spec.split_once('=') else {
+            return;
+        };
+        let target = |v: &str| -> Option<Target> { variables::parse(v).ok()?.into_iter().next() };
+        let r = &mut self.removals;
+        match name.trim() {
+            "ruleEngine" => self.engine = value.trim().to_string(),
+            "ruleRemoveById" => r.ids.extend(id_range(value).ok()),
+            "ruleRemoveByTag" => r.tags.push(value.to_string()),
+            "ruleRemoveTargetById" => {
+                if let Some((ids, t)) = value.split_once(';')
+                    && let (Ok(ids), Some(t)) = (id_range(ids), target(t))
+                {
+                    r.targets_by_id.push((ids, t));
+                }
+            }
+            "ruleRemoveTargetByTag" => {
+                if let Some((tag, t)) = value.split_once(';')
+                    && let Some(t) = target(t)
+                {
+                    r.targets_by_tag.push((tag.to_string(), t));
+                }
+            }
+            "requestBodyProcessor" => self.body_processor = Some(value.trim().to_ascii_uppercase()),
+            "forceRequestBodyVariable" => self.force_body_var = value.trim().eq_ignore_ascii_case("on"),
+            _ => {}
+        }
+    }
+
+    fn record(&mut self, rule: &Rule) {
+        let head = rule.head();
+        let text = |t: &Option<String>| t.as_ref().map(|t| String::from_utf8_lossy(&self.expand(rule, t)).into_owned());
+        let data = text(&head.logdata).unwrap_or_else(|| {
+            let name = self.vars.lookup("MATCHED_VAR_NAME", None).unwrap_or_default();
+            let value = self.vars.lookup("MATCHED_VAR", None).unwrap_or_default();
+            format!("{}: {}", String::from_utf8_lossy(&name), String::from_utf8_lossy(&value))
+        });
+        self.matches.push(Match {
+            id: rule.id,
+            phase: rule.phase,
+            msg: text(&head.msg).unwrap_or_default(),
+            data: truncate(data, MAX_DATA),
+        });
+    }
+
+    fn disrupt(&mut self, rule: &Rule, head: &Actions) {
+        match head.disruptive {
+            Some(Disruptive::Deny | Disruptive::Drop) if self.engine == "On" => {
+                let msg = head.msg.as_ref().map(|m| String::from_utf8_lossy(&self.expand(rule, m)).into_owned());
+                self.interruption = Some(Interruption {
+                    status: head.status.unwrap_or(403),
+                    rule: Some(rule.id),
+                    reason: msg.unwrap_or_else(|| format!("rule {}", rule.id)),
+                });
+            }
+            Some(Disruptive::Allow(scope)) if self.engine == "On" => self.allowed = Some(scope),
+            _ => {}
+        }
+    }
+}
+
+/// The entry after which evaluation goes on for `skipAfter:marker` from `i`:
+/// the marker (or rule id) after `i`, or the end.
+fn marker_after(rules: &RuleSet, i: usize, marker: &str) -> usize {
+    rules.entries[i + 1..]
+        .iter()
+        .position(|e| match e {
+            Entry::Marker(m) => m == marker,
+            Entry::Rule(r) => r.id.to_string() == marker,
+        })
+        .map_or(rules.entries.len(), |p| i + 1 + p + 1)
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
