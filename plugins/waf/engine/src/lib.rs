@@ -11,15 +11,19 @@
 
 pub mod actions;
 pub mod body;
+pub mod crs;
 pub mod eval;
+pub mod files;
 pub mod operators;
 pub mod parse;
+pub mod pcre;
 pub mod request;
 pub mod rules;
 pub mod transforms;
 pub mod variables;
 pub mod vars;
 
+pub use files::MapFiles;
 pub use eval::{Interruption, Match, Transaction};
 pub use request::{Limits, RequestHead};
 pub use rules::{Files, Report, RuleSet, Skipped};

@@ -194,8 +194,9 @@ fn kind(name: &str, arg: &str, data: &dyn Fn(&str) -> Option<String>) -> Result<
 /// `.` matching newlines (ModSecurity's DOTALL). Look-around and
 /// back-references cannot be expressed in linear time: those are skipped.
 fn regex(pattern: &str) -> Result<Regex, OpError> {
+    let pattern = crate::pcre::translate(pattern);
     let build = |unicode: bool| {
-        RegexBuilder::new(pattern)
+        RegexBuilder::new(&pattern)
             .unicode(unicode)
             .dot_matches_new_line(true)
             .size_limit(64 << 20)

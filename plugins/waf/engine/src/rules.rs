@@ -73,7 +73,18 @@ pub struct RuleSet {
     /// `SecRuleEngine`: `On` (default), `Off` or `DetectionOnly`.
     pub engine: String,
     defaults: HashMap<u8, Actions>,
-    open_chain: bool,
+    chain: Chain,
+}
+
+/// Where the previous rule left its chain.
+#[derive(Default, Clone, Copy, PartialEq)]
+enum Chain {
+    #[default]
+    Closed,
+    /// The next rule is a link of the last rule loaded.
+    Open,
+    /// The next rule is a link of a skipped rule: skipped too.
+    Dropped,
 }
 
 /// Directives a proxy plugin accepts and ignores: the host decides body
@@ -226,7 +237,17 @@ impl RuleSet {
     ) -> Result<(), Error> {
         let at = |m: String| Error::at(&d.file, d.line, m);
         let mut a = actions::parse(actions.map_or("", String::as_str)).map_err(at)?;
-        let chained = std::mem::replace(&mut self.open_chain, a.chain);
+        let previous = self.chain;
+        let next = |loaded: bool| match (a.chain, loaded) {
+            (false, _) => Chain::Closed,
+            (true, true) => Chain::Open,
+            (true, false) => Chain::Dropped,
+        };
+        if previous == Chain::Dropped {
+            self.chain = next(false);
+            return Ok(());
+        }
+        let chained = previous == Chain::Open;
         let (targets, op) = test.unwrap_or(("REQUEST_URI", "@unconditionalMatch"));
         let targets = variables::parse(targets).map_err(at)?;
         let data = |name: &str| files.read(name);
@@ -240,6 +261,7 @@ impl RuleSet {
                 None
             }
         };
+        self.chain = next(operator.is_some());
         if chained {
             let Some(Entry::Rule(rule)) = self.entries.last_mut() else {
                 return Ok(());
@@ -274,8 +296,6 @@ impl RuleSet {
             });
         }
         let Some(operator) = operator else {
-            // Its chain links (if any) are dropped with it.
-            self.open_chain = false;
             return Ok(());
         };
         self.report.rules += 1;
