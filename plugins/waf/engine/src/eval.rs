@@ -3,10 +3,14 @@
 //! actions, and the audit record of what matched.
 
 use crate::actions::{Actions, AllowScope, Disruptive, Effect};
+use crate::operators::Captures;
 use crate::request::{self, Exceeded, Limits, RequestHead};
 use crate::rules::{Entry, Link, Rule, RuleSet, id_range};
 use crate::variables::{self, Target};
 use crate::vars::{Vars, WRITABLE};
+
+/// A matched value: its variable name, the value, what the operator captured.
+type Hit = (String, Vec<u8>, Option<Captures>);
 
 /// How long matched data may be in an audit record.
 const MAX_DATA: usize = 200;
@@ -170,21 +174,25 @@ impl Transaction {
             || r.tags.iter().any(|t| rule.head().tags.iter().any(|rt| rt == t))
     }
 
-    /// Evaluates `rule` and its chain; runs its actions when all match.
+    /// Evaluates `rule` and its chain. Each link's side effects run as it
+    /// matches (a later link may test what an earlier one set); the
+    /// rule's audit record and disruptive action once the chain matched.
     fn rule(&mut self, rule: &Rule) -> bool {
         self.matched_vars.clear();
-        let mut hits = Vec::new();
         for link in &rule.links {
-            hits = self.link(rule, link);
+            let hits = self.link(rule, link);
             if hits.is_empty() {
                 return false;
             }
-        }
-        let single = rule.links.len() == 1;
-        for link in &rule.links {
-            let runs = if single { hits.len() } else { 1 };
-            for hit in hits.iter().take(runs) {
-                self.set_matched(hit);
+            // Effects run once per matched value, as ModSecurity's: an
+            // anomaly score counts each, `setvar:tx.x_%{tx.0}` sets each.
+            for hit in &hits {
+                self.set_matched(&hit.0, &hit.1);
+                if let (true, Some(caps)) = (link.actions.capture, &hit.2) {
+                    for (i, c) in caps.iter().enumerate() {
+                        self.vars.write("TX", &i.to_string(), c.clone());
+                    }
+                }
                 for effect in &link.actions.effects {
                     self.effect(rule, effect);
                 }
@@ -198,17 +206,17 @@ impl Transaction {
         true
     }
 
-    fn set_matched(&mut self, (name, value): &(String, Vec<u8>)) {
-        self.vars.set("MATCHED_VAR", value.clone());
-        self.vars.set("MATCHED_VAR_NAME", name.as_str());
+    fn set_matched(&mut self, name: &str, value: &[u8]) {
+        self.vars.set("MATCHED_VAR", value.to_vec());
+        self.vars.set("MATCHED_VAR_NAME", name);
     }
 
-    /// The values of `link`'s targets that its operator matches.
-    fn link(&mut self, rule: &Rule, link: &Link) -> Vec<(String, Vec<u8>)> {
+    /// The values of `link`'s targets that its operator matches, with what
+    /// it captured from each.
+    fn link(&mut self, rule: &Rule, link: &Link) -> Vec<Hit> {
         let values = self.collect(rule, &link.targets);
         let a = &link.actions;
         let mut hits = Vec::new();
-        let mut captures = None;
         for (name, value) in values {
             let mut candidates = Vec::new();
             let mut current = value;
@@ -227,26 +235,14 @@ impl Transaction {
             for candidate in candidates {
                 let expand = |m: &str| self.expand(rule, m);
                 let found = link.operator.matches(&candidate, &expand);
-                let matched = found.is_some() != link.operator.negated;
-                if matched {
-                    if captures.is_none() {
-                        captures = found;
-                    }
-                    hits.push((name.clone(), candidate));
+                if found.is_some() != link.operator.negated {
+                    hits.push((name.clone(), candidate, found));
                     break;
                 }
             }
         }
-        if let (true, Some(caps)) = (a.capture && !hits.is_empty(), captures) {
-            for (i, c) in caps.into_iter().enumerate() {
-                self.vars.write("TX", &i.to_string(), c);
-            }
-        }
-        if let Some(last) = hits.last() {
-            self.set_matched(last);
-        }
-        for hit in &hits {
-            self.matched_vars.push(hit.clone());
+        for (name, value, _) in &hits {
+            self.matched_vars.push((name.clone(), value.clone()));
         }
         self.vars.clear("MATCHED_VARS");
         self.vars.clear("MATCHED_VARS_NAMES");
