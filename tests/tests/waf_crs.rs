@@ -154,13 +154,15 @@ async fn large_bodies_are_inspected_and_pathological_input_is_bounded() {
         r.extend_from_slice(body);
         r
     };
-    // A 1 MiB JSON document and a 1 MiB upload, benign: inspected, passed.
+    // A 1 MiB JSON document (under 1000 arguments) and a 1 MiB upload,
+    // benign: inspected within the hook deadline, passed.
     let mut json = String::from("{\"items\":[");
     for i in 0.. {
         if json.len() > (1 << 20) - 64 {
             break;
         }
-        json.push_str(&format!("{{\"n\":{i},\"name\":\"item number {i}\"}},"));
+        let text = "the quick brown fox jumps over the lazy dog ".repeat(50);
+        json.push_str(&format!("{{\"n\":{i},\"text\":\"{text}\"}},"));
     }
     json.pop();
     json.push_str("]}");
