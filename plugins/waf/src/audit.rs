@@ -5,10 +5,11 @@
 use ravelin_sdk::log;
 use seclang::{Interruption, Match, Report};
 
-/// The load report: counts, and each skipped rule with its reason.
-pub fn report(r: &Report) {
+/// The load report: counts, compile time, and each skipped rule with
+/// its reason.
+pub fn report(r: &Report, took_ms: u64) {
     log::info(&format!(
-        "waf: {} rules loaded ({}), {} skipped, {} removed by exclusions",
+        "waf: {} rules loaded ({}), {} skipped, {} removed by exclusions, compiled in {took_ms} ms",
         r.rules,
         r.signature.as_deref().unwrap_or("no component signature"),
         r.skipped.len(),

@@ -45,11 +45,12 @@ struct Waf {
 
 impl Plugin for Waf {
     fn configure(config: Config) -> Result<Self, String> {
+        let started = ravelin_sdk::now_ms();
         let s: Settings = config.parse()?;
         let quick = quick::Quick::new(s.block_path_prefixes.clone(), s.block_patterns.clone())?;
         let rules = s.rule_set()?;
         if let Some(r) = &rules {
-            audit::report(&r.report);
+            audit::report(&r.report, ravelin_sdk::now_ms().saturating_sub(started));
         }
         Ok(Waf {
             quick,
