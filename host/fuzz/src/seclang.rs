@@ -17,13 +17,19 @@ pub fn seclang_rules(data: &[u8]) {
         Ok(set) => {
             let lines = text.lines().count();
             for s in &set.report.skipped {
-                assert!(s.at.starts_with("fuzz.conf:"), "skipped rule without a place: {s:?}");
+                assert!(
+                    s.at.starts_with("fuzz.conf:"),
+                    "skipped rule without a place: {s:?}"
+                );
             }
             assert!(set.entries.len() <= lines, "more entries than lines");
         }
         Err(e) => {
             assert!(e.file == "fuzz.conf" || e.file.ends_with(".conf"), "{e}");
-            assert!(e.line <= text.lines().count().max(1), "{e}: line past the end");
+            assert!(
+                e.line <= text.lines().count().max(1),
+                "{e}: line past the end"
+            );
         }
     }
 }
@@ -49,7 +55,10 @@ pub fn seclang_request(data: &[u8]) {
         }
         _ => {
             let text = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
-            let ct = format!("multipart/form-data; boundary={}", text.lines().next().unwrap_or("b"));
+            let ct = format!(
+                "multipart/form-data; boundary={}",
+                text.lines().next().unwrap_or("b")
+            );
             if let Ok(parsed) = body::multipart(body, &ct) {
                 for (_, _, size) in &parsed.files {
                     assert!(*size <= body.len());

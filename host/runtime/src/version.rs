@@ -77,23 +77,41 @@ async fn read_secret(
     path: &std::path::Path,
 ) -> Result<serde_json::Value, PluginError> {
     let failed = |e: std::io::Error, what: &std::path::Path| {
-        load_error(spec, format!("cannot read secret file {}: {e}", what.display()))
+        load_error(
+            spec,
+            format!("cannot read secret file {}: {e}", what.display()),
+        )
     };
     let text = |t: String| serde_json::Value::String(t.trim_end_matches(['\r', '\n']).to_string());
-    let meta = tokio::fs::metadata(path).await.map_err(|e| failed(e, path))?;
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| failed(e, path))?;
     if !meta.is_dir() {
-        let secret = tokio::fs::read_to_string(path).await.map_err(|e| failed(e, path))?;
+        let secret = tokio::fs::read_to_string(path)
+            .await
+            .map_err(|e| failed(e, path))?;
         return Ok(text(secret));
     }
     let mut files = serde_json::Map::new();
-    let mut dir = tokio::fs::read_dir(path).await.map_err(|e| failed(e, path))?;
+    let mut dir = tokio::fs::read_dir(path)
+        .await
+        .map_err(|e| failed(e, path))?;
     while let Some(entry) = dir.next_entry().await.map_err(|e| failed(e, path))? {
         let file = entry.path();
-        if !tokio::fs::metadata(&file).await.map_err(|e| failed(e, &file))?.is_file() {
+        if !tokio::fs::metadata(&file)
+            .await
+            .map_err(|e| failed(e, &file))?
+            .is_file()
+        {
             continue;
         }
-        let content = tokio::fs::read_to_string(&file).await.map_err(|e| failed(e, &file))?;
-        files.insert(entry.file_name().to_string_lossy().into_owned(), text(content));
+        let content = tokio::fs::read_to_string(&file)
+            .await
+            .map_err(|e| failed(e, &file))?;
+        files.insert(
+            entry.file_name().to_string_lossy().into_owned(),
+            text(content),
+        );
     }
     Ok(serde_json::Value::Object(files))
 }

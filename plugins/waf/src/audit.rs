@@ -22,7 +22,13 @@ pub fn report(r: &Report, took_ms: u64) {
 }
 
 /// One line for the rules that matched in a phase, if any.
-pub fn log(request_id: &str, matches: &[Match], stopped: Option<&Interruption>, block: bool, score: Option<String>) {
+pub fn log(
+    request_id: &str,
+    matches: &[Match],
+    stopped: Option<&Interruption>,
+    block: bool,
+    score: Option<String>,
+) {
     if matches.is_empty() && stopped.is_none() {
         return;
     }
@@ -36,7 +42,10 @@ pub fn log(request_id: &str, matches: &[Match], stopped: Option<&Interruption>, 
         .map(|m| format!("[id {} phase {}] {:?} {:?}", m.id, m.phase, m.msg, m.data))
         .collect();
     let score = score.unwrap_or_else(|| "0".into());
-    let line = format!("waf: request {request_id} {verdict} anomaly_score={score} {}", rules.join(" "));
+    let line = format!(
+        "waf: request {request_id} {verdict} anomaly_score={score} {}",
+        rules.join(" ")
+    );
     match stopped {
         Some(_) => log::warn(&line),
         None => log::info(&line),

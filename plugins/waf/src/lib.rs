@@ -78,7 +78,10 @@ impl Plugin for Waf {
         self.logged = 0;
         if let Some(rule) = self.quick.refuses(&req.path(), &req.path_with_query()) {
             metrics::counter_add("waf_blocked", &[], 1);
-            log::info(&format!("blocked {} (rule {rule:?})", req.path_with_query()));
+            log::info(&format!(
+                "blocked {} (rule {rule:?})",
+                req.path_with_query()
+            ));
             return Reply::text(self.status, "forbidden\n").into();
         }
         let Some(rules) = &self.rules else {
@@ -123,7 +126,11 @@ impl Plugin for Waf {
         if tx.interruption.is_some() {
             return Decision::Continue;
         }
-        let headers: Vec<(String, Vec<u8>)> = resp.headers().into_iter().map(|f| (f.name, f.value)).collect();
+        let headers: Vec<(String, Vec<u8>)> = resp
+            .headers()
+            .into_iter()
+            .map(|f| (f.name, f.value))
+            .collect();
         let stopped = tx.response_headers(rules, resp.status(), &headers).cloned();
         if stopped.is_none() {
             let limit = BodyLimit::skip(self.response_body_limit);
@@ -134,7 +141,13 @@ impl Plugin for Waf {
         self.outcome(req, stopped).unwrap_or_default()
     }
 
-    fn on_response_body(&mut self, req: &Request, _resp: &Response, body: Vec<u8>, _truncated: bool) -> BodyDecision {
+    fn on_response_body(
+        &mut self,
+        req: &Request,
+        _resp: &Response,
+        body: Vec<u8>,
+        _truncated: bool,
+    ) -> BodyDecision {
         let (Some(rules), Some(tx)) = (&self.rules, &mut self.tx) else {
             return BodyDecision::Continue;
         };
@@ -158,7 +171,11 @@ impl Waf {
         let i = stopped?;
         let kind = if block { "waf_blocked" } else { "waf_detected" };
         metrics::counter_add(kind, &[], 1);
-        block.then(|| Reply::text(i.status, format!("request {id} refused\n")).header("x-request-id", id).into())
+        block.then(|| {
+            Reply::text(i.status, format!("request {id} refused\n"))
+                .header("x-request-id", id)
+                .into()
+        })
     }
 }
 
@@ -168,7 +185,11 @@ fn head(req: &Request) -> RequestHead {
         method: req.method(),
         uri: req.path_with_query(),
         protocol: req.http_version().as_str().to_string(),
-        headers: req.headers().into_iter().map(|f| (f.name, f.value)).collect(),
+        headers: req
+            .headers()
+            .into_iter()
+            .map(|f| (f.name, f.value))
+            .collect(),
         remote_addr: req.client_addr().unwrap_or_default(),
         request_id: req.request_id(),
     }

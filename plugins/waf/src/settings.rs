@@ -142,14 +142,20 @@ impl Settings {
                 }
                 Some(Value::Object(dir)) => {
                     for (name, text) in dir {
-                        let text = text.as_str().ok_or_else(|| format!("{key}.{name} is not text"))?;
+                        let text = text
+                            .as_str()
+                            .ok_or_else(|| format!("{key}.{name} is not text"))?;
                         files.0.insert(name.clone(), text.to_string());
                         if name.ends_with(".conf") {
                             order.push(name.clone());
                         }
                     }
                 }
-                Some(_) => return Err(format!("rule set {key:?} is neither a file nor a directory")),
+                Some(_) => {
+                    return Err(format!(
+                        "rule set {key:?} is neither a file nor a directory"
+                    ));
+                }
                 None => {
                     return Err(format!(
                         "rule set {key:?} is not in the config: add it to the plugin's secret_files"

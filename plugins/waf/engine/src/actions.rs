@@ -90,7 +90,13 @@ pub fn parse(text: &str) -> Result<Actions, String> {
 
 fn apply(a: &mut Actions, name: &str, value: String) -> Result<(), String> {
     match name {
-        "id" => a.id = Some(value.parse().map_err(|_| format!("id {value:?} is not a number"))?),
+        "id" => {
+            a.id = Some(
+                value
+                    .parse()
+                    .map_err(|_| format!("id {value:?} is not a number"))?,
+            )
+        }
         "phase" => a.phase = Some(phase(&value)?),
         "pass" => a.disruptive = Some(Disruptive::Pass),
         "block" => a.disruptive = Some(Disruptive::Block),
@@ -200,7 +206,13 @@ mod tests {
 
     #[test]
     fn unknown_actions_and_transformations_are_refused() {
-        assert_eq!(parse("id:1,frobnicate").err().unwrap(), "unsupported action frobnicate");
-        assert_eq!(parse("t:rot13").err().unwrap(), "unsupported transformation t:rot13");
+        assert_eq!(
+            parse("id:1,frobnicate").err().unwrap(),
+            "unsupported action frobnicate"
+        );
+        assert_eq!(
+            parse("t:rot13").err().unwrap(),
+            "unsupported transformation t:rot13"
+        );
     }
 }

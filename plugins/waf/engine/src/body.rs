@@ -95,7 +95,9 @@ pub fn multipart(body: &[u8], content_type: &str) -> Result<Parsed, String> {
             closed = true;
             break;
         }
-        let piece = piece.strip_prefix(b"\r\n").or_else(|| piece.strip_prefix(b"\n"));
+        let piece = piece
+            .strip_prefix(b"\r\n")
+            .or_else(|| piece.strip_prefix(b"\n"));
         let Some(piece) = piece else {
             parsed.strict_error = true;
             continue;
@@ -171,7 +173,12 @@ fn split_on<'a>(body: &'a [u8], delimiter: &[u8]) -> Vec<&'a [u8]> {
     let mut rest = body;
     while let Some(i) = finder(rest) {
         let piece = &rest[..i];
-        out.push(piece.strip_suffix(b"\r\n").or_else(|| piece.strip_suffix(b"\n")).unwrap_or(piece));
+        out.push(
+            piece
+                .strip_suffix(b"\r\n")
+                .or_else(|| piece.strip_suffix(b"\n"))
+                .unwrap_or(piece),
+        );
         rest = &rest[i + delimiter.len()..];
     }
     out.push(rest);
@@ -230,7 +237,10 @@ mod tests {
         assert_eq!(a[0], ("json.a.b.0".into(), b"x".to_vec()));
         assert_eq!(a[1], ("json.a.b.1".into(), b"2".to_vec()));
         let deep = format!("{}1{}", "[".repeat(20), "]".repeat(20));
-        assert_eq!(json(deep.as_bytes(), 10).unwrap_err(), "JSON body nested deeper than 10 levels");
+        assert_eq!(
+            json(deep.as_bytes(), 10).unwrap_err(),
+            "JSON body nested deeper than 10 levels"
+        );
         assert!(json(b"{", 10).unwrap_err().starts_with("JSON body: "));
     }
 

@@ -85,11 +85,21 @@ impl Transaction {
     /// Phase 2: the request body (empty when there is none).
     pub fn request_body(&mut self, rules: &RuleSet, body: &[u8]) -> Option<&Interruption> {
         let default = request::processor(&self.head).unwrap_or("");
-        let processor = self.body_processor.clone().unwrap_or_else(|| default.to_string());
+        let processor = self
+            .body_processor
+            .clone()
+            .unwrap_or_else(|| default.to_string());
         let filled = if self.interruption.is_some() {
             Ok(())
         } else {
-            request::body(&mut self.vars, &self.head, &processor, self.force_body_var, body, &self.limits)
+            request::body(
+                &mut self.vars,
+                &self.head,
+                &processor,
+                self.force_body_var,
+                body,
+                &self.limits,
+            )
         };
         self.run(rules, 2, filled)
     }
@@ -117,11 +127,20 @@ impl Transaction {
         Some(String::from_utf8_lossy(&v).into_owned())
     }
 
-    fn run(&mut self, rules: &RuleSet, phase: u8, filled: Result<(), Exceeded>) -> Option<&Interruption> {
+    fn run(
+        &mut self,
+        rules: &RuleSet,
+        phase: u8,
+        filled: Result<(), Exceeded>,
+    ) -> Option<&Interruption> {
         if let Err(e) = filled
             && self.interruption.is_none()
         {
-            self.interruption = Some(Interruption { status: e.status, rule: None, reason: e.reason });
+            self.interruption = Some(Interruption {
+                status: e.status,
+                rule: None,
+                reason: e.reason,
+            });
         }
         if self.interruption.is_some() || self.engine == "Off" {
             return self.interruption.as_ref();
@@ -171,7 +190,9 @@ impl Transaction {
     fn removed(&self, rule: &Rule) -> bool {
         let r = &self.removals;
         r.ids.iter().any(|(lo, hi)| (*lo..=*hi).contains(&rule.id))
-            || r.tags.iter().any(|t| rule.head().tags.iter().any(|rt| rt == t))
+            || r.tags
+                .iter()
+                .any(|t| rule.head().tags.iter().any(|rt| rt == t))
     }
 
     /// Evaluates `rule` and its chain. Each link's side effects run as it
@@ -261,8 +282,18 @@ impl Transaction {
         let excluded: Vec<&Target> = targets
             .iter()
             .filter(|t| t.exclude)
-            .chain(r.targets_by_id.iter().filter(|((lo, hi), _)| (*lo..=*hi).contains(&rule.id)).map(|(_, t)| t))
-            .chain(r.targets_by_tag.iter().filter(|(tag, _)| tags.contains(tag)).map(|(_, t)| t))
+            .chain(
+                r.targets_by_id
+                    .iter()
+                    .filter(|((lo, hi), _)| (*lo..=*hi).contains(&rule.id))
+                    .map(|(_, t)| t),
+            )
+            .chain(
+                r.targets_by_tag
+                    .iter()
+                    .filter(|(tag, _)| tags.contains(tag))
+                    .map(|(_, t)| t),
+            )
             .collect();
         let mut out = Vec::new();
         for t in targets.iter().filter(|t| !t.exclude) {
@@ -272,15 +303,24 @@ impl Transaction {
                 .into_iter()
                 .filter(|(k, _)| t.selector.selects(k))
                 .filter(|(k, _)| {
-                    !excluded.iter().any(|e| e.collection == t.collection && e.selector.selects(k))
+                    !excluded
+                        .iter()
+                        .any(|e| e.collection == t.collection && e.selector.selects(k))
                 })
                 .collect();
             if t.count {
-                out.push((format!("&{}", t.collection), members.len().to_string().into_bytes()));
+                out.push((
+                    format!("&{}", t.collection),
+                    members.len().to_string().into_bytes(),
+                ));
                 continue;
             }
             for (key, value) in members {
-                let name = if key.is_empty() { t.collection.clone() } else { format!("{}:{key}", t.collection) };
+                let name = if key.is_empty() {
+                    t.collection.clone()
+                } else {
+                    format!("{}:{key}", t.collection)
+                };
                 out.push((name, value));
             }
         }
@@ -323,12 +363,24 @@ impl Transaction {
             self.vars.delete(&collection, key);
             return;
         }
-        let number = |v: &[u8]| String::from_utf8_lossy(v).trim().parse::<i64>().unwrap_or(0);
+        let number = |v: &[u8]| {
+            String::from_utf8_lossy(v)
+                .trim()
+                .parse::<i64>()
+                .unwrap_or(0)
+        };
         let new = match value.strip_prefix('+').or_else(|| value.strip_prefix('-')) {
             Some(delta) => {
                 let delta = number(&self.expand(rule, delta));
-                let old = self.vars.lookup(&collection, Some(key)).map_or(0, |v| number(&v));
-                let sum = if value.starts_with('+') { old + delta } else { old - delta };
+                let old = self
+                    .vars
+                    .lookup(&collection, Some(key))
+                    .map_or(0, |v| number(&v));
+                let sum = if value.starts_with('+') {
+                    old + delta
+                } else {
+                    old - delta
+                };
                 sum.to_string().into_bytes()
             }
             None => self.expand(rule, value),
@@ -361,18 +413,30 @@ impl Transaction {
                 }
             }
             "requestBodyProcessor" => self.body_processor = Some(value.trim().to_ascii_uppercase()),
-            "forceRequestBodyVariable" => self.force_body_var = value.trim().eq_ignore_ascii_case("on"),
+            "forceRequestBodyVariable" => {
+                self.force_body_var = value.trim().eq_ignore_ascii_case("on")
+            }
             _ => {}
         }
     }
 
     fn record(&mut self, rule: &Rule) {
         let head = rule.head();
-        let text = |t: &Option<String>| t.as_ref().map(|t| String::from_utf8_lossy(&self.expand(rule, t)).into_owned());
+        let text = |t: &Option<String>| {
+            t.as_ref()
+                .map(|t| String::from_utf8_lossy(&self.expand(rule, t)).into_owned())
+        };
         let data = text(&head.logdata).unwrap_or_else(|| {
-            let name = self.vars.lookup("MATCHED_VAR_NAME", None).unwrap_or_default();
+            let name = self
+                .vars
+                .lookup("MATCHED_VAR_NAME", None)
+                .unwrap_or_default();
             let value = self.vars.lookup("MATCHED_VAR", None).unwrap_or_default();
-            format!("{}: {}", String::from_utf8_lossy(&name), String::from_utf8_lossy(&value))
+            format!(
+                "{}: {}",
+                String::from_utf8_lossy(&name),
+                String::from_utf8_lossy(&value)
+            )
         });
         self.matches.push(Match {
             id: rule.id,
@@ -385,7 +449,10 @@ impl Transaction {
     fn disrupt(&mut self, rule: &Rule, head: &Actions) {
         match head.disruptive {
             Some(Disruptive::Deny | Disruptive::Drop) if self.engine == "On" => {
-                let msg = head.msg.as_ref().map(|m| String::from_utf8_lossy(&self.expand(rule, m)).into_owned());
+                let msg = head
+                    .msg
+                    .as_ref()
+                    .map(|m| String::from_utf8_lossy(&self.expand(rule, m)).into_owned());
                 self.interruption = Some(Interruption {
                     status: head.status.unwrap_or(403),
                     rule: Some(rule.id),

@@ -61,7 +61,10 @@ mod tests {
         for n in ["REQUEST-901-INIT.conf", "REQUEST-942-SQLI.conf", "x.data"] {
             m.0.insert(n.into(), n.into());
         }
-        assert_eq!(m.read("/usr/share/crs/rules/x.data").as_deref(), Some("x.data"));
+        assert_eq!(
+            m.read("/usr/share/crs/rules/x.data").as_deref(),
+            Some("x.data")
+        );
         assert_eq!(m.list("rules/REQUEST-*.conf").len(), 2);
         assert_eq!(m.list("rules/*-942-*.conf"), vec!["REQUEST-942-SQLI.conf"]);
         assert!(m.list("nope.conf").is_empty());

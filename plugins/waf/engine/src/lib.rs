@@ -23,8 +23,8 @@ pub mod transforms;
 pub mod variables;
 pub mod vars;
 
-pub use files::MapFiles;
 pub use eval::{Interruption, Match, Transaction};
+pub use files::MapFiles;
 pub use request::{Limits, RequestHead};
 pub use rules::{Files, Report, RuleSet, Skipped};
 

@@ -119,7 +119,11 @@ impl Operator {
                 cmp(number(value), number(&param(p))).then(|| vec![value.to_vec()])
             }
             Kind::IpMatch(nets) => {
-                let addr = std::str::from_utf8(value).ok()?.trim().parse::<IpAddr>().ok()?;
+                let addr = std::str::from_utf8(value)
+                    .ok()?
+                    .trim()
+                    .parse::<IpAddr>()
+                    .ok()?;
                 nets.iter()
                     .any(|(net, bits)| in_net(addr, *net, *bits))
                     .then(|| vec![value.to_vec()])
@@ -153,8 +157,9 @@ fn kind(name: &str, arg: &str, data: &dyn Fn(&str) -> Option<String>) -> Result<
         "pmfromfile" | "pmf" => {
             let mut list = Vec::new();
             for file in arg.split_whitespace() {
-                let text = data(file)
-                    .ok_or_else(|| OpError::Bad(format!("@{name}: data file {file:?} not found")))?;
+                let text = data(file).ok_or_else(|| {
+                    OpError::Bad(format!("@{name}: data file {file:?} not found"))
+                })?;
                 list.extend(
                     text.lines()
                         .map(str::trim)
@@ -210,7 +215,11 @@ fn regex(pattern: &str) -> Result<Regex, OpError> {
         } else if text.contains("backreference") {
             "back-reference".to_string()
         } else {
-            let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            let last = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
             format!("pattern the regex crate rejects ({})", last.trim())
         };
         OpError::Skip(format!("@rx needs {reason}"))
@@ -267,7 +276,11 @@ fn byte_ranges(arg: &str) -> Result<Box<[bool; 256]>, OpError> {
         let parse = |s: &str| s.trim().parse::<u8>().ok();
         match (parse(lo), parse(hi)) {
             (Some(lo), Some(hi)) if lo <= hi => allowed[lo as usize..=hi as usize].fill(true),
-            _ => return Err(OpError::Bad(format!("@validateByteRange: bad range {item:?}"))),
+            _ => {
+                return Err(OpError::Bad(format!(
+                    "@validateByteRange: bad range {item:?}"
+                )));
+            }
         }
     }
     Ok(allowed)
@@ -277,7 +290,9 @@ fn bad_url_encoding(v: &[u8]) -> bool {
     let mut i = 0;
     while i < v.len() {
         if v[i] == b'%' {
-            let ok = v.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+            let ok = v
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
             if !ok {
                 return true;
             }
@@ -335,7 +350,9 @@ mod tests {
 
     fn hit(spec: &str, value: &str) -> bool {
         op(spec)
-            .matches(value.as_bytes(), &|m| m.replace("%{tx.n}", "5").into_bytes())
+            .matches(value.as_bytes(), &|m| {
+                m.replace("%{tx.n}", "5").into_bytes()
+            })
             .is_some()
     }
 
@@ -364,9 +381,18 @@ mod tests {
 
     #[test]
     fn unsupported_patterns_are_skipped_and_unknown_operators_refused() {
-        assert!(matches!(Operator::compile("@rx a(?=b)", &|_| None), Err(OpError::Skip(e)) if e.contains("look-around")));
-        assert!(matches!(Operator::compile("@rx (a)\\1", &|_| None), Err(OpError::Skip(e)) if e.contains("back-reference")));
-        assert!(matches!(Operator::compile("@rbl x", &|_| None), Err(OpError::Skip(_))));
-        assert!(matches!(Operator::compile("@nosuch x", &|_| None), Err(OpError::Bad(e)) if e == "unsupported operator @nosuch"));
+        assert!(
+            matches!(Operator::compile("@rx a(?=b)", &|_| None), Err(OpError::Skip(e)) if e.contains("look-around"))
+        );
+        assert!(
+            matches!(Operator::compile("@rx (a)\\1", &|_| None), Err(OpError::Skip(e)) if e.contains("back-reference"))
+        );
+        assert!(matches!(
+            Operator::compile("@rbl x", &|_| None),
+            Err(OpError::Skip(_))
+        ));
+        assert!(
+            matches!(Operator::compile("@nosuch x", &|_| None), Err(OpError::Bad(e)) if e == "unsupported operator @nosuch")
+        );
     }
 }

@@ -111,6 +111,9 @@ mod tests {
     #[test]
     fn unterminated_quote_names_file_and_line() {
         let err = directives("r.conf", "\nSecRule ARGS \"@rx a").unwrap_err();
-        assert_eq!(err.to_string(), "r.conf:2: unterminated quoted argument \"@rx a\"");
+        assert_eq!(
+            err.to_string(),
+            "r.conf:2: unterminated quoted argument \"@rx a\""
+        );
     }
 }

@@ -58,7 +58,10 @@ pub fn head(vars: &mut Vars, req: &RequestHead, limits: &Limits) -> Result<(), E
     vars.set("REQUEST_FILENAME", path);
     vars.set("REQUEST_BASENAME", path.rsplit('/').next().unwrap_or(""));
     vars.set("QUERY_STRING", query);
-    vars.set("REQUEST_LINE", format!("{} {} {}", req.method, req.uri, req.protocol));
+    vars.set(
+        "REQUEST_LINE",
+        format!("{} {} {}", req.method, req.uri, req.protocol),
+    );
     vars.set("REMOTE_ADDR", req.remote_addr.as_str());
     vars.set("UNIQUE_ID", req.request_id.as_str());
     vars.set("DURATION", "0");
@@ -75,7 +78,10 @@ pub fn head(vars: &mut Vars, req: &RequestHead, limits: &Limits) -> Result<(), E
         }
     }
     if cookie_bytes > limits.max_cookie_bytes {
-        let reason = format!("cookies of {cookie_bytes} bytes exceed max_cookie_bytes {}", limits.max_cookie_bytes);
+        let reason = format!(
+            "cookies of {cookie_bytes} bytes exceed max_cookie_bytes {}",
+            limits.max_cookie_bytes
+        );
         return Err(exceeded(431, reason));
     }
     for (name, value) in body::urlencoded(query.as_bytes()) {

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
+use crate::Error;
 use crate::actions::{self, Actions, Disruptive};
 use crate::operators::{OpError, Operator};
 use crate::parse::{self, Directive};
 use crate::variables::{self, Target};
-use crate::Error;
 
 /// Where rule files, included files and `@pmFromFile` data come from.
 pub trait Files {
@@ -153,7 +153,10 @@ impl RuleSet {
                 if depth > 8 {
                     return Err(at("Include nested more than 8 deep".into()));
                 }
-                let pattern = d.args.first().ok_or_else(|| at("Include needs a file".into()))?;
+                let pattern = d
+                    .args
+                    .first()
+                    .ok_or_else(|| at("Include needs a file".into()))?;
                 let found = files.list(pattern);
                 if found.is_empty() {
                     return Err(at(format!("Include {pattern:?}: no such file")));
@@ -185,7 +188,9 @@ impl RuleSet {
             }
             "SecDefaultAction" => {
                 let a = actions::parse(arg(0)?).map_err(at)?;
-                let phase = a.phase.ok_or_else(|| at("SecDefaultAction needs a phase".into()))?;
+                let phase = a
+                    .phase
+                    .ok_or_else(|| at("SecDefaultAction needs a phase".into()))?;
                 self.defaults.insert(phase, a);
                 Ok(())
             }
@@ -215,13 +220,17 @@ impl RuleSet {
             "SecRuleEngine" => {
                 let mode = arg(0)?;
                 if !["On", "Off", "DetectionOnly"].contains(&mode) {
-                    return Err(at(format!("SecRuleEngine {mode:?} is not On, Off or DetectionOnly")));
+                    return Err(at(format!(
+                        "SecRuleEngine {mode:?} is not On, Off or DetectionOnly"
+                    )));
                 }
                 self.engine = mode.to_string();
                 Ok(())
             }
             name if IGNORED.contains(&name) => {
-                self.report.ignored_directives.push(format!("{}:{}: {name}", d.file, d.line));
+                self.report
+                    .ignored_directives
+                    .push(format!("{}:{}: {name}", d.file, d.line));
                 Ok(())
             }
             name => Err(at(format!("unsupported directive {name}"))),
@@ -267,7 +276,11 @@ impl RuleSet {
                 return Ok(());
             };
             match operator {
-                Some(operator) => rule.links.push(Link { targets, operator, actions: a }),
+                Some(operator) => rule.links.push(Link {
+                    targets,
+                    operator,
+                    actions: a,
+                }),
                 // A chain missing a link can never match as written: drop it.
                 None => {
                     self.entries.pop();
@@ -302,7 +315,11 @@ impl RuleSet {
         self.entries.push(Entry::Rule(Rule {
             id,
             phase,
-            links: vec![Link { targets, operator, actions: a }],
+            links: vec![Link {
+                targets,
+                operator,
+                actions: a,
+            }],
             file: d.file.clone(),
             line: d.line,
         }));
@@ -319,7 +336,8 @@ impl RuleSet {
     /// Removes loaded rules for which `doomed` holds.
     pub fn remove(&mut self, doomed: impl Fn(&Rule) -> bool) {
         let before = self.entries.len();
-        self.entries.retain(|e| !matches!(e, Entry::Rule(r) if doomed(r)));
+        self.entries
+            .retain(|e| !matches!(e, Entry::Rule(r) if doomed(r)));
         let removed = before - self.entries.len();
         self.report.rules -= removed;
         self.report.removed += removed;
@@ -339,7 +357,11 @@ impl RuleSet {
 
 /// `942100` or `942100-942999`.
 pub fn id_range(text: &str) -> Result<(u64, u64), String> {
-    let parse = |s: &str| s.trim().parse::<u64>().map_err(|_| format!("{text:?} is not a rule id or id range"));
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("{text:?} is not a rule id or id range"))
+    };
     match text.split_once('-') {
         Some((lo, hi)) => Ok((parse(lo)?, parse(hi)?)),
         None => parse(text).map(|id| (id, id)),

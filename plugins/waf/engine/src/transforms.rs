@@ -27,7 +27,11 @@ pub fn by_name(name: &str) -> Option<Transform> {
         "normalizepathwin" | "normalisepathwin" => |v| normalize_path(v, true),
         "base64decode" | "base64decodeext" => base64_decode,
         "hexdecode" => hex_decode,
-        "hexencode" => |v| v.iter().flat_map(|b| format!("{b:02x}").into_bytes()).collect(),
+        "hexencode" => |v| {
+            v.iter()
+                .flat_map(|b| format!("{b:02x}").into_bytes())
+                .collect()
+        },
         "utf8tounicode" => utf8_to_unicode,
         "length" => |v| v.len().to_string().into_bytes(),
         "sha1" => |v| sha1_smol::Sha1::from(v).digest().bytes().to_vec(),
@@ -187,8 +191,14 @@ fn js_decode(v: &[u8]) -> Vec<u8> {
             out.push(unicode_to_byte(code));
             i += 6;
         } else if (b'0'..=b'7').contains(&c) {
-            let n = v[i + 1..].iter().take(3).take_while(|b| (b'0'..=b'7').contains(*b)).count();
-            let value = v[i + 1..i + 1 + n].iter().fold(0u32, |a, b| a * 8 + (b - b'0') as u32);
+            let n = v[i + 1..]
+                .iter()
+                .take(3)
+                .take_while(|b| (b'0'..=b'7').contains(*b))
+                .count();
+            let value = v[i + 1..i + 1 + n]
+                .iter()
+                .fold(0u32, |a, b| a * 8 + (b - b'0') as u32);
             out.push(value as u8);
             i += 1 + n;
         } else {
@@ -219,7 +229,11 @@ fn css_decode(v: &[u8]) -> Vec<u8> {
             i += 1;
             continue;
         }
-        let n = v[i + 1..].iter().take(6).take_while(|b| hex(**b).is_some()).count();
+        let n = v[i + 1..]
+            .iter()
+            .take(6)
+            .take_while(|b| hex(**b).is_some())
+            .count();
         if n > 0 {
             let code = hex_at(v, i + 1, n).unwrap_or(0);
             out.push(unicode_to_byte(code));
@@ -326,7 +340,9 @@ fn remove_comment_chars(v: &[u8]) -> Vec<u8> {
 /// `./` and `../` resolved, repeated `/` collapsed; with `win`, `\` is `/`.
 fn normalize_path(v: &[u8], win: bool) -> Vec<u8> {
     let v: Vec<u8> = if win {
-        v.iter().map(|b| if *b == b'\\' { b'/' } else { *b }).collect()
+        v.iter()
+            .map(|b| if *b == b'\\' { b'/' } else { *b })
+            .collect()
     } else {
         v.to_vec()
     };
@@ -420,8 +436,14 @@ mod tests {
 
     #[test]
     fn normalisers() {
-        assert_eq!(t("cmdLine", "C^at \"/etc/pa'sswd\" ,;x"), "cat/etc/passwd x");
-        assert_eq!(t("normalizePath", "/a/./b/../../etc//passwd"), "/etc/passwd");
+        assert_eq!(
+            t("cmdLine", "C^at \"/etc/pa'sswd\" ,;x"),
+            "cat/etc/passwd x"
+        );
+        assert_eq!(
+            t("normalizePath", "/a/./b/../../etc//passwd"),
+            "/etc/passwd"
+        );
         assert_eq!(t("normalizePathWin", "..\\..\\boot.ini"), "../../boot.ini");
         assert_eq!(t("replaceComments", "un/**/ion"), "un ion");
         assert_eq!(t("removeComments", "1 or 1=1-- x"), "1 or 1=1");

@@ -93,10 +93,10 @@ impl Vars {
         let mut out = Vec::with_capacity(text.len());
         let mut rest = text;
         while let Some(start) = rest.find("%{") {
-            out.extend_from_slice(rest[..start].as_bytes());
+            out.extend_from_slice(&rest.as_bytes()[..start]);
             let after = &rest[start + 2..];
             let Some(end) = after.find('}') else {
-                out.extend_from_slice(rest[start..].as_bytes());
+                out.extend_from_slice(&rest.as_bytes()[start..]);
                 return out;
             };
             let name = &after[..end];
@@ -105,7 +105,8 @@ impl Vars {
                 None => (name.to_ascii_uppercase(), None),
             };
             let value = if collection == "RULE" {
-                key.and_then(|k| rule(&k.to_ascii_lowercase())).map(String::into_bytes)
+                key.and_then(|k| rule(&k.to_ascii_lowercase()))
+                    .map(String::into_bytes)
             } else {
                 self.lookup(&collection, key)
             };
@@ -128,8 +129,12 @@ mod tests {
         v.write("TX", "Score", b"5".to_vec());
         v.push("REQUEST_HEADERS", "Host", "example.com");
         v.set("REMOTE_ADDR", "10.0.0.1");
-        let text = "%{tx.score}/%{TX.SCORE} %{request_headers.host} %{remote_addr} %{rule.id} %{tx.none}.";
+        let text =
+            "%{tx.score}/%{TX.SCORE} %{request_headers.host} %{remote_addr} %{rule.id} %{tx.none}.";
         let out = v.expand(text, &|k| (k == "id").then(|| "7".to_string()));
-        assert_eq!(String::from_utf8(out).unwrap(), "5/5 example.com 10.0.0.1 7 .");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "5/5 example.com 10.0.0.1 7 ."
+        );
     }
 }

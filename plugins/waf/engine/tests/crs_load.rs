@@ -9,7 +9,10 @@ use seclang::crs::Settings;
 #[test]
 fn debian_crs_loads_at_paranoia_1_and_2() {
     for paranoia_level in [1, 2] {
-        let settings = Settings { paranoia_level, ..Settings::default() };
+        let settings = Settings {
+            paranoia_level,
+            ..Settings::default()
+        };
         let started = std::time::Instant::now();
         let rules = common::crs(&settings);
         let r = &rules.report;

@@ -64,7 +64,10 @@ SecRule REQUEST_FILENAME "@rx \.([a-z]+)$" "id:5,phase:1,deny,capture,setvar:tx.
     SecRule TX:EXT "@within .sql/ .bak/" "t:none"
 "#,
     );
-    assert_eq!(run(&r, get("/dump.sql"), b"").interruption.unwrap().rule, Some(5));
+    assert_eq!(
+        run(&r, get("/dump.sql"), b"").interruption.unwrap().rule,
+        Some(5)
+    );
     assert!(run(&r, get("/index.html"), b"").interruption.is_none());
 }
 
@@ -85,12 +88,22 @@ SecRule ARGS|!ARGS:safe "@contains x" "id:20,phase:2,deny"
 
 #[test]
 fn bodies_reach_args() {
-    let r = rules(r#"SecRule ARGS_POST:json.user.name|FILES "@rx root|\.php$" "id:1,phase:2,deny""#);
+    let r =
+        rules(r#"SecRule ARGS_POST:json.user.name|FILES "@rx root|\.php$" "id:1,phase:2,deny""#);
     let mut head = get("/");
     head.method = "POST".into();
-    head.headers.push(("Content-Type".into(), b"application/json".to_vec()));
-    assert!(run(&r, head.clone(), br#"{"user":{"name":"root"}}"#).interruption.is_some());
-    assert!(run(&r, head, br#"{"user":{"name":"alice"}}"#).interruption.is_none());
+    head.headers
+        .push(("Content-Type".into(), b"application/json".to_vec()));
+    assert!(
+        run(&r, head.clone(), br#"{"user":{"name":"root"}}"#)
+            .interruption
+            .is_some()
+    );
+    assert!(
+        run(&r, head, br#"{"user":{"name":"alice"}}"#)
+            .interruption
+            .is_none()
+    );
 }
 
 #[test]
@@ -99,35 +112,65 @@ fn limits_refuse_pathological_requests_clearly() {
     let many: Vec<String> = (0..1001).map(|i| format!("a{i}=1")).collect();
     let tx = run(&r, get(&format!("/?{}", many.join("&"))), b"");
     let i = tx.interruption.unwrap();
-    assert_eq!((i.status, i.reason.as_str()), (400, "1001 arguments exceed max_args 1000"));
+    assert_eq!(
+        (i.status, i.reason.as_str()),
+        (400, "1001 arguments exceed max_args 1000")
+    );
     let mut head = get("/");
     head.headers.push(("Cookie".into(), vec![b'a'; 9000]));
     assert_eq!(run(&r, head, b"").interruption.unwrap().status, 431);
     let mut head = get("/");
     head.method = "POST".into();
-    head.headers.push(("Content-Type".into(), b"application/json".to_vec()));
+    head.headers
+        .push(("Content-Type".into(), b"application/json".to_vec()));
     let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
     let i = run(&r, head, deep.as_bytes()).interruption.unwrap();
-    assert_eq!((i.status, i.reason.as_str()), (400, "JSON body nested deeper than 64 levels"));
+    assert_eq!(
+        (i.status, i.reason.as_str()),
+        (400, "JSON body nested deeper than 64 levels")
+    );
 }
 
 #[test]
 fn errors_name_file_and_line() {
     let mut files = MapFiles::default();
-    files.0.insert("a.conf".into(), "SecRule ARGS \"@rx x\" \"id:1,pass\"\n\nSecFrobnicate On\n".into());
-    files.0.insert("b.conf".into(), "SecRule ARGS \"@rx x\" \\\n  \"id:1,explode\"\n".into());
-    files.0.insert("c.conf".into(), "SecRule NOPE \"@rx x\" \"id:1\"\n".into());
-    files.0.insert("d.conf".into(), "Include missing.conf\n".into());
-    let err = |name: &str| RuleSet::load(&files, &[name.into()]).err().unwrap().to_string();
-    assert_eq!(err("a.conf"), "a.conf:3: unsupported directive SecFrobnicate");
+    files.0.insert(
+        "a.conf".into(),
+        "SecRule ARGS \"@rx x\" \"id:1,pass\"\n\nSecFrobnicate On\n".into(),
+    );
+    files.0.insert(
+        "b.conf".into(),
+        "SecRule ARGS \"@rx x\" \\\n  \"id:1,explode\"\n".into(),
+    );
+    files
+        .0
+        .insert("c.conf".into(), "SecRule NOPE \"@rx x\" \"id:1\"\n".into());
+    files
+        .0
+        .insert("d.conf".into(), "Include missing.conf\n".into());
+    let err = |name: &str| {
+        RuleSet::load(&files, &[name.into()])
+            .err()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        err("a.conf"),
+        "a.conf:3: unsupported directive SecFrobnicate"
+    );
     assert_eq!(err("b.conf"), "b.conf:1: unsupported action explode");
     assert_eq!(err("c.conf"), "c.conf:1: unsupported variable NOPE");
-    assert_eq!(err("d.conf"), "d.conf:1: Include \"missing.conf\": no such file");
+    assert_eq!(
+        err("d.conf"),
+        "d.conf:1: Include \"missing.conf\": no such file"
+    );
 }
 
 #[test]
 fn detection_only_records_without_interrupting() {
-    let r = rules("SecRuleEngine DetectionOnly\nSecRule ARGS \"@rx x\" \"id:1,phase:1,deny,msg:'x seen'\"\n");
+    let r = rules(
+        "SecRuleEngine DetectionOnly\nSecRule ARGS \"@rx x\" \"id:1,phase:1,deny,msg:'x seen'\"\n",
+    );
     let tx = run(&r, get("/?a=x"), b"");
     assert!(tx.interruption.is_none());
     assert_eq!(tx.matches[0].msg, "x seen");

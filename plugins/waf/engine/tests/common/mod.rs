@@ -24,11 +24,20 @@ pub fn files() -> MapFiles {
 pub fn crs(settings: &Settings) -> RuleSet {
     let files = files();
     let mut rules = RuleSet::load(&files, &[]).unwrap();
-    rules.add_text(&files, "setup", &crs::setup(settings)).unwrap();
-    let names: Vec<String> = files.0.keys().filter(|k| k.ends_with(".conf")).cloned().collect();
+    rules
+        .add_text(&files, "setup", &crs::setup(settings))
+        .unwrap();
+    let names: Vec<String> = files
+        .0
+        .keys()
+        .filter(|k| k.ends_with(".conf"))
+        .cloned()
+        .collect();
     for name in names {
         let text = files.0[&name].clone();
-        rules.add_text(&files, &name, &text).unwrap_or_else(|e| panic!("{e}"));
+        rules
+            .add_text(&files, &name, &text)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     rules
 }
@@ -57,48 +66,60 @@ pub fn corpus() -> Vec<Case> {
             block.push(line);
         }
     }
-    blocks.into_iter().map(|mut block| {
-        while block.last().is_some_and(|l| l.is_empty()) {
-            block.pop();
-        }
-        let mut lines = block.into_iter();
-        let first: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
-        let [label, category, method, target] = first[..] else { panic!("bad case line {first:?}") };
-        let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut body = Vec::new();
-        let mut in_body = false;
-        for line in lines {
-            if in_body {
-                body.push(line);
-            } else if line == "--" {
-                in_body = true;
-            } else {
-                let (n, v) = line.split_once(": ").unwrap_or_else(|| panic!("bad header {line:?}"));
-                headers.push((n.to_string(), v.as_bytes().to_vec()));
+    blocks
+        .into_iter()
+        .map(|mut block| {
+            while block.last().is_some_and(|l| l.is_empty()) {
+                block.pop();
             }
-        }
-        for (name, value) in [
-            ("Host", "example.com"),
-            ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"),
-            ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
-            ("Accept-Language", "en-US,en;q=0.5"),
-        ] {
-            if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
-                headers.push((name.to_string(), value.as_bytes().to_vec()));
+            let mut lines = block.into_iter();
+            let first: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+            let [label, category, method, target] = first[..] else {
+                panic!("bad case line {first:?}")
+            };
+            let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
+            let mut body = Vec::new();
+            let mut in_body = false;
+            for line in lines {
+                if in_body {
+                    body.push(line);
+                } else if line == "--" {
+                    in_body = true;
+                } else {
+                    let (n, v) = line
+                        .split_once(": ")
+                        .unwrap_or_else(|| panic!("bad header {line:?}"));
+                    headers.push((n.to_string(), v.as_bytes().to_vec()));
+                }
             }
-        }
-        let body = body.join("\r\n").into_bytes();
-        if !body.is_empty() {
-            headers.push(("Content-Length".into(), body.len().to_string().into_bytes()));
-        }
-        Case {
-            attack: label == "attack",
-            category: category.to_string(),
-            method: method.to_string(),
-            target: target.to_string(),
-            headers,
-            body,
-        }
-    })
-    .collect()
+            for (name, value) in [
+                ("Host", "example.com"),
+                (
+                    "User-Agent",
+                    "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+                ),
+                (
+                    "Accept",
+                    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                ),
+                ("Accept-Language", "en-US,en;q=0.5"),
+            ] {
+                if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                    headers.push((name.to_string(), value.as_bytes().to_vec()));
+                }
+            }
+            let body = body.join("\r\n").into_bytes();
+            if !body.is_empty() {
+                headers.push(("Content-Length".into(), body.len().to_string().into_bytes()));
+            }
+            Case {
+                attack: label == "attack",
+                category: category.to_string(),
+                method: method.to_string(),
+                target: target.to_string(),
+                headers,
+                body,
+            }
+        })
+        .collect()
 }
