@@ -56,7 +56,6 @@ def status_of(target, raw):
     try:
         with socket.create_connection((host, int(port)), timeout=5) as s:
             s.sendall(raw)
-            s.shutdown(socket.SHUT_WR)
             reply = b""
             while len(reply) < 12:
                 chunk = s.recv(4096)
