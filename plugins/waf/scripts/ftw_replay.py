@@ -4,14 +4,16 @@ reports detection and false positives per category.
 
 A test whose output expects `log_contains` is an attack: detected when the
 WAF answers 403. A test expecting `no_log_contains` is benign: a false
-positive when answered 403. Other tests are not counted. POST data without
+positive when answered 403. Requests refused before the WAF (another 4xx
+but 404, or 501: the server's HTTP parser) are counted apart. Other tests are not counted. POST data without
 a Content-Type gets `application/x-www-form-urlencoded`, and a
 Content-Length is added when the test sets none. Only the first stage of a
 test is sent.
 
     python3 ftw_replay.py TESTS_DIR HOST:PORT [LABEL]
 
-(TESTS_DIR: tests/regression/tests of a coreruleset checkout; needs PyYAML.)
+(TESTS_DIR: tests/regression/tests of a coreruleset checkout; needs PyYAML.
+With FTW_DUMP=FILE, each test's title, kind and verdict go to FILE.)
 """
 import base64
 import glob
@@ -71,6 +73,7 @@ def main():
     tests_dir, target = sys.argv[1], sys.argv[2]
     label = sys.argv[3] if len(sys.argv) > 3 else target
     counts = {}
+    dump = open(os.environ["FTW_DUMP"], "w") if os.environ.get("FTW_DUMP") else None
     for path in sorted(glob.glob(os.path.join(tests_dir, "*", "*.yaml"))):
         rule_file = os.path.basename(os.path.dirname(path))
         category = CATEGORIES.get(rule_file.split("-")[1], "other")
@@ -85,23 +88,28 @@ def main():
                 kind = "benign"
             else:
                 continue
-            blocked = status_of(target, request_bytes(stage.get("input") or {})) == 403
-            c = counts.setdefault(category, {"attack": [0, 0], "benign": [0, 0]})
+            status = status_of(target, request_bytes(stage.get("input") or {}))
+            blocked = status == 403
+            refused = status == 501 or (400 <= status < 500 and status not in (403, 404))
+            if dump:
+                dump.write(f"{test.get('test_title')} {kind} {int(blocked)} {status}\n")
+            c = counts.setdefault(category, {"attack": [0, 0, 0], "benign": [0, 0, 0]})
             c[kind][0] += 1
             c[kind][1] += int(blocked)
-    total = {"attack": [0, 0], "benign": [0, 0]}
+            c[kind][2] += int(refused)
+    total = {"attack": [0, 0, 0], "benign": [0, 0, 0]}
     print(f"## {label}")
-    print("| category | attacks blocked | detection | benign blocked | false positives |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| category | attacks blocked | detection | refused before the WAF | benign blocked | false positives | refused before the WAF |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     rate = lambda n, d: f"{100.0 * n / d:.1f}%" if d else "-"
     for category in sorted(counts):
         a, b = counts[category]["attack"], counts[category]["benign"]
         for k in total:
-            total[k][0] += counts[category][k][0]
-            total[k][1] += counts[category][k][1]
-        print(f"| {category} | {a[1]}/{a[0]} | {rate(a[1], a[0])} | {b[1]}/{b[0]} | {rate(b[1], b[0])} |")
+            for i in range(3):
+                total[k][i] += counts[category][k][i]
+        print(f"| {category} | {a[1]}/{a[0]} | {rate(a[1], a[0])} | {a[2]} | {b[1]}/{b[0]} | {rate(b[1], b[0])} | {b[2]} |")
     a, b = total["attack"], total["benign"]
-    print(f"| **all** | {a[1]}/{a[0]} | {rate(a[1], a[0])} | {b[1]}/{b[0]} | {rate(b[1], b[0])} |")
+    print(f"| **all** | {a[1]}/{a[0]} | {rate(a[1], a[0])} | {a[2]} | {b[1]}/{b[0]} | {rate(b[1], b[0])} | {b[2]} |")
 
 
 if __name__ == "__main__":

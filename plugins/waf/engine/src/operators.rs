@@ -20,6 +20,8 @@ enum Param {
 
 enum Kind {
     Rx(Regex),
+    /// A pattern with macros: expanded and compiled per evaluation.
+    RxMacro(String),
     Pm(AhoCorasick),
     DetectSqli,
     DetectXss,
@@ -97,12 +99,11 @@ impl Operator {
             Param::Macro(m) => expand(m),
         };
         match &self.kind {
-            Kind::Rx(re) => re.captures(value).map(|caps| {
-                caps.iter()
-                    .take(10)
-                    .map(|m| m.map_or_else(Vec::new, |m| m.as_bytes().to_vec()))
-                    .collect()
-            }),
+            Kind::Rx(re) => rx_captures(re, value),
+            Kind::RxMacro(pattern) => {
+                let pattern = String::from_utf8_lossy(&expand(pattern)).into_owned();
+                rx_captures(&regex(&pattern).ok()?, value)
+            }
             Kind::Pm(ac) => ac.find(value).map(|m| vec![value[m.range()].to_vec()]),
             Kind::DetectSqli => {
                 let found = libinjectionrs::detect_sqli(value);
@@ -152,6 +153,7 @@ fn kind(name: &str, arg: &str, data: &dyn Fn(&str) -> Option<String>) -> Result<
     let text_op = |op| Ok(Kind::Text(op, param()));
     let number = |cmp: fn(i64, i64) -> bool| Ok(Kind::Number(cmp, param()));
     match name {
+        "rx" if arg.contains("%{") => Ok(Kind::RxMacro(arg.to_string())),
         "rx" => regex(arg).map(Kind::Rx),
         "pm" => phrases(arg.split_whitespace().map(str::to_string).collect()),
         "pmfromfile" | "pmf" => {
@@ -223,6 +225,15 @@ fn regex(pattern: &str) -> Result<Regex, OpError> {
             format!("pattern the regex crate rejects ({})", last.trim())
         };
         OpError::Skip(format!("@rx needs {reason}"))
+    })
+}
+
+fn rx_captures(re: &Regex, value: &[u8]) -> Option<Captures> {
+    re.captures(value).map(|caps| {
+        caps.iter()
+            .take(10)
+            .map(|m| m.map_or_else(Vec::new, |m| m.as_bytes().to_vec()))
+            .collect()
     })
 }
 
@@ -359,6 +370,8 @@ mod tests {
     #[test]
     fn operators_match() {
         assert!(hit("@rx (?i)union\\s+select", "1 UNION  select 2"));
+        assert!(hit("@rx ^%{tx.n}$", "5"));
+        assert!(!hit("@rx ^%{tx.n}$", "55"));
         assert!(hit("@pm foo bar", "xBARx"));
         assert!(hit("@pmFromFile x.data", "a BAD THING here"));
         assert!(!hit("@pmFromFile x.data", "# c"));
