@@ -297,17 +297,13 @@ impl Transaction {
             .collect();
         let mut out = Vec::new();
         for t in targets.iter().filter(|t| !t.exclude) {
-            let members: Vec<(String, Vec<u8>)> = self
-                .vars
-                .members(&t.collection)
-                .into_iter()
-                .filter(|(k, _)| t.selector.selects(k))
-                .filter(|(k, _)| {
-                    !excluded
+            let keep = |k: &str| {
+                t.selector.selects(k)
+                    && !excluded
                         .iter()
                         .any(|e| e.collection == t.collection && e.selector.selects(k))
-                })
-                .collect();
+            };
+            let members = self.vars.members(&t.collection, &keep);
             if t.count {
                 out.push((
                     format!("&{}", t.collection),

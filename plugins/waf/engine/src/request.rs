@@ -118,7 +118,7 @@ fn check_args(vars: &mut Vars, limits: &Limits) -> Result<(), Exceeded> {
         return Err(exceeded(400, reason));
     }
     let size: usize = vars
-        .members("ARGS")
+        .members("ARGS", &|_| true)
         .iter()
         .map(|(k, v)| k.len() + v.len())
         .sum();

@@ -42,12 +42,19 @@ impl Vars {
         self.fixed.get(name).map_or(0, Vec::len)
     }
 
-    /// The members of collection `name` (upper-case), cloned.
-    pub fn members(&self, name: &str) -> Vec<(String, Vec<u8>)> {
+    /// The members of collection `name` (upper-case) whose keys `keep`
+    /// accepts, cloned (only those: a rule on `TX:x` or `ARGS:q` copies
+    /// one value, not the collection).
+    pub fn members(&self, name: &str, keep: &dyn Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
         if let Some(store) = self.store.get(name) {
-            return store.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            return store
+                .iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
         }
-        self.fixed.get(name).cloned().unwrap_or_default()
+        let fixed = self.fixed.get(name).map_or(&[][..], Vec::as_slice);
+        fixed.iter().filter(|(k, _)| keep(k)).cloned().collect()
     }
 
     /// The value of `name` or `name.key`, as a macro sees it.
