@@ -2,6 +2,9 @@
 //! in file order, chains, `skipAfter`, `setvar`, `ctl`, disruptive
 //! actions, and the audit record of what matched.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
 use crate::actions::{Actions, AllowScope, Disruptive, Effect};
 use crate::operators::Captures;
 use crate::request::{self, Exceeded, Limits, RequestHead};
@@ -11,6 +14,11 @@ use crate::vars::{Vars, WRITABLE};
 
 /// A matched value: its variable name, the value, what the operator captured.
 type Hit = (String, Vec<u8>, Option<Captures>);
+
+/// Values longer than this are transformed anew for every rule.
+const MAX_CACHED_VALUE: usize = 64 * 1024;
+/// What the transformation cache of one transaction may hold, in bytes.
+const MAX_CACHE_BYTES: usize = 8 << 20;
 
 /// How long matched data may be in an audit record.
 const MAX_DATA: usize = 200;
@@ -53,6 +61,9 @@ pub struct Transaction {
     force_body_var: bool,
     allowed: Option<AllowScope>,
     matched_vars: Vec<(String, Vec<u8>)>,
+    /// Transformed values by hash of (transformation names, value).
+    transform_cache: HashMap<u64, Vec<u8>>,
+    transform_cache_bytes: usize,
     pub matches: Vec<Match>,
     pub interruption: Option<Interruption>,
 }
@@ -71,6 +82,8 @@ impl Transaction {
             force_body_var: false,
             allowed: None,
             matched_vars: Vec::new(),
+            transform_cache: HashMap::new(),
+            transform_cache_bytes: 0,
             matches: Vec::new(),
             interruption: None,
         }
@@ -239,20 +252,17 @@ impl Transaction {
         let a = &link.actions;
         let mut hits = Vec::new();
         for (name, value) in values {
-            let mut candidates = Vec::new();
-            let mut current = value;
-            if a.multi_match {
-                candidates.push(current.clone());
-            }
-            for (_, t) in &a.transforms {
-                current = t(&current);
-                if a.multi_match {
-                    candidates.push(current.clone());
+            let candidates = if a.multi_match {
+                let mut all = vec![value.clone()];
+                let mut current = value;
+                for (_, t) in &a.transforms {
+                    current = t(&current);
+                    all.push(current.clone());
                 }
-            }
-            if !a.multi_match {
-                candidates.push(current);
-            }
+                all
+            } else {
+                vec![self.transformed(a, value)]
+            };
             for candidate in candidates {
                 let expand = |m: &str| self.expand(rule, m);
                 let found = link.operator.matches(&candidate, &expand);
@@ -272,6 +282,38 @@ impl Transaction {
             self.vars.push("MATCHED_VARS_NAMES", name, name.as_bytes());
         }
         hits
+    }
+
+    /// `value` through `a`'s transformations, from the transaction's cache
+    /// when another rule already ran the same chain on the same value (the
+    /// CRS runs a handful of chains over every argument).
+    fn transformed(&mut self, a: &Actions, value: Vec<u8>) -> Vec<u8> {
+        if a.transforms.is_empty() {
+            return value;
+        }
+        let cacheable = value.len() <= MAX_CACHED_VALUE;
+        let key = cacheable.then(|| {
+            let mut h = std::hash::DefaultHasher::new();
+            for (name, _) in &a.transforms {
+                name.hash(&mut h);
+            }
+            value.hash(&mut h);
+            h.finish()
+        });
+        if let Some(hit) = key.and_then(|k| self.transform_cache.get(&k)) {
+            return hit.clone();
+        }
+        let mut current = value;
+        for (_, t) in &a.transforms {
+            current = t(&current);
+        }
+        if let Some(k) = key
+            && self.transform_cache_bytes + current.len() <= MAX_CACHE_BYTES
+        {
+            self.transform_cache_bytes += current.len();
+            self.transform_cache.insert(k, current.clone());
+        }
+        current
     }
 
     /// The (name, value) pairs `targets` select for `rule`, exclusions
