@@ -1,16 +1,17 @@
 //! One transaction through the rules: phases in order, rules of a phase
-//! in file order, chains, `skipAfter`, `setvar`, `ctl`, disruptive
-//! actions, and the audit record of what matched.
+//! in file order, chains and `skipAfter`, targets and their exclusions,
+//! transformations (cached per transaction) and operators. What a match
+//! then does is in `effects.rs`.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-use crate::actions::{Actions, AllowScope, Disruptive, Effect};
+use crate::actions::{Actions, AllowScope};
 use crate::operators::Captures;
 use crate::request::{self, Exceeded, Limits, RequestHead};
-use crate::rules::{Entry, Link, Rule, RuleSet, id_range};
-use crate::variables::{self, Target};
-use crate::vars::{Vars, WRITABLE};
+use crate::rules::{Entry, Link, Rule, RuleSet};
+use crate::variables::Target;
+use crate::vars::Vars;
 
 /// A matched value: its variable name, the value, what the operator captured.
 type Hit = (String, Vec<u8>, Option<Captures>);
@@ -19,9 +20,6 @@ type Hit = (String, Vec<u8>, Option<Captures>);
 const MAX_CACHED_VALUE: usize = 64 * 1024;
 /// What the transformation cache of one transaction may hold, in bytes.
 const MAX_CACHE_BYTES: usize = 8 << 20;
-
-/// How long matched data may be in an audit record.
-const MAX_DATA: usize = 200;
 
 /// A rule that matched (and is not `nolog`): the audit record.
 #[derive(Debug, Clone)]
@@ -43,23 +41,23 @@ pub struct Interruption {
 
 /// Rules removed or narrowed for this transaction by `ctl`.
 #[derive(Default)]
-struct Removals {
-    ids: Vec<(u64, u64)>,
-    tags: Vec<String>,
-    targets_by_id: Vec<((u64, u64), Target)>,
-    targets_by_tag: Vec<(String, Target)>,
+pub(crate) struct Removals {
+    pub ids: Vec<(u64, u64)>,
+    pub tags: Vec<String>,
+    pub targets_by_id: Vec<((u64, u64), Target)>,
+    pub targets_by_tag: Vec<(String, Target)>,
 }
 
 /// The state of one request/response exchange.
 pub struct Transaction {
-    vars: Vars,
+    pub(crate) vars: Vars,
     head: RequestHead,
     limits: Limits,
-    removals: Removals,
-    engine: String,
-    body_processor: Option<String>,
-    force_body_var: bool,
-    allowed: Option<AllowScope>,
+    pub(crate) removals: Removals,
+    pub(crate) engine: String,
+    pub(crate) body_processor: Option<String>,
+    pub(crate) force_body_var: bool,
+    pub(crate) allowed: Option<AllowScope>,
     matched_vars: Vec<(String, Vec<u8>)>,
     /// Transformed values by hash of (transformation names, value).
     transform_cache: HashMap<u64, Vec<u8>>,
@@ -365,7 +363,7 @@ impl Transaction {
         out
     }
 
-    fn expand(&self, rule: &Rule, text: &str) -> Vec<u8> {
+    pub(crate) fn expand(&self, rule: &Rule, text: &str) -> Vec<u8> {
         let head = rule.head();
         self.vars.expand(text, &|key| match key {
             "id" => Some(rule.id.to_string()),
@@ -374,132 +372,6 @@ impl Transaction {
             "logdata" => head.logdata.clone(),
             _ => None,
         })
-    }
-
-    fn effect(&mut self, rule: &Rule, effect: &Effect) {
-        match effect {
-            Effect::SetVar(spec) => self.setvar(rule, spec),
-            Effect::Ctl(spec) => self.ctl(spec),
-        }
-    }
-
-    fn setvar(&mut self, rule: &Rule, spec: &str) {
-        let (delete, spec) = match spec.strip_prefix('!') {
-            Some(s) => (true, s),
-            None => (false, spec),
-        };
-        let (name, value) = spec.split_once('=').unwrap_or((spec, "1"));
-        let name = String::from_utf8_lossy(&self.expand(rule, name)).into_owned();
-        let Some((collection, key)) = name.split_once('.') else {
-            return;
-        };
-        let collection = collection.trim().to_ascii_uppercase();
-        if !WRITABLE.contains(&collection.as_str()) {
-            return;
-        }
-        if delete {
-            self.vars.delete(&collection, key);
-            return;
-        }
-        let number = |v: &[u8]| {
-            String::from_utf8_lossy(v)
-                .trim()
-                .parse::<i64>()
-                .unwrap_or(0)
-        };
-        let new = match value.strip_prefix('+').or_else(|| value.strip_prefix('-')) {
-            Some(delta) => {
-                let delta = number(&self.expand(rule, delta));
-                let old = self
-                    .vars
-                    .lookup(&collection, Some(key))
-                    .map_or(0, |v| number(&v));
-                let sum = if value.starts_with('+') {
-                    old + delta
-                } else {
-                    old - delta
-                };
-                sum.to_string().into_bytes()
-            }
-            None => self.expand(rule, value),
-        };
-        self.vars.write(&collection, key, new);
-    }
-
-    fn ctl(&mut self, spec: &str) {
-        let Some((name, value)) = spec.split_once('=') else {
-            return;
-        };
-        let target = |v: &str| -> Option<Target> { variables::parse(v).ok()?.into_iter().next() };
-        let r = &mut self.removals;
-        match name.trim() {
-            "ruleEngine" => self.engine = value.trim().to_string(),
-            "ruleRemoveById" => r.ids.extend(id_range(value).ok()),
-            "ruleRemoveByTag" => r.tags.push(value.to_string()),
-            "ruleRemoveTargetById" => {
-                if let Some((ids, t)) = value.split_once(';')
-                    && let (Ok(ids), Some(t)) = (id_range(ids), target(t))
-                {
-                    r.targets_by_id.push((ids, t));
-                }
-            }
-            "ruleRemoveTargetByTag" => {
-                if let Some((tag, t)) = value.split_once(';')
-                    && let Some(t) = target(t)
-                {
-                    r.targets_by_tag.push((tag.to_string(), t));
-                }
-            }
-            "requestBodyProcessor" => self.body_processor = Some(value.trim().to_ascii_uppercase()),
-            "forceRequestBodyVariable" => {
-                self.force_body_var = value.trim().eq_ignore_ascii_case("on")
-            }
-            _ => {}
-        }
-    }
-
-    fn record(&mut self, rule: &Rule) {
-        let head = rule.head();
-        let text = |t: &Option<String>| {
-            t.as_ref()
-                .map(|t| String::from_utf8_lossy(&self.expand(rule, t)).into_owned())
-        };
-        let data = text(&head.logdata).unwrap_or_else(|| {
-            let name = self
-                .vars
-                .lookup("MATCHED_VAR_NAME", None)
-                .unwrap_or_default();
-            let value = self.vars.lookup("MATCHED_VAR", None).unwrap_or_default();
-            format!(
-                "{}: {}",
-                String::from_utf8_lossy(&name),
-                String::from_utf8_lossy(&value)
-            )
-        });
-        self.matches.push(Match {
-            id: rule.id,
-            phase: rule.phase,
-            msg: text(&head.msg).unwrap_or_default(),
-            data: truncate(data, MAX_DATA),
-        });
-    }
-
-    fn disrupt(&mut self, rule: &Rule, head: &Actions) {
-        match head.disruptive {
-            Some(Disruptive::Deny | Disruptive::Drop) if self.engine == "On" => {
-                let msg = head
-                    .msg
-                    .as_ref()
-                    .map(|m| String::from_utf8_lossy(&self.expand(rule, m)).into_owned());
-                self.interruption = Some(Interruption {
-                    status: head.status.unwrap_or(403),
-                    rule: Some(rule.id),
-                    reason: msg.unwrap_or_else(|| format!("rule {}", rule.id)),
-                });
-            }
-            Some(Disruptive::Allow(scope)) if self.engine == "On" => self.allowed = Some(scope),
-            _ => {}
-        }
     }
 }
 
@@ -513,16 +385,4 @@ fn marker_after(rules: &RuleSet, i: usize, marker: &str) -> usize {
             Entry::Rule(r) => r.id.to_string() == marker,
         })
         .map_or(rules.entries.len(), |p| i + 1 + p + 1)
-}
-
-fn truncate(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push('…');
-    }
-    text
 }

@@ -12,6 +12,7 @@
 pub mod actions;
 pub mod body;
 pub mod crs;
+mod effects;
 pub mod eval;
 pub mod files;
 pub mod operators;
