@@ -175,3 +175,21 @@ fn detection_only_records_without_interrupting() {
     assert!(tx.interruption.is_none());
     assert_eq!(tx.matches[0].msg, "x seen");
 }
+
+#[test]
+fn response_phases_see_status_headers_and_body() {
+    let r = rules(
+        r#"
+SecRule RESPONSE_HEADERS:X-Powered-By "@contains PHP" "id:30,phase:3,pass,setvar:tx.leak=1"
+SecRule RESPONSE_BODY "@rx (?i)you have an error in your sql syntax" "id:40,phase:4,deny,status:502,msg:'SQL error leak'"
+"#,
+    );
+    let mut tx = run(&r, get("/"), b"");
+    let headers = vec![("X-Powered-By".to_string(), b"PHP/8.2".to_vec())];
+    assert!(tx.response_headers(&r, 200, &headers).is_none());
+    assert_eq!(tx.tx("leak").as_deref(), Some("1"));
+    let i = tx
+        .response_body(&r, b"<p>You have an error in your SQL syntax near</p>")
+        .unwrap();
+    assert_eq!((i.status, i.rule), (502, Some(40)));
+}
