@@ -297,3 +297,34 @@ fn rules_the_engine_cannot_run_are_refused_with_file_and_line() {
         "{said}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_are_inspected_when_asked() {
+    let origin = Origin::serve("leaky", |r| async move {
+        let mut answer = if r.uri.path().contains("leak") {
+            ravelin_tests::origin::respond(200, "<html>Warning: mysql_fetch_array(): You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version</html>")
+        } else {
+            ravelin_tests::origin::respond(200, "<html>hello</html>")
+        };
+        answer.headers_mut().insert("content-type", "text/html".parse().expect("value"));
+        answer
+    })
+    .await;
+    let proxy = start(
+        &origin,
+        r#"{ rule_sets = ["crs"], inspect_responses = true }"#,
+    );
+    let get = |path: &str| {
+        format!("GET {path} HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nUser-Agent: test\r\nConnection: close\r\n\r\n").into_bytes()
+    };
+    let (status, reply) = status_of(&proxy, &get("/page")).await;
+    assert_eq!(status, 200, "{reply}");
+    let (status, reply) = status_of(&proxy, &get("/leak")).await;
+    assert_eq!(status, 403, "{reply}");
+    assert!(
+        !reply.contains("SQL syntax"),
+        "the leaking body is not sent: {reply}"
+    );
+    let log = proxy.log();
+    assert!(log.contains("phase 4]"), "{log}");
+}
