@@ -1,7 +1,8 @@
 //! Fuzz checks for the parsers at Ravelin's trust boundaries: the config
 //! file, the request target (path normalisation), the header hygiene
 //! that decides what an origin sees (hop-by-hop removal, forwarding
-//! headers, Host), and the host side of the plugin API (`plugin_host`). Each check must never panic and asserts the invariant
+//! headers, Host), the host side of the plugin API (`plugin_host`), and
+//! the WAF engine's rule parser and body extraction (`seclang`). Each check must never panic and asserts the invariant
 //! the proxy relies on. They run under libFuzzer (`cargo +nightly fuzz run
 //! <target>`) and, on stable, as a corpus replay (`cargo test`).
 
@@ -13,8 +14,10 @@ use ravelin::config::Config;
 use ravelin::hygiene::{self, AmbiguousPaths, Forwarding};
 
 mod plugin_host;
+mod seclang;
 
 pub use plugin_host::plugin_host_api;
+pub use seclang::{seclang_request, seclang_rules};
 
 /// The config parser: any text either validates or yields problems whose
 /// rendering does not panic.

@@ -79,3 +79,13 @@ fn plugin_host_api_corpus() {
 fn path_normalize_corpus() {
     replay("path_normalize", ravelin_fuzz::path_normalize);
 }
+
+#[test]
+fn seclang_rules_corpus() {
+    replay("seclang_rules", ravelin_fuzz::seclang_rules);
+}
+
+#[test]
+fn seclang_request_corpus() {
+    replay("seclang_request", ravelin_fuzz::seclang_request);
+}

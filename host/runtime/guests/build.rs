@@ -62,6 +62,9 @@ fn main() -> Result<()> {
         "sdk/src",
         "sdk/Cargo.toml",
         "wit",
+        // The WAF plugin's engine, a library crate below it.
+        "plugins/waf/engine/src",
+        "plugins/waf/engine/Cargo.toml",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }

@@ -54,13 +54,7 @@ pub(crate) async fn read_inputs(spec: &PluginSpec) -> Result<Inputs, PluginError
         .map_err(|e| load_error(spec, format!("cannot read {}: {e}", spec.source.display())))?;
     let mut config = spec.config.clone();
     for (key, path) in &spec.secret_files {
-        let secret = tokio::fs::read_to_string(path).await.map_err(|e| {
-            load_error(
-                spec,
-                format!("cannot read secret file {}: {e}", path.display()),
-            )
-        })?;
-        let value = serde_json::Value::String(secret.trim_end_matches(['\r', '\n']).to_string());
+        let value = read_secret(spec, path).await?;
         match &mut config {
             serde_json::Value::Object(map) => {
                 map.insert(key.clone(), value);
@@ -73,6 +67,53 @@ pub(crate) async fn read_inputs(spec: &PluginSpec) -> Result<Inputs, PluginError
         reason: e.to_string(),
     })?;
     Ok(Inputs { bytes, config_json })
+}
+
+/// A secret file's content, trailing newlines trimmed; a directory's
+/// files as an object `{ file name: content }` (its regular files, not
+/// recursive): how a WAF gets a rule set's many rule and data files.
+async fn read_secret(
+    spec: &PluginSpec,
+    path: &std::path::Path,
+) -> Result<serde_json::Value, PluginError> {
+    let failed = |e: std::io::Error, what: &std::path::Path| {
+        load_error(
+            spec,
+            format!("cannot read secret file {}: {e}", what.display()),
+        )
+    };
+    let text = |t: String| serde_json::Value::String(t.trim_end_matches(['\r', '\n']).to_string());
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| failed(e, path))?;
+    if !meta.is_dir() {
+        let secret = tokio::fs::read_to_string(path)
+            .await
+            .map_err(|e| failed(e, path))?;
+        return Ok(text(secret));
+    }
+    let mut files = serde_json::Map::new();
+    let mut dir = tokio::fs::read_dir(path)
+        .await
+        .map_err(|e| failed(e, path))?;
+    while let Some(entry) = dir.next_entry().await.map_err(|e| failed(e, path))? {
+        let file = entry.path();
+        if !tokio::fs::metadata(&file)
+            .await
+            .map_err(|e| failed(e, &file))?
+            .is_file()
+        {
+            continue;
+        }
+        let content = tokio::fs::read_to_string(&file)
+            .await
+            .map_err(|e| failed(e, &file))?;
+        files.insert(
+            entry.file_name().to_string_lossy().into_owned(),
+            text(content),
+        );
+    }
+    Ok(serde_json::Value::Object(files))
 }
 
 /// The first bytes of a core WebAssembly module (a component's differ).

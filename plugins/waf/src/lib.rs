@@ -1,108 +1,197 @@
-//! `waf`: refuses requests whose path or query matches the configured rules.
+//! `waf`: a web application firewall running SecLang rules — the OWASP
+//! Core Rule Set — with the `seclang` engine (`engine/`), plus quick path
+//! and substring rules. See `plugins/waf/README.md` for the configuration.
 //!
 //! ```toml
 //! [plugins.waf]
 //! source = "plugins/waf.wasm"
-//! config = { block_path_prefixes = ["/admin"], block_patterns = ["../", "<script", "union select"] }
+//! memory_limit_mb = 256
+//! configure_deadline_ms = 60000
+//! secret_files = { crs = "/usr/share/modsecurity-crs/rules" }
+//! config = { rule_sets = ["crs"], paranoia_level = 1, mode = "block" }
 //! ```
 //!
-//! - `block_path_prefixes`: paths equal to one of these, or below it (`/admin`
-//!   refuses `/admin` and `/admin/x`, not `/administrator`), are refused.
-//! - `block_patterns`: the path and query, percent-decoded and lower-cased, is
-//!   refused when it contains one of these (compared lower-cased).
-//! - `status` (default 403): the status of the refusal.
-use ravelin_sdk::{Config, Decision, Plugin, Reply, Request, log, metrics};
+//! The rules compile once per plugin version, in `configure`. Each
+//! exchange runs phase 1 on the request head, phase 2 on the body (asked
+//! for whole when the request has one), and — with `inspect_responses` —
+//! phases 3 and 4 on the response. A blocked request gets the status and
+//! its request id, never which rule matched; the plugin log gets that.
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Settings {
-    #[serde(default)]
-    block_path_prefixes: Vec<String>,
-    #[serde(default)]
-    block_patterns: Vec<String>,
-    #[serde(default = "default_status")]
-    status: u16,
-}
+mod audit;
+mod quick;
+mod settings;
 
-fn default_status() -> u16 {
-    403
-}
+use ravelin_sdk::{
+    BodyDecision, BodyLimit, BodyMode, Config, Decision, Hooks, Plugin, Reply, Request, Response,
+    log, metrics,
+};
+use seclang::{Interruption, Limits, RequestHead, RuleSet, Transaction};
+use settings::{Mode, Settings};
 
 struct Waf {
-    prefixes: Vec<String>,
-    patterns: Vec<String>,
+    quick: quick::Quick,
     status: u16,
-}
-
-/// Decodes `%XX` escapes (and `+` as space); invalid escapes stay as they are.
-fn percent_decode(input: &str) -> String {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Whether `path` is `prefix` or below it, at a segment boundary.
-fn under(path: &str, prefix: &str) -> bool {
-    match path.strip_prefix(prefix) {
-        Some(rest) => rest.is_empty() || rest.starts_with('/') || prefix.ends_with('/'),
-        None => false,
-    }
+    rules: Option<RuleSet>,
+    mode: Mode,
+    limits: Limits,
+    request_body_limit: u64,
+    inspect_responses: bool,
+    response_body_limit: u64,
+    /// The exchange in progress (one instance serves one at a time).
+    tx: Option<Transaction>,
+    /// Audit records already logged for it.
+    logged: usize,
 }
 
 impl Plugin for Waf {
-    // No response hooks: the instance goes back to its pool as soon as
-    // `on_request` returns.
     fn configure(config: Config) -> Result<Self, String> {
+        let started = ravelin_sdk::now_ms();
         let s: Settings = config.parse()?;
-        if !(400..=599).contains(&s.status) {
-            return Err(format!("status {} is not a 4xx or 5xx code", s.status));
-        }
-        if s.block_patterns.iter().any(|p| p.is_empty()) {
-            return Err("block_patterns: an empty pattern would block everything".into());
+        let quick = quick::Quick::new(s.block_path_prefixes.clone(), s.block_patterns.clone())?;
+        let rules = s.rule_set()?;
+        if let Some(r) = &rules {
+            audit::report(&r.report, ravelin_sdk::now_ms().saturating_sub(started));
         }
         Ok(Waf {
-            prefixes: s.block_path_prefixes,
-            patterns: s.block_patterns.iter().map(|p| p.to_lowercase()).collect(),
+            quick,
             status: s.status,
+            rules,
+            mode: s.mode,
+            limits: s.limits(),
+            request_body_limit: s.request_body_limit_kb * 1024,
+            inspect_responses: s.inspect_responses,
+            response_body_limit: s.response_body_limit_kb * 1024,
+            tx: None,
+            logged: 0,
         })
     }
 
-    fn on_request(&mut self, req: &Request) -> Decision {
-        let path = req.path();
-        let target = percent_decode(&req.path_with_query()).to_lowercase();
-        let rule = self
-            .prefixes
-            .iter()
-            .find(|p| under(&path, p))
-            .or_else(|| self.patterns.iter().find(|p| target.contains(p.as_str())));
-        match rule {
-            Some(rule) => {
-                metrics::counter_add("waf_blocked", &[], 1);
-                log::info(&format!(
-                    "blocked {} (rule {rule:?})",
-                    req.path_with_query()
-                ));
-                Reply::text(self.status, "forbidden\n").into()
-            }
-            None => Decision::Continue,
+    fn hooks(&self) -> Hooks {
+        match self.inspect_responses && self.rules.is_some() {
+            true => Hooks::ON_RESPONSE,
+            false => Hooks::empty(),
         }
+    }
+
+    fn on_request(&mut self, req: &Request) -> Decision {
+        self.tx = None;
+        self.logged = 0;
+        if let Some(rule) = self.quick.refuses(&req.path(), &req.path_with_query()) {
+            metrics::counter_add("waf_blocked", &[], 1);
+            log::info(&format!(
+                "blocked {} (rule {rule:?})",
+                req.path_with_query()
+            ));
+            return Reply::text(self.status, "forbidden\n").into();
+        }
+        let Some(rules) = &self.rules else {
+            return Decision::Continue;
+        };
+        let mut tx = Transaction::new(rules, head(req), self.limits.clone());
+        let stopped = tx.request_headers(rules).cloned();
+        let length = req.header("content-length");
+        let has_body = length.as_ref().is_some_and(|v| v != b"0")
+            || req.header("transfer-encoding").is_some()
+            || (length.is_none() && matches!(req.method().as_str(), "POST" | "PUT" | "PATCH"));
+        let stopped = match (stopped, has_body) {
+            (Some(i), _) => Some(i),
+            (None, true) => {
+                let limit = BodyLimit::reject(self.request_body_limit);
+                if let Err(e) = req.want_body(BodyMode::whole(limit)) {
+                    log::warn(&format!("waf: cannot inspect the request body: {e}"));
+                }
+                None
+            }
+            (None, false) => tx.request_body(rules, b"").cloned(),
+        };
+        self.tx = Some(tx);
+        self.outcome(req, stopped).unwrap_or_default()
+    }
+
+    fn on_request_body(&mut self, req: &Request, body: Vec<u8>, _truncated: bool) -> BodyDecision {
+        let (Some(rules), Some(tx)) = (&self.rules, &mut self.tx) else {
+            return BodyDecision::Continue;
+        };
+        let stopped = tx.request_body(rules, &body).cloned();
+        match self.outcome(req, stopped) {
+            Some(Decision::Respond(reply)) => BodyDecision::Respond(reply),
+            _ => BodyDecision::Continue,
+        }
+    }
+
+    fn on_response(&mut self, req: &Request, resp: &Response) -> Decision {
+        let (Some(rules), Some(tx)) = (&self.rules, &mut self.tx) else {
+            return Decision::Continue;
+        };
+        if tx.interruption.is_some() {
+            return Decision::Continue;
+        }
+        let headers: Vec<(String, Vec<u8>)> = resp
+            .headers()
+            .into_iter()
+            .map(|f| (f.name, f.value))
+            .collect();
+        let stopped = tx.response_headers(rules, resp.status(), &headers).cloned();
+        if stopped.is_none() {
+            let limit = BodyLimit::skip(self.response_body_limit);
+            if let Err(e) = resp.want_body(BodyMode::whole(limit)) {
+                log::warn(&format!("waf: cannot inspect the response body: {e}"));
+            }
+        }
+        self.outcome(req, stopped).unwrap_or_default()
+    }
+
+    fn on_response_body(
+        &mut self,
+        req: &Request,
+        _resp: &Response,
+        body: Vec<u8>,
+        _truncated: bool,
+    ) -> BodyDecision {
+        let (Some(rules), Some(tx)) = (&self.rules, &mut self.tx) else {
+            return BodyDecision::Continue;
+        };
+        let stopped = tx.response_body(rules, &body).cloned();
+        match self.outcome(req, stopped) {
+            Some(Decision::Respond(reply)) => BodyDecision::Respond(reply),
+            _ => BodyDecision::Continue,
+        }
+    }
+}
+
+impl Waf {
+    /// Logs what the phase found; the refusal in block mode.
+    fn outcome(&mut self, req: &Request, stopped: Option<Interruption>) -> Option<Decision> {
+        let tx = self.tx.as_ref()?;
+        let id = req.request_id();
+        let new = &tx.matches[self.logged..];
+        self.logged = tx.matches.len();
+        let block = self.mode == Mode::Block;
+        audit::log(&id, new, stopped.as_ref(), block, tx.tx("anomaly_score"));
+        let i = stopped?;
+        let kind = if block { "waf_blocked" } else { "waf_detected" };
+        metrics::counter_add(kind, &[], 1);
+        block.then(|| {
+            Reply::text(i.status, format!("request {id} refused\n"))
+                .header("x-request-id", id)
+                .into()
+        })
+    }
+}
+
+/// The request head as the engine reads it.
+fn head(req: &Request) -> RequestHead {
+    RequestHead {
+        method: req.method(),
+        uri: req.path_with_query(),
+        protocol: req.http_version().as_str().to_string(),
+        headers: req
+            .headers()
+            .into_iter()
+            .map(|f| (f.name, f.value))
+            .collect(),
+        remote_addr: req.client_addr().unwrap_or_default(),
+        request_id: req.request_id(),
     }
 }
 
