@@ -35,7 +35,9 @@ fn default_challenge() -> String {
 }
 
 fn default_renew_before() -> String {
-    "30d".into()
+    // A third of the lifetime: 30 days for a 90-day certificate, two for
+    // a 6-day one (a fixed "30d" would renew those without end).
+    "0.33".into()
 }
 
 fn default_retry_min() -> units::Duration {
@@ -245,10 +247,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(acme.challenge, Challenge::TlsAlpn01);
-        assert_eq!(
-            acme.renew_before,
-            RenewBefore::Ahead(Duration::from_secs(30 * 86_400))
-        );
+        assert_eq!(acme.renew_before, RenewBefore::Fraction(0.33));
         assert_eq!(acme.retry_min, Duration::from_secs(10));
     }
 
