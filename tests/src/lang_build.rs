@@ -46,3 +46,42 @@ pub fn build_example(example: &str, artifact: &str) -> Built {
     );
     Built { component, took }
 }
+
+/// Runs the `build.sh` of a project `ravelin plugin new --lang …` wrote;
+/// panics with its output when it fails.
+pub fn build_scaffold(project: &Path) {
+    let built = Command::new(project.join("build.sh"))
+        .output()
+        .expect("run the scaffold's build.sh");
+    assert!(
+        built.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&built.stdout),
+        String::from_utf8_lossy(&built.stderr)
+    );
+}
+
+/// Runs a scaffolded plugin (which refuses a configured path prefix) in
+/// `ravelin plugin test` on `GET /admin/users` then `GET /hello`, checks it
+/// ran and refused the first, and returns what it printed.
+pub fn run_scaffold(component: &Path) -> String {
+    let component = component.display().to_string();
+    let args = [
+        "test",
+        &component,
+        "--config",
+        r#"{"deny_prefix": "/admin"}"#,
+        "--request",
+        "GET /admin/users",
+        "--request",
+        "GET /hello",
+    ];
+    let ran = crate::plugin_cli::plugin_command(&args, "", &[]);
+    let out = crate::plugin_cli::said(&ran);
+    assert!(ran.status.success(), "{out}");
+    assert!(
+        out.contains("403 Forbidden"),
+        "/admin/users refused:\n{out}"
+    );
+    out
+}

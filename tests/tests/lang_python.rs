@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use ravelin_tests::lang_behaviour::{
     Subject, assert_ab_router, assert_bad_configs_refused, assert_hot_swap_under_load,
 };
+use ravelin_tests::lang_build::{build_scaffold, run_scaffold};
 use ravelin_tests::plugin_cli::{plugin_command, said};
 
 /// What the Python plugin needs beyond the defaults.
@@ -94,36 +95,8 @@ fn scaffolded_python_plugin_builds_and_runs_in_plugin_test() {
     let created = plugin_command(&args, "", &[]);
     assert!(created.status.success(), "{}", said(&created));
     let project = parent.path().join("deny-py");
-    let built = Command::new(project.join("build.sh"))
-        .output()
-        .expect("run the scaffold's build.sh");
-    assert!(
-        built.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&built.stdout),
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let component = project.join("target/deny_py.wasm").display().to_string();
-    let ran = plugin_command(
-        &[
-            "test",
-            &component,
-            "--config",
-            r#"{"deny_prefix": "/admin"}"#,
-            "--request",
-            "GET /admin/users",
-            "--request",
-            "GET /hello",
-        ],
-        "",
-        &[],
-    );
-    let out = said(&ran);
-    assert!(ran.status.success(), "{out}");
-    assert!(
-        out.contains("403 Forbidden"),
-        "/admin/users refused:\n{out}"
-    );
+    build_scaffold(&project);
+    let out = run_scaffold(&project.join("target/deny_py.wasm"));
     assert!(
         out.contains("INFO denied /admin/users"),
         "the plugin's log line:\n{out}"
