@@ -261,13 +261,8 @@ where
         .keep_alive_interval(Some(Duration::from_secs(30)))
         .keep_alive_timeout(Duration::from_secs(10));
     let proxy = shared.proxy.clone();
-    let no_verdicts = Verdicts::default();
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        pipeline::handle(
-            proxy.clone(),
-            conn.clone(),
-            client_request(req, &no_verdicts),
-        )
+        pipeline::handle(proxy.clone(), conn.clone(), client_request(req, None))
     });
     let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
@@ -301,14 +296,15 @@ where
 }
 
 /// A hyper request as the pipeline takes it: the body boxed, and an HTTP/1
-/// request whose framing the guard found ambiguous marked so.
+/// request (whose connection's framing `verdicts` are given) marked when
+/// the guard found its framing ambiguous.
 pub(super) fn client_request(
     req: hyper::Request<Incoming>,
-    verdicts: &Verdicts,
+    verdicts: Option<&Verdicts>,
 ) -> Request<ClientBody> {
     let (mut parts, body) = req.into_parts();
     // One verdict per HTTP/1 request, in the order hyper hands them over.
-    if parts.version < http::Version::HTTP_2 && verdicts.next_is_ambiguous() {
+    if verdicts.is_some_and(Verdicts::next_is_ambiguous) {
         parts.extensions.insert(Refusal::AmbiguousFraming);
     }
     Request::from_parts(parts, body.map_err(BoxError::from).boxed())

@@ -219,7 +219,7 @@ fn service(
 ) -> impl hyper::service::HttpService<Incoming, ResBody = ProxyBody, Error = Infallible, Future = Answer>
 + Unpin {
     hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        let mut req = super::client_request(req, &shared.verdicts);
+        let mut req = super::client_request(req, Some(&shared.verdicts));
         if hygiene::is_upgrade(req.headers()) {
             let (claim, tx) = ClientUpgrade::pair();
             req.extensions_mut().insert(claim);
