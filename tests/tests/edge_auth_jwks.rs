@@ -74,7 +74,7 @@ async fn concurrent_cold_requests_make_one_fetch() {
 async fn max_age_decides_expiry_and_one_request_refreshes_early() {
     let origin = Origin::start("app").await;
     let rs = Signer::rsa("RS256", RSA_A);
-    let idp = Idp::start(jwks(&[rs.jwk("a")]), "public, max-age=4", Duration::ZERO).await;
+    let idp = Idp::start(jwks(&[rs.jwk("a")]), "public, max-age=8", Duration::ZERO).await;
     let proxy = start(&origin, idp.origin.addr, ", min_cache_s = 1", "");
     let token = rs.token(Some("a"), &claims());
     assert_eq!(
@@ -85,14 +85,16 @@ async fn max_age_decides_expiry_and_one_request_refreshes_early() {
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(statuses(&proxy, std::slice::from_ref(&token)).await, [200]);
-    assert_eq!(idp.fetches(), 1, "fresh for 4 s");
-    // Past the refresh point (3 s of 4): one of these refetches, none waits.
-    tokio::time::sleep(Duration::from_millis(1800)).await;
+    assert_eq!(idp.fetches(), 1, "fresh for 8 s");
+    // Past the refresh point (6 s of 8), a second from expiry either way so
+    // a loaded machine's delays cannot move the requests out of the window:
+    // one of these refetches, none waits.
+    tokio::time::sleep(Duration::from_millis(5500)).await;
     let answers = statuses(&proxy, &vec![token.clone(); 8]).await;
     assert_eq!(answers, vec![200; 8]);
     assert_eq!(idp.fetches(), 2, "exactly one background refresh");
-    // The refreshed set lives 4 s more: past that it is fetched again.
-    tokio::time::sleep(Duration::from_millis(4300)).await;
+    // The refreshed set lives 8 s more: past that it is fetched again.
+    tokio::time::sleep(Duration::from_millis(9000)).await;
     assert_eq!(statuses(&proxy, &[token]).await, [200]);
     assert_eq!(idp.fetches(), 3, "expired, refetched");
 }
