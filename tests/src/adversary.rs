@@ -122,6 +122,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// What a hostile case may lead to.
+#[derive(Clone, Copy)]
 pub enum Expect {
     /// A 4xx answer (the first response), and nothing at the origin.
     Refused,
