@@ -175,7 +175,10 @@ async fn forward(
     request_id: &HeaderValue,
     route_out: &mut Option<usize>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
-    // 2. Router, on the normalised path.
+    // 2. Router, on the normalised path. `OPTIONS *` is about the proxy.
+    if let Some(answer) = server_options(parts) {
+        return Ok(answer);
+    }
     let index = route(snapshot, parts)?;
     *route_out = Some(index);
     let route = &snapshot.router.routes()[index];
@@ -288,6 +291,21 @@ async fn exchange_upstream(
         Some(exchange) => Ok(plugin_steps::on_response(exchange, response).await),
         None => Ok(response),
     }
+}
+
+/// `OPTIONS *` asks about the server, not a resource (RFC 9110 §9.3.7):
+/// the proxy answers it, as Apache and Go's server do, instead of refusing
+/// a target no route can hold. A request refused for its framing stays
+/// refused.
+fn server_options(parts: &request::Parts) -> Option<Response<ProxyBody>> {
+    let asks = parts.method == Method::OPTIONS && parts.uri == "*";
+    (asks && parts.extensions.get::<hygiene::Refusal>().is_none()).then(|| {
+        let mut response = Response::new(compress::full(""));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        response
+    })
 }
 
 /// Refuses what could be read two ways, then finds the route; the request's

@@ -122,6 +122,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// What a hostile case may lead to.
+#[derive(Clone, Copy)]
 pub enum Expect {
     /// A 4xx answer (the first response), and nothing at the origin.
     Refused,
@@ -130,6 +131,8 @@ pub enum Expect {
     RefusedOrOne(fn(&Recorded) -> Result<(), String>),
     /// Exactly `n` requests at the origin, each passing the check (pipelining).
     Exactly(usize, fn(&Recorded) -> Result<(), String>),
+    /// Answered by the proxy itself with this status, nothing at the origin.
+    Answered(u16),
 }
 
 /// Accepts any well-formed request (the origin's parser already proved it is).
@@ -188,6 +191,14 @@ pub fn verdict(expect: &Expect, reply: &Reply, seen: &[Recorded]) -> Result<Stri
                 many.iter().map(|r| r.uri.to_string()).collect::<Vec<_>>()
             )),
         },
+        Expect::Answered(status) if seen.is_empty() && first == Some(*status) => {
+            Ok(format!("answered {status}"))
+        }
+        Expect::Answered(status) => Err(format!(
+            "expected the proxy to answer {status} itself; got statuses {:?}, {} at the origin",
+            reply.statuses,
+            seen.len()
+        )),
         Expect::Exactly(n, check) => {
             if seen.len() != *n {
                 return Err(format!(

@@ -42,9 +42,12 @@ impl Proxy {
         Self::start_in(dir, config)
     }
 
-    /// Like [`Proxy::start`], in a directory prepared beforehand (certificates).
+    /// Like [`Proxy::start`], in a directory prepared beforehand
+    /// (certificates). The wait is generous: a debug build compiling its
+    /// plugins on a loaded 2-core machine has taken more than 15 s, and a
+    /// proxy that is ready ends the wait at once.
     pub fn start_in(dir: tempfile::TempDir, config: &str) -> Proxy {
-        Self::start_in_within(dir, config, Duration::from_secs(15))
+        Self::start_in_within(dir, config, Duration::from_secs(60))
     }
 
     /// Like [`Proxy::start`], waiting up to `limit` for `/ready`: for plugins

@@ -153,14 +153,45 @@ fn part(piece: &[u8], parsed: &mut Parsed) {
     }
 }
 
-/// `name="value"` (or unquoted) in a header's parameters.
+/// `name="value"` (or unquoted) in a header's parameters. A quoted value
+/// runs to its closing quote, `;` and `\"` included (RFC 2183, and how
+/// ModSecurity reads it), so `filename="a;.php"` is `a;.php`.
 fn param(header: &str, key: &str) -> Option<String> {
-    header.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case(key)
-            .then(|| v.trim().trim_matches('"').to_string())
-    })
+    let mut rest = header.split_once(';')?.1;
+    loop {
+        let (k, after) = rest.split_once('=')?;
+        let after = after.trim_start();
+        let (value, next) = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let (value, tail) = quoted_value(quoted);
+                let next = tail.and_then(|t| t.split_once(';')).map(|(_, t)| t);
+                (value, next)
+            }
+            None => match after.split_once(';') {
+                Some((v, next)) => (v.trim().to_string(), Some(next)),
+                None => (after.trim().to_string(), None),
+            },
+        };
+        if k.trim().eq_ignore_ascii_case(key) {
+            return Some(value);
+        }
+        rest = next?;
+    }
+}
+
+/// A quoted value (after its opening quote) and what follows its closing
+/// quote; `\x` stands for `x`. An unclosed quote runs to the end.
+fn quoted_value(text: &str) -> (String, Option<&str>) {
+    let mut value = String::new();
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => value.extend(chars.next().map(|(_, c)| c)),
+            '"' => return (value, Some(&text[i + 1..])),
+            c => value.push(c),
+        }
+    }
+    (value, None)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -222,6 +253,19 @@ pub fn xml_text(body: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disposition_parameters_keep_quoted_semicolons() {
+        let h = r#" form-data; name="doc"; filename="a;b \"q\".php""#;
+        assert_eq!(param(h, "name").as_deref(), Some("doc"));
+        assert_eq!(param(h, "filename").as_deref(), Some(r#"a;b "q".php"#));
+        assert_eq!(
+            param(" form-data; name=x; filename=y", "filename").as_deref(),
+            Some("y")
+        );
+        assert_eq!(param(" form-data; name=\"x", "name").as_deref(), Some("x"));
+        assert_eq!(param(" form-data", "name"), None);
+    }
 
     #[test]
     fn urlencoded_pairs() {

@@ -3,7 +3,8 @@
 //! run each exchange through a [`Transaction`], phase by phase.
 //!
 //! Regular expressions compile with the `regex` crate (linear time); a
-//! pattern that needs look-around or back-references, or an operator that
+//! pattern that needs back-references or look-around other than at the
+//! edges of its alternatives, or an operator that
 //! needs a service a proxy plugin lacks, skips its rule with a warning in
 //! [`Report::skipped`]. Anything else the engine does not know (a
 //! directive, action, variable, transformation or operator) is an
@@ -15,6 +16,7 @@ pub mod crs;
 mod effects;
 pub mod eval;
 pub mod files;
+mod lookaround;
 pub mod operators;
 pub mod parse;
 pub mod pcre;

@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use aho_corasick::AhoCorasick;
 use regex::bytes::{Regex, RegexBuilder};
 
+use crate::lookaround::Lookaround;
+
 /// A compiled operator; `negated` is the rule's `!@op`.
 pub struct Operator {
     pub negated: bool,
@@ -20,6 +22,8 @@ enum Param {
 
 enum Kind {
     Rx(Regex),
+    /// A pattern with look-around at the edges of its alternatives.
+    RxLookaround(Lookaround),
     /// A pattern with macros: expanded and compiled per evaluation.
     RxMacro(String),
     Pm(AhoCorasick),
@@ -100,6 +104,7 @@ impl Operator {
         };
         match &self.kind {
             Kind::Rx(re) => rx_captures(re, value),
+            Kind::RxLookaround(look) => look.captures(value),
             Kind::RxMacro(pattern) => {
                 let pattern = String::from_utf8_lossy(&expand(pattern)).into_owned();
                 rx_captures(&regex(&pattern).ok()?, value)
@@ -154,7 +159,16 @@ fn kind(name: &str, arg: &str, data: &dyn Fn(&str) -> Option<String>) -> Result<
     let number = |cmp: fn(i64, i64) -> bool| Ok(Kind::Number(cmp, param()));
     match name {
         "rx" if arg.contains("%{") => Ok(Kind::RxMacro(arg.to_string())),
-        "rx" => regex(arg).map(Kind::Rx),
+        "rx" => regex(arg).map(Kind::Rx).or_else(|e| match e {
+            OpError::Skip(reason) if reason.contains("look-around") => {
+                Lookaround::compile(arg, &|p| build(p).map_err(|e| last_line(&e)))
+                    .map(Kind::RxLookaround)
+                    .map_err(|why| {
+                        OpError::Skip(format!("{reason} the engine cannot translate: {why}"))
+                    })
+            }
+            e => Err(e),
+        }),
         "pm" => phrases(arg.split_whitespace().map(str::to_string).collect()),
         "pmfromfile" | "pmf" => {
             let mut list = Vec::new();
@@ -197,35 +211,43 @@ fn kind(name: &str, arg: &str, data: &dyn Fn(&str) -> Option<String>) -> Result<
     }
 }
 
-/// Compiles a PCRE pattern with the `regex` crate: bytes, ASCII classes,
-/// `.` matching newlines (ModSecurity's DOTALL). Look-around and
-/// back-references cannot be expressed in linear time: those are skipped.
+/// Compiles a PCRE pattern with the `regex` crate. Look-around and
+/// back-references cannot be expressed in linear time: those are skipped
+/// (unless [`Lookaround`] can translate the look-around).
 fn regex(pattern: &str) -> Result<Regex, OpError> {
-    let pattern = crate::pcre::translate(pattern);
-    let build = |unicode: bool| {
-        RegexBuilder::new(&pattern)
-            .unicode(unicode)
-            .dot_matches_new_line(true)
-            .size_limit(64 << 20)
-            .dfa_size_limit(1 << 20)
-            .build()
-    };
-    build(false).or_else(|_| build(true)).map_err(|e| {
+    build(&crate::pcre::translate(pattern)).map_err(|e| {
         let text = e.to_string();
         let reason = if text.contains("look-around") {
             "look-around".to_string()
         } else if text.contains("backreference") {
             "back-reference".to_string()
         } else {
-            let last = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
-            format!("pattern the regex crate rejects ({})", last.trim())
+            format!("pattern the regex crate rejects ({})", last_line(&e))
         };
         OpError::Skip(format!("@rx needs {reason}"))
     })
+}
+
+/// The line of a regex error that says what is wrong.
+fn last_line(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().rev().find(|l| !l.trim().is_empty());
+    last.unwrap_or("").trim().to_string()
+}
+
+/// Compiles a pattern already in the `regex` crate's syntax: bytes, ASCII
+/// classes (Unicode ones when the pattern needs them), `.` matching
+/// newlines (ModSecurity's DOTALL).
+fn build(pattern: &str) -> Result<Regex, regex::Error> {
+    let build = |unicode: bool| {
+        RegexBuilder::new(pattern)
+            .unicode(unicode)
+            .dot_matches_new_line(true)
+            .size_limit(64 << 20)
+            .dfa_size_limit(1 << 20)
+            .build()
+    };
+    build(false).or_else(|_| build(true))
 }
 
 fn rx_captures(re: &Regex, value: &[u8]) -> Option<Captures> {
@@ -395,7 +417,7 @@ mod tests {
     #[test]
     fn unsupported_patterns_are_skipped_and_unknown_operators_refused() {
         assert!(
-            matches!(Operator::compile("@rx a(?=b)", &|_| None), Err(OpError::Skip(e)) if e.contains("look-around"))
+            matches!(Operator::compile("@rx (a(?=b))", &|_| None), Err(OpError::Skip(e)) if e.contains("look-around"))
         );
         assert!(
             matches!(Operator::compile("@rx (a)\\1", &|_| None), Err(OpError::Skip(e)) if e.contains("back-reference"))
