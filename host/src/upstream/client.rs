@@ -82,10 +82,6 @@ impl Client {
         })
     }
 
-    pub fn scheme(&self) -> &Scheme {
-        &self.scheme
-    }
-
     /// Sends `request` to endpoint `index` at `authority`, and returns the
     /// response once its head has arrived.
     pub async fn send(
