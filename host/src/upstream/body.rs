@@ -72,12 +72,10 @@ impl Body for UpstreamBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.get_mut();
-        let mut poll = Pin::new(&mut this.incoming).poll_frame(cx);
-        if poll.is_pending() && this.carried.is_some() {
-            // The connection reads what the body is waiting for.
-            this.drive(cx);
-            poll = Pin::new(&mut this.incoming).poll_frame(cx);
-        }
+        // The connection first reads what the body waits for, so a frame
+        // that has arrived is taken in this poll without a wake-up.
+        this.drive(cx);
+        let poll = Pin::new(&mut this.incoming).poll_frame(cx);
         match &poll {
             Poll::Ready(None) => this.release(),
             Poll::Ready(Some(Err(_))) => this.carried = None,
