@@ -3,18 +3,26 @@
 
 mod accounting;
 mod balancer;
-pub mod client;
+mod body;
+mod client;
+mod connect;
 mod endpoint;
 mod health;
+mod http1;
+mod http2;
+mod pool;
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
-use http::{Request, Response, Uri};
+use http::{Request, Response};
 use http_body_util::BodyExt;
 use tokio_util::sync::CancellationToken;
 
 pub use client::{BoxError, ProxyBody};
+
+use client::{Client, ExchangeError};
 pub use endpoint::EndpointState;
 
 use crate::config::{Passive, Retries, Timeouts, Upstream};
@@ -27,13 +35,12 @@ pub struct Cluster {
     pub name: String,
     pub endpoints: Vec<Arc<EndpointState>>,
     balancer: Balancer,
-    client: client::HttpClient,
-    scheme: http::uri::Scheme,
+    client: Client,
     passive: Passive,
     pub retries: Retries,
     response_timeout: std::time::Duration,
-    /// Stops the health-check task when the cluster is dropped.
-    health_stop: CancellationToken,
+    /// Stops the health-check and pool-sweeping tasks when the cluster is dropped.
+    stop: CancellationToken,
     /// The config this cluster was built from, to tell whether a reload changed it.
     fingerprint: String,
 }
@@ -61,7 +68,7 @@ impl Cluster {
         timeouts: &Timeouts,
         resolve: impl Fn(&std::path::Path) -> std::path::PathBuf,
     ) -> Result<Arc<Cluster>, String> {
-        let client = client::build(upstream, timeouts, resolve)?;
+        let client = Client::build(upstream, timeouts, resolve)?;
         let endpoints: Vec<_> = upstream
             .endpoints
             .iter()
@@ -69,30 +76,29 @@ impl Cluster {
             .collect::<Result<_, _>>()
             .map_err(|e| format!("upstream {}: {e}", upstream.name))?;
         let weights: Vec<u32> = upstream.endpoints.iter().map(|e| e.weight).collect();
-        let scheme = if upstream.tls.is_some() {
-            http::uri::Scheme::HTTPS
-        } else {
-            http::uri::Scheme::HTTP
-        };
         let cluster = Arc::new(Cluster {
             name: upstream.name.clone(),
             endpoints,
             balancer: Balancer::new(upstream.balancer, &weights),
             client,
-            scheme,
             passive: upstream.passive,
             retries: upstream.retries,
             response_timeout: timeouts.upstream_response,
-            health_stop: CancellationToken::new(),
+            stop: CancellationToken::new(),
             fingerprint: fingerprint(upstream, timeouts),
         });
         if let Some(check) = &upstream.health_check {
             health::spawn(
                 Arc::downgrade(&cluster),
                 check.clone(),
-                cluster.health_stop.clone(),
+                cluster.stop.clone(),
             );
         }
+        spawn_pool_sweeper(
+            Arc::downgrade(&cluster),
+            upstream.pool.idle_timeout,
+            cluster.stop.clone(),
+        );
         Ok(cluster)
     }
 
@@ -111,23 +117,23 @@ impl Cluster {
     pub async fn send(
         &self,
         index: usize,
-        mut req: Request<ProxyBody>,
+        req: Request<ProxyBody>,
     ) -> Result<Response<ProxyBody>, UpstreamError> {
         let endpoint = &self.endpoints[index];
         let _in_flight = endpoint.start_request();
-        *req.uri_mut() = self.endpoint_uri(endpoint, req.uri());
-        let result = tokio::time::timeout(self.response_timeout, self.client.request(req)).await;
+        let exchange = self.client.send(index, &endpoint.authority, req);
+        let result = tokio::time::timeout(self.response_timeout, exchange).await;
         let address = || endpoint.address().to_string();
         let outcome = match result {
             Err(_) => Err(UpstreamError::Timeout {
                 endpoint: address(),
                 timeout: self.response_timeout,
             }),
-            Ok(Err(e)) if e.is_connect() => Err(UpstreamError::Connect {
+            Ok(Err(ExchangeError::Connect(e))) => Err(UpstreamError::Connect {
                 endpoint: address(),
                 source: e.into(),
             }),
-            Ok(Err(e)) => Err(UpstreamError::Exchange {
+            Ok(Err(ExchangeError::Failed(e))) => Err(UpstreamError::Exchange {
                 endpoint: address(),
                 source: e.into(),
             }),
@@ -151,21 +157,31 @@ impl Cluster {
             }
         }
     }
-
-    /// `original`'s path and query at the endpoint: every part shared, none copied.
-    fn endpoint_uri(&self, endpoint: &EndpointState, original: &Uri) -> Uri {
-        let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(self.scheme.clone());
-        parts.authority = Some(endpoint.authority.clone());
-        parts.path_and_query = original.path_and_query().cloned();
-        Uri::from_parts(parts).unwrap_or_else(|_| original.clone())
-    }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        self.health_stop.cancel();
+        self.stop.cancel();
     }
+}
+
+/// Closes idle connections past the pool's idle timeout, even on endpoints
+/// no request checks out from any more; ends with the cluster.
+fn spawn_pool_sweeper(cluster: Weak<Cluster>, idle_timeout: Duration, stop: CancellationToken) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(idle_timeout.max(Duration::from_secs(1)));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = interval.tick() => {}
+            }
+            let Some(cluster) = cluster.upgrade() else {
+                return;
+            };
+            cluster.client.evict_idle();
+        }
+    });
 }
 
 fn boxed_error(error: hyper::Error) -> BoxError {

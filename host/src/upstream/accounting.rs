@@ -8,20 +8,20 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 
+use super::body::UpstreamBody;
 use super::endpoint::EndpointState;
 use crate::config::Passive;
 
 pub struct AccountedBody {
-    inner: Incoming,
+    inner: UpstreamBody,
     endpoint: Arc<EndpointState>,
     passive: Passive,
     settled: bool,
 }
 
 impl AccountedBody {
-    pub fn new(inner: Incoming, endpoint: Arc<EndpointState>, passive: Passive) -> Self {
+    pub fn new(inner: UpstreamBody, endpoint: Arc<EndpointState>, passive: Passive) -> Self {
         let mut body = Self {
             inner,
             endpoint,

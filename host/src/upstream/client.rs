@@ -1,69 +1,216 @@
-//! The pooled HTTP client of one cluster: keep-alive pools per endpoint,
-//! HTTP/1.1 or HTTP/2 (prior knowledge in clear text, ALPN over TLS), and
-//! optional TLS re-encryption with a CA bundle or the system roots, an SNI
-//! override and a client certificate for mTLS.
+//! The HTTP client of one cluster: sends one request to one endpoint, over
+//! a pooled HTTP/1.1 connection driven from the request's own task, or over
+//! the endpoint's shared HTTP/2 connection (prior knowledge in clear text,
+//! ALPN `h2` over TLS). TLS re-encryption uses a CA bundle or the system
+//! roots, an SNI override and a client certificate for mTLS.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{Request, Response, StatusCode, Uri, header};
 use http_body_util::combinators::BoxBody;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper::client::conn::TrySendError;
+use rustls::pki_types::ServerName;
 
+use super::body::UpstreamBody;
+use super::connect::{ConnectError, Connector};
+use super::http1::{Answer, Http1};
+use super::http2;
+use super::pool::IdlePool;
 use crate::config::{Timeouts, Upstream, UpstreamProtocol, UpstreamTls};
 use crate::tls;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type ProxyBody = BoxBody<Bytes, BoxError>;
-pub type HttpClient = Client<HttpsConnector<HttpConnector>, ProxyBody>;
 
-/// Builds the client; `resolve` turns config-relative paths into real ones.
-pub fn build(
-    upstream: &Upstream,
-    timeouts: &Timeouts,
-    resolve: impl Fn(&std::path::Path) -> std::path::PathBuf,
-) -> Result<HttpClient, String> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(timeouts.connect));
-    http.set_keepalive(Some(std::time::Duration::from_secs(60)));
-    let tls_config = match &upstream.tls {
-        Some(tls) => client_tls(tls, &resolve)?,
-        None => tls::client_config_with_roots(rustls::RootCertStore::empty(), None)?,
-    };
-    let builder = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls_config)
-        .https_or_http();
-    let builder = match upstream.tls.as_ref().and_then(|t| t.server_name.clone()) {
-        Some(name) => {
-            builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(
-                name.try_into()
-                    .map_err(|e| format!("`{}` is not a TLS server name: {e}", upstream.name))?,
-            ))
-        }
-        None => builder,
-    };
-    let connector = match upstream.protocol {
-        UpstreamProtocol::Http1 => builder.enable_http1().wrap_connector(http),
-        UpstreamProtocol::Http2 => builder.enable_http2().wrap_connector(http),
-    };
-    let mut client = Client::builder(TokioExecutor::new());
-    client
-        .timer(TokioTimer::new())
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(upstream.pool.idle_timeout)
-        .pool_max_idle_per_host(upstream.pool.max_idle_per_endpoint)
-        .http2_only(upstream.protocol == UpstreamProtocol::Http2)
-        .http2_keep_alive_interval(std::time::Duration::from_secs(30))
-        .http2_keep_alive_timeout(std::time::Duration::from_secs(10));
-    Ok(client.build(connector))
+/// Why one request to an endpoint failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// The request never reached the endpoint.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// The request went out, and then the exchange broke.
+    #[error(transparent)]
+    Failed(hyper::Error),
 }
 
+pub struct Client {
+    connector: Connector,
+    scheme: Scheme,
+    /// Per endpoint, in the cluster's order.
+    endpoints: Vec<Connections>,
+}
+
+/// One endpoint's connections.
+enum Connections {
+    Http1(Arc<IdlePool>),
+    Http2(http2::Shared),
+}
+
+impl Client {
+    /// Builds the client; `resolve` turns config-relative paths into real ones.
+    pub fn build(
+        upstream: &Upstream,
+        timeouts: &Timeouts,
+        resolve: impl Fn(&std::path::Path) -> std::path::PathBuf,
+    ) -> Result<Self, String> {
+        let tls = match &upstream.tls {
+            Some(upstream_tls) => Some(client_tls(upstream, upstream_tls, &resolve)?),
+            None => None,
+        };
+        let scheme = if tls.is_some() {
+            Scheme::HTTPS
+        } else {
+            Scheme::HTTP
+        };
+        let endpoints = upstream
+            .endpoints
+            .iter()
+            .map(|_| match upstream.protocol {
+                UpstreamProtocol::Http1 => Connections::Http1(Arc::new(IdlePool::new(
+                    upstream.pool.max_idle_per_endpoint,
+                    upstream.pool.idle_timeout,
+                ))),
+                UpstreamProtocol::Http2 => Connections::Http2(http2::Shared::default()),
+            })
+            .collect();
+        Ok(Self {
+            connector: Connector::new(timeouts.connect, tls),
+            scheme,
+            endpoints,
+        })
+    }
+
+    /// Sends `request` to endpoint `index` at `authority`, and returns the
+    /// response once its head has arrived.
+    pub async fn send(
+        &self,
+        index: usize,
+        authority: &Authority,
+        mut request: Request<ProxyBody>,
+    ) -> Result<Response<UpstreamBody>, ExchangeError> {
+        match &self.endpoints[index] {
+            Connections::Http1(pool) => {
+                // Origin form, and a Host header if the request has none.
+                *request.uri_mut() = Uri::from(path_and_query(request.uri()));
+                if !request.headers().contains_key(header::HOST)
+                    && let Ok(host) = http::HeaderValue::from_str(authority.as_str())
+                {
+                    request.headers_mut().insert(header::HOST, host);
+                }
+                self.send_http1(pool, authority, request).await
+            }
+            Connections::Http2(shared) => {
+                let mut parts = http::uri::Parts::default();
+                parts.scheme = Some(self.scheme.clone());
+                parts.authority = Some(authority.clone());
+                parts.path_and_query = Some(path_and_query(request.uri()));
+                if let Ok(uri) = Uri::from_parts(parts) {
+                    *request.uri_mut() = uri;
+                }
+                self.send_http2(shared, authority, request).await
+            }
+        }
+    }
+
+    /// Drops the idle connections past the pool's idle timeout.
+    pub fn evict_idle(&self) {
+        for connections in &self.endpoints {
+            if let Connections::Http1(pool) = connections {
+                pool.evict_expired();
+            }
+        }
+    }
+
+    async fn send_http1(
+        &self,
+        pool: &Arc<IdlePool>,
+        authority: &Authority,
+        mut request: Request<ProxyBody>,
+    ) -> Result<Response<UpstreamBody>, ExchangeError> {
+        if let Some(conn) = pool.take() {
+            match conn.exchange(request).await {
+                Ok(answer) => return Ok(http1_response(answer, pool)),
+                // Closed before a byte went out: the request is whole, and
+                // goes on a new connection.
+                Err(error) => request = unsent(error)?,
+            }
+        }
+        let conn = Http1::handshake(self.connector.connect(authority).await?).await?;
+        match conn.exchange(request).await {
+            Ok(answer) => Ok(http1_response(answer, pool)),
+            Err(error) => Err(never_sent(error)),
+        }
+    }
+
+    async fn send_http2(
+        &self,
+        shared: &http2::Shared,
+        authority: &Authority,
+        mut request: Request<ProxyBody>,
+    ) -> Result<Response<UpstreamBody>, ExchangeError> {
+        if let Some(mut sender) = shared.get() {
+            match sender.try_send_request(request).await {
+                Ok(response) => return Ok(response.map(UpstreamBody::detached)),
+                Err(error) => request = unsent(error)?,
+            }
+        }
+        let mut sender = http2::handshake(self.connector.connect(authority).await?).await?;
+        shared.offer(&sender);
+        match sender.try_send_request(request).await {
+            Ok(response) => Ok(response.map(UpstreamBody::detached)),
+            Err(error) => Err(never_sent(error)),
+        }
+    }
+}
+
+/// The request back from a reused connection that closed before sending
+/// it, or the exchange's failure.
+fn unsent(
+    mut error: TrySendError<Request<ProxyBody>>,
+) -> Result<Request<ProxyBody>, ExchangeError> {
+    error
+        .take_message()
+        .ok_or_else(|| ExchangeError::Failed(error.into_error()))
+}
+
+/// A new connection's failure: one that sent nothing is a connect error.
+fn never_sent(mut error: TrySendError<Request<ProxyBody>>) -> ExchangeError {
+    match error.take_message() {
+        Some(_) => ConnectError::Closed(error.into_error()).into(),
+        None => ExchangeError::Failed(error.into_error()),
+    }
+}
+
+/// The response, its body carrying the connection back to `pool` at its
+/// end (or, after a 101, the connection finishing the upgrade on its own).
+fn http1_response((head, conn): Answer, pool: &Arc<IdlePool>) -> Response<UpstreamBody> {
+    let (parts, incoming) = head.into_parts();
+    let body = match conn {
+        Some(conn) if parts.status == StatusCode::SWITCHING_PROTOCOLS => {
+            conn.finish_in_background();
+            UpstreamBody::detached(incoming)
+        }
+        Some(conn) => UpstreamBody::carrying(incoming, conn, pool.clone()),
+        None => UpstreamBody::detached(incoming),
+    };
+    Response::from_parts(parts, body)
+}
+
+fn path_and_query(uri: &Uri) -> PathAndQuery {
+    uri.path_and_query()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"))
+}
+
+/// The TLS client configuration, with ALPN for the cluster's protocol, and
+/// the SNI override.
 fn client_tls(
+    upstream: &Upstream,
     upstream_tls: &UpstreamTls,
     resolve: &impl Fn(&std::path::Path) -> std::path::PathBuf,
-) -> Result<rustls::ClientConfig, String> {
+) -> Result<(rustls::ClientConfig, Option<ServerName<'static>>), String> {
     let roots = match &upstream_tls.ca {
         Some(ca) => {
             let mut roots = rustls::RootCertStore::empty();
@@ -83,5 +230,22 @@ fn client_tls(
         )),
         None => None,
     };
-    tls::client_config_with_roots(roots, identity)
+    let mut config = tls::client_config_with_roots(roots, identity)?;
+    config.alpn_protocols = match upstream.protocol {
+        UpstreamProtocol::Http1 => vec![b"http/1.1".to_vec()],
+        UpstreamProtocol::Http2 => vec![b"h2".to_vec()],
+    };
+    let server_name = match &upstream_tls.server_name {
+        Some(name) => Some(ServerName::try_from(name.clone()).map_err(|e| {
+            format!(
+                "upstream {}: server_name `{name}` is not a TLS server name: {e}",
+                upstream.name
+            )
+        })?),
+        None => None,
+    };
+    Ok((config, server_name))
 }
+
+#[cfg(test)]
+mod tests;

@@ -54,13 +54,8 @@ fn update(cluster: &Cluster, index: usize, ok: bool, streak: &mut i64, check: &H
 }
 
 async fn probe(cluster: &Arc<Cluster>, index: usize, check: &HealthCheck) -> bool {
-    let uri = format!(
-        "{}://{}{}",
-        cluster.scheme,
-        cluster.endpoints[index].address(),
-        check.path
-    );
-    let Ok(request) = http::Request::get(uri)
+    let endpoint = &cluster.endpoints[index];
+    let Ok(request) = http::Request::get(check.path.as_str())
         .header(http::header::USER_AGENT, "ravelin-health-check")
         .body(
             Empty::<Bytes>::new()
@@ -71,7 +66,11 @@ async fn probe(cluster: &Arc<Cluster>, index: usize, check: &HealthCheck) -> boo
         return false;
     };
     let answer = tokio::time::timeout(check.timeout, async {
-        let response = cluster.client.request(request).await.ok()?;
+        let response = cluster
+            .client
+            .send(index, &endpoint.authority, request)
+            .await
+            .ok()?;
         let status = response.status().as_u16();
         // Drain the body so the connection goes back to the pool.
         let _ = response.into_body().collect().await;
