@@ -10,6 +10,14 @@ use ravelin::registry;
 use ravelin_plugin_testing::{Harness, parse_request, parse_response};
 use ravelin_runtime::tool;
 
+/// jemalloc keeps allocations of different sizes on different pages, so
+/// the buffers hyper frees when an idle connection is parked leave whole
+/// pages free, and its background thread gives them back to the kernel
+/// (`.cargo/config.toml` sets the decay). glibc's heap interleaves them
+/// with the parked connections' small live state and keeps them resident.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "ravelin",
