@@ -169,19 +169,39 @@ impl Drop for Cluster {
 /// no request checks out from any more; ends with the cluster.
 fn spawn_pool_sweeper(cluster: Weak<Cluster>, idle_timeout: Duration, stop: CancellationToken) {
     tokio::spawn(async move {
-        let mut interval = tokio::time::interval(idle_timeout.max(Duration::from_secs(1)));
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = interval.tick() => {}
-            }
-            let Some(cluster) = cluster.upgrade() else {
-                return;
-            };
+        let mut ticks = Ticks::new(cluster, idle_timeout.max(Duration::from_secs(1)), stop);
+        while let Some(cluster) = ticks.next().await {
             cluster.client.evict_idle();
         }
     });
+}
+
+/// The beat of a cluster's background task: the cluster at each tick, until
+/// it is stopped or dropped.
+struct Ticks {
+    cluster: Weak<Cluster>,
+    interval: tokio::time::Interval,
+    stop: CancellationToken,
+}
+
+impl Ticks {
+    fn new(cluster: Weak<Cluster>, period: Duration, stop: CancellationToken) -> Ticks {
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Ticks {
+            cluster,
+            interval,
+            stop,
+        }
+    }
+
+    async fn next(&mut self) -> Option<Arc<Cluster>> {
+        tokio::select! {
+            _ = self.stop.cancelled() => return None,
+            _ = self.interval.tick() => {}
+        }
+        self.cluster.upgrade()
+    }
 }
 
 fn boxed_error(error: hyper::Error) -> BoxError {

@@ -9,22 +9,14 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use tokio_util::sync::CancellationToken;
 
-use super::Cluster;
+use super::{Cluster, Ticks};
 use crate::config::HealthCheck;
 
 pub fn spawn(cluster: Weak<Cluster>, check: HealthCheck, stop: CancellationToken) {
     tokio::spawn(async move {
         let mut streaks: Vec<i64> = Vec::new();
-        let mut interval = tokio::time::interval(check.interval);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = interval.tick() => {}
-            }
-            let Some(cluster) = cluster.upgrade() else {
-                return;
-            };
+        let mut ticks = Ticks::new(cluster, check.interval, stop);
+        while let Some(cluster) = ticks.next().await {
             streaks.resize(cluster.endpoints.len(), 0);
             let probes = (0..cluster.endpoints.len()).map(|i| probe(&cluster, i, &check));
             let results = futures_util::future::join_all(probes).await;
