@@ -142,6 +142,15 @@ def memory(targets: list[Target], p: Plan, bench_dir: Path) -> dict:
     return out
 
 
+def settled_rss(pid: int) -> int:
+    """RSS after the connections have been idle for 6 s: a proxy may give
+    memory back a moment after its connections go idle (Ravelin parks them
+    after 0.5 s and its allocator returns the freed pages 1 s later);
+    nginx's and HAProxy's are the same at once."""
+    time.sleep(6.0)
+    return system.tree_kib(pid, "VmRSS")
+
+
 def idle_rss(target: Target, count: int, bench_dir: Path) -> dict:
     """Hold `count` idle keep-alive connections open and read the proxy's RSS."""
     holder = subprocess.Popen(
@@ -151,8 +160,7 @@ def idle_rss(target: Target, count: int, bench_dir: Path) -> dict:
     try:
         line = _readline_within(holder, 90)
         held = int(line.split()[1]) if line.startswith("ready") else 0
-        time.sleep(1.0)
-        rss = system.tree_kib(target.proc.pid, "VmRSS")
+        rss = settled_rss(target.proc.pid)
     finally:
         holder.stdin.close()
         try:
