@@ -259,6 +259,7 @@ async fn outbound_call_and_its_failure(bench: &Bench) {
     assert_eq!((flag.status, flag.text()), (200, "flag:on".into()));
     assert_eq!(bench.flags.count(), 1, "one outbound call");
     bench.flags.kill();
+    bench.flags.gone().await;
     let down = bench.get("/ab/flag", &[]).await;
     let unavailable = (502, "flag unavailable".to_string());
     assert_eq!((down.status, down.text()), unavailable, "flag service down");

@@ -125,6 +125,21 @@ impl Origin {
     pub fn kill(&self) {
         self.server.abort();
     }
+
+    /// Waits, at most 5 s, until a killed origin is gone: the abort takes
+    /// effect only when the runtime next runs its tasks, so a request sent
+    /// at once can still be answered. Its port refusing connections means
+    /// the accept task is dropped; a short pause lets its connections'
+    /// tasks be dropped too, closing their sockets.
+    pub async fn gone(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline
+            && tokio::net::TcpStream::connect(self.addr).await.is_ok()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 impl Drop for Origin {
