@@ -114,14 +114,19 @@ fn client(origin: &Origin, idle_timeout: Duration) -> Client {
     Client::build(&upstream, &timeouts, |p| p.to_path_buf()).unwrap()
 }
 
-async fn get(client: &Client, origin: &Origin) -> Result<Bytes, String> {
-    let request = Request::get("/")
+/// `GET /` with no body.
+fn get_request() -> Request<ProxyBody> {
+    Request::get("/")
         .body(
             Empty::<Bytes>::new()
                 .map_err(|never| match never {})
                 .boxed(),
         )
-        .unwrap();
+        .unwrap()
+}
+
+async fn get(client: &Client, origin: &Origin) -> Result<Bytes, String> {
+    let request = get_request();
     let response = client
         .send(0, &origin.authority, request)
         .await
@@ -153,14 +158,10 @@ async fn a_connection_the_endpoint_closed_while_idle_is_replaced() {
 async fn a_body_dropped_before_its_end_takes_its_connection_along() {
     let origin = origin(Script::StallFirstBody).await;
     let client = client(&origin, Duration::from_secs(60));
-    let request = Request::get("/")
-        .body(
-            Empty::<Bytes>::new()
-                .map_err(|never| match never {})
-                .boxed(),
-        )
+    let response = client
+        .send(0, &origin.authority, get_request())
+        .await
         .unwrap();
-    let response = client.send(0, &origin.authority, request).await.unwrap();
     let mut body = response.into_body();
     let first = body.frame().await.unwrap().unwrap();
     assert_eq!(first.into_data().unwrap(), "start");
