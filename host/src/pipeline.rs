@@ -175,7 +175,11 @@ async fn forward(
     request_id: &HeaderValue,
     route_out: &mut Option<usize>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
-    // 2. Router, on the normalised path. `OPTIONS *` is about the proxy.
+    // 2. Refusals the server layer found; `OPTIONS *`, which is about the
+    // proxy; the router, on the normalised path.
+    if let Some(refusal) = parts.extensions.get::<hygiene::Refusal>() {
+        return Err(ProxyError::Refused(*refusal));
+    }
     if let Some(answer) = server_options(parts) {
         return Ok(answer);
     }
@@ -295,11 +299,10 @@ async fn exchange_upstream(
 
 /// `OPTIONS *` asks about the server, not a resource (RFC 9110 §9.3.7):
 /// the proxy answers it, as Apache and Go's server do, instead of refusing
-/// a target no route can hold. A request refused for its framing stays
-/// refused.
+/// a target no route can hold.
 fn server_options(parts: &request::Parts) -> Option<Response<ProxyBody>> {
     let asks = parts.method == Method::OPTIONS && parts.uri == "*";
-    (asks && parts.extensions.get::<hygiene::Refusal>().is_none()).then(|| {
+    asks.then(|| {
         let mut response = Response::new(compress::full(""));
         response
             .headers_mut()
@@ -311,9 +314,6 @@ fn server_options(parts: &request::Parts) -> Option<Response<ProxyBody>> {
 /// Refuses what could be read two ways, then finds the route; the request's
 /// path becomes the normalised one.
 fn route(snapshot: &Snapshot, parts: &mut request::Parts) -> Result<usize, ProxyError> {
-    if let Some(refusal) = parts.extensions.get::<hygiene::Refusal>() {
-        return Err(ProxyError::Refused(*refusal));
-    }
     let host = hygiene::request_host(parts)?;
     let path = hygiene::normalize_path(parts.uri.path(), snapshot.config.server.ambiguous_paths)?;
     let index = snapshot
