@@ -10,15 +10,21 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::admin::{self, Admin};
+use crate::config::Scheduler;
 use crate::metrics::Metrics;
 use crate::pipeline::Proxy;
 use crate::plugins;
 use crate::reload::{self, Reloader};
 use crate::server::{self, Shared};
+use crate::snapshot::Snapshot;
 
 /// Runs the proxy until a shutdown signal; errors are start-up failures.
 pub async fn run(path: PathBuf) -> Result<(), String> {
     let (config, _) = crate::config::Config::load(&path).map_err(|e| e.to_string())?;
+    // Before any upstream pool is built: pools are per worker.
+    if config.server.scheduler == Scheduler::ThreadPerCore {
+        crate::workers::set_count(config.server.workers());
+    }
     let (runtime, outbound) = plugins::start_runtime(&config)?;
     let snapshot = reload::load(&path, None, &runtime)
         .await
@@ -40,42 +46,46 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
     };
     let snapshot = proxy.snapshot.load_full();
     crate::tls::acme::start(&snapshot, &acme_metrics, &shared.shutdown)?;
+    let workers = crate::workers::count();
     let mut accept_loops = Vec::new();
-    for listener in &snapshot.config.listeners {
-        let tcp = server::bind(listener).await?;
+    // What each further worker accepts on: (listener index, socket, limits).
+    let mut worker_listeners: Vec<Vec<_>> = (1..workers).map(|_| Vec::new()).collect();
+    for (index, listener) in snapshot.config.listeners.iter().enumerate() {
+        let mut copies = crate::workers::bind(&listener.name, listener.addr, workers)?.into_iter();
+        let tcp = copies
+            .next()
+            .map(tokio::net::TcpListener::from_std)
+            .transpose()
+            .map_err(|e| format!("listener {}: {e}", listener.name))?
+            .ok_or_else(|| format!("listener {}: no socket", listener.name))?;
+        let addr = tcp.local_addr().map_err(|e| e.to_string())?;
         let scheme = if listener.tls.is_some() {
             "https"
         } else {
             "http"
         };
-        tracing::info!(listener = %listener.name, "listening on {scheme}://{}", tcp.local_addr().map_err(|e| e.to_string())?);
-        let (listener, shared) = (
-            snapshot
-                .config
-                .listeners
-                .iter()
-                .position(|l| l.name == listener.name),
-            shared.clone(),
-        );
+        tracing::info!(listener = %listener.name, "listening on {scheme}://{addr}");
+        let limits = server::ConnectionLimits::of(listener);
+        for (copies_of, copy) in worker_listeners.iter_mut().zip(copies) {
+            copies_of.push((index, copy, limits.clone()));
+        }
         // HTTP/3 beside it: UDP, on the port number the TCP side got.
-        if let Some(index) = listener
-            && let Some(http3) = &snapshot.config.listeners[index].http3
-        {
-            let config = &snapshot.config.listeners[index];
-            let addr = tcp.local_addr().map_err(|e| e.to_string())?;
-            let quic = server::http3::bind(config, http3, addr)?;
-            tracing::info!(listener = %config.name, "listening on HTTP/3 udp://{addr}");
+        if let Some(http3) = &listener.http3 {
+            let quic = server::http3::bind(listener, http3, addr)?;
+            tracing::info!(listener = %listener.name, "listening on HTTP/3 udp://{addr}");
             let (snapshot, shared) = (snapshot.clone(), shared.clone());
             accept_loops.push(tokio::spawn(async move {
                 server::http3::accept_loop(quic, &snapshot.config.listeners[index], shared).await;
             }));
         }
-        let snapshot = snapshot.clone();
+        let (snapshot, shared) = (snapshot.clone(), shared.clone());
         accept_loops.push(tokio::spawn(async move {
-            if let Some(index) = listener {
-                server::accept_loop(tcp, &snapshot.config.listeners[index], shared).await;
-            }
+            server::accept_loop(tcp, &snapshot.config.listeners[index], shared, limits).await;
         }));
+    }
+    for (worker, listeners) in worker_listeners.into_iter().enumerate() {
+        let (snapshot, shared) = (snapshot.clone(), shared.clone());
+        crate::workers::spawn(worker + 1, serve_worker(listeners, snapshot, shared))?;
     }
     let reloader = Reloader::new(path, proxy.clone());
     reloader.watch()?;
@@ -147,6 +157,33 @@ pub async fn check(path: &std::path::Path) -> Result<Vec<String>, String> {
         }
     }
     Ok(warnings)
+}
+
+/// A further worker's life: accept on its copies of the listeners until
+/// shutdown, then keep its runtime turning for its connections' drain.
+async fn serve_worker(
+    listeners: Vec<(usize, std::net::TcpListener, server::ConnectionLimits)>,
+    snapshot: Arc<Snapshot>,
+    shared: Shared,
+) {
+    let mut accept_loops = tokio::task::JoinSet::new();
+    for (index, std, limits) in listeners {
+        let tcp = match tokio::net::TcpListener::from_std(std) {
+            Ok(tcp) => tcp,
+            Err(e) => {
+                let name = &snapshot.config.listeners[index].name;
+                tracing::error!(listener = %name, "worker {} cannot accept: {e}", crate::workers::index());
+                continue;
+            }
+        };
+        let (snapshot, shared) = (snapshot.clone(), shared.clone());
+        accept_loops.spawn(async move {
+            server::accept_loop(tcp, &snapshot.config.listeners[index], shared, limits).await;
+        });
+    }
+    drop(snapshot);
+    accept_loops.join_all().await;
+    shared.tracker.wait().await;
 }
 
 async fn wait_for_signal() -> Result<(), String> {

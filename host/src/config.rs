@@ -51,7 +51,9 @@ pub struct Config {
 
 #[derive(Debug)]
 pub struct Server {
+    /// Worker threads; 0 is one per core.
     pub worker_threads: usize,
+    pub scheduler: Scheduler,
     pub access_log: AccessLog,
     pub log_level: String,
     pub trusted_proxies: Vec<IpNet>,
@@ -64,6 +66,26 @@ pub struct Server {
     /// Whether request header fields with `_` in their name are forwarded
     /// (by default they are dropped).
     pub underscores_in_headers: bool,
+}
+
+impl Server {
+    /// The number of worker threads, `0` resolved to the number of cores.
+    pub fn workers(&self) -> usize {
+        match self.worker_threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
+}
+
+/// How connections are spread over the worker threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduler {
+    /// Each worker a thread with its own runtime, listeners and upstream
+    /// pools (see `workers`).
+    ThreadPerCore,
+    /// One multi-thread tokio runtime whose workers steal each other's tasks.
+    WorkStealing,
 }
 
 /// The admin listener: where it binds and the bearer token its requests

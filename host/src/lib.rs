@@ -10,7 +10,7 @@
 //! `kv` gives it the kv backend `[kv]` chooses (memory or Redis). `registry` pulls plugins referenced as `oci://`
 //! into a local cache. `config` parses and validates the
 //! TOML file; `reload` swaps snapshots; `admin` serves health and metrics;
-//! `app` ties start-up and shutdown together.
+//! `app` ties start-up and shutdown together, on the threads `workers` starts.
 
 pub mod access_log;
 pub mod admin;
@@ -31,3 +31,4 @@ pub mod server;
 pub mod snapshot;
 pub mod tls;
 pub mod upstream;
+pub mod workers;

@@ -343,17 +343,17 @@ fn run(path: PathBuf) -> ExitCode {
         }
     };
     init_tracing(&settings);
-    // One worker needs no work stealing: a current-thread runtime runs every
-    // task on this thread with no cross-thread wake-ups (measured in
-    // docs/benchmarks.md).
-    let mut builder = match settings.worker_threads {
-        1 => tokio::runtime::Builder::new_current_thread(),
-        0 => tokio::runtime::Builder::new_multi_thread(),
-        n => {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(n);
-            builder
-        }
+    // Thread-per-core: this thread is worker 0, on a current-thread runtime
+    // (`app::run` starts the others). One worker needs no work stealing
+    // either: no cross-thread wake-ups (measured in docs/benchmarks.md).
+    let workers = settings.workers();
+    let per_core = settings.scheduler == ravelin::config::Scheduler::ThreadPerCore;
+    let mut builder = if per_core || workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(workers);
+        builder
     };
     let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,

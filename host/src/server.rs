@@ -34,7 +34,7 @@ use crate::upstream::BoxError;
 use framing::{FramingGuard, Verdicts};
 use http1::Watch;
 use idle::IdleIo;
-use limits::ConnectionLimits;
+pub use limits::ConnectionLimits;
 use prefixed::Prefixed;
 
 /// What the connection tasks share: the proxy, and the drain signal.
@@ -45,32 +45,15 @@ pub struct Shared {
     pub tracker: TaskTracker,
 }
 
-/// Binds a listener now, so a port in use fails start-up with a clear error.
-pub async fn bind(listener: &Listener) -> Result<TcpListener, String> {
-    let socket = match listener.addr {
-        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
-        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
-    }
-    .map_err(|e| format!("listener {}: {e}", listener.name))?;
-    let _ = socket.set_reuseaddr(true);
-    socket.bind(listener.addr).map_err(|e| {
-        format!(
-            "listener {} cannot bind {}: {e}",
-            listener.name, listener.addr
-        )
-    })?;
-    socket.listen(4096).map_err(|e| {
-        format!(
-            "listener {} cannot listen on {}: {e}",
-            listener.name, listener.addr
-        )
-    })
-}
-
-/// Accepts connections until shutdown.
-pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) {
+/// Accepts connections until shutdown, within `limits` (which the
+/// listener's copies on every worker share).
+pub async fn accept_loop(
+    tcp: TcpListener,
+    listener: &Listener,
+    shared: Shared,
+    limits: ConnectionLimits,
+) {
     let name: Arc<str> = Arc::from(listener.name.as_str());
-    let limits = ConnectionLimits::new(listener.max_connections, listener.max_connections_per_ip);
     let label = ListenerLabel {
         listener: listener.name.clone(),
     };

@@ -39,6 +39,7 @@ pub struct FileConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct FileServer {
     pub worker_threads: usize,
+    pub scheduler: String,
     pub access_log: String,
     pub log_level: String,
     pub trusted_proxies: Vec<String>,
@@ -55,6 +56,7 @@ impl Default for FileServer {
     fn default() -> Self {
         Self {
             worker_threads: 0,
+            scheduler: "thread-per-core".into(),
             access_log: "text".into(),
             log_level: "info".into(),
             trusted_proxies: Vec::new(),

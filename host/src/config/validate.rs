@@ -111,6 +111,19 @@ fn server(raw: FileServer, base_dir: &Path, p: &mut Problems) -> Server {
         "" => None,
         pseudonym => p.check("server.via", header_value(pseudonym)),
     };
+    let scheduler = match raw.scheduler.as_str() {
+        "thread-per-core" => Scheduler::ThreadPerCore,
+        "work-stealing" => Scheduler::WorkStealing,
+        other => {
+            p.add(
+                "server.scheduler",
+                format!(
+                    "unknown scheduler `{other}`: use \"thread-per-core\" or \"work-stealing\""
+                ),
+            );
+            Scheduler::ThreadPerCore
+        }
+    };
     let ambiguous_paths = match raw.ambiguous_paths.as_str() {
         "reject" => AmbiguousPaths::Reject,
         "keep" => AmbiguousPaths::Keep,
@@ -133,6 +146,7 @@ fn server(raw: FileServer, base_dir: &Path, p: &mut Problems) -> Server {
     }
     Server {
         worker_threads: raw.worker_threads,
+        scheduler,
         access_log,
         log_level: raw.log_level,
         trusted_proxies,

@@ -64,7 +64,7 @@ pub async fn accept_loop(bound: Endpoint, listener: &Listener, shared: Shared) {
     let Some(http3) = listener.http3.clone() else {
         return;
     };
-    let limits = ConnectionLimits::new(listener.max_connections, listener.max_connections_per_ip);
+    let limits = ConnectionLimits::of(listener);
     let label = ListenerLabel {
         listener: listener.name.clone(),
     };

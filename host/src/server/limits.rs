@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+#[derive(Clone)]
 pub struct ConnectionLimits {
     total: Arc<Semaphore>,
     per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
@@ -21,7 +22,11 @@ pub struct Admission {
 }
 
 impl ConnectionLimits {
-    pub fn new(max_total: usize, max_per_ip: usize) -> Self {
+    pub fn of(listener: &crate::config::Listener) -> Self {
+        Self::new(listener.max_connections, listener.max_connections_per_ip)
+    }
+
+    fn new(max_total: usize, max_per_ip: usize) -> Self {
         Self {
             total: Arc::new(Semaphore::new(max_total.min(Semaphore::MAX_PERMITS))),
             per_ip: Arc::default(),

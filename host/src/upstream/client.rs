@@ -20,6 +20,7 @@ use super::http2;
 use super::pool::IdlePool;
 use crate::config::{Timeouts, Upstream, UpstreamProtocol, UpstreamTls};
 use crate::tls;
+use crate::workers::PerWorker;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type ProxyBody = BoxBody<Bytes, BoxError>;
@@ -42,10 +43,11 @@ pub struct Client {
     endpoints: Vec<Connections>,
 }
 
-/// One endpoint's connections.
+/// One endpoint's connections, apart per worker: a connection stays on
+/// the worker (and runtime) that opened it.
 enum Connections {
-    Http1(Arc<IdlePool>),
-    Http2(http2::Shared),
+    Http1(PerWorker<Arc<IdlePool>>),
+    Http2(PerWorker<http2::Shared>),
 }
 
 impl Client {
@@ -68,11 +70,13 @@ impl Client {
             .endpoints
             .iter()
             .map(|_| match upstream.protocol {
-                UpstreamProtocol::Http1 => Connections::Http1(Arc::new(IdlePool::new(
-                    upstream.pool.max_idle_per_endpoint,
-                    upstream.pool.idle_timeout,
-                ))),
-                UpstreamProtocol::Http2 => Connections::Http2(http2::Shared::default()),
+                UpstreamProtocol::Http1 => Connections::Http1(PerWorker::new(|| {
+                    Arc::new(IdlePool::new(
+                        upstream.pool.max_idle_per_endpoint,
+                        upstream.pool.idle_timeout,
+                    ))
+                })),
+                UpstreamProtocol::Http2 => Connections::Http2(PerWorker::new(Default::default)),
             })
             .collect();
         Ok(Self {
@@ -91,7 +95,7 @@ impl Client {
         mut request: Request<ProxyBody>,
     ) -> Result<Response<UpstreamBody>, ExchangeError> {
         match &self.endpoints[index] {
-            Connections::Http1(pool) => {
+            Connections::Http1(pools) => {
                 // Origin form, and a Host header if the request has none.
                 *request.uri_mut() = Uri::from(path_and_query(request.uri()));
                 if !request.headers().contains_key(header::HOST)
@@ -99,9 +103,10 @@ impl Client {
                 {
                     request.headers_mut().insert(header::HOST, host);
                 }
-                self.send_http1(pool, authority, request).await
+                self.send_http1(pools.local(), authority, request).await
             }
             Connections::Http2(shared) => {
+                let shared = shared.local();
                 let mut parts = http::uri::Parts::default();
                 parts.scheme = Some(self.scheme.clone());
                 parts.authority = Some(authority.clone());
@@ -117,8 +122,8 @@ impl Client {
     /// Drops the idle connections past the pool's idle timeout.
     pub fn evict_idle(&self) {
         for connections in &self.endpoints {
-            if let Connections::Http1(pool) = connections {
-                pool.evict_expired();
+            if let Connections::Http1(pools) = connections {
+                pools.iter().for_each(|pool| pool.evict_expired());
             }
         }
     }
