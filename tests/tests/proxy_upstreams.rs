@@ -1,7 +1,8 @@
 //! Upstream behaviour end to end: each balancer's distribution, failover
 //! when an endpoint dies, health checks bringing it back, passive ejection,
 //! retries only where safe, error statuses that reveal nothing, and TLS
-//! re-encryption with mTLS to the origin.
+//! re-encryption with mTLS to the origin, its handshake within the connect
+//! timeout.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -288,6 +289,42 @@ async fn upstream_tls_with_client_certificate() {
     let proxy2 = Proxy::start_in(tempdir_with(&proxy, &["ca.pem"]), &text);
     assert_eq!(get(&c, &proxy2.url("/")).await.unwrap().status, 502);
     assert_eq!(origin.count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tls_handshake_that_never_completes_fails_within_the_connect_timeout() {
+    // Accepts TCP, then never answers the ClientHello.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            open.push(stream);
+        }
+    });
+    let text = format!(
+        r#"
+[admin]
+listen = "{{admin}}"
+[[listeners]]
+listen = "{{http}}"
+[timeouts]
+connect = "300ms"
+upstream_response = "30s"
+[upstreams.app]
+endpoints = [{{ address = "{addr}" }}]
+retries = {{ attempts = 0 }}
+tls = {{ server_name = "origin.internal" }}
+[[routes]]
+upstream = "app"
+"#
+    );
+    let proxy = Proxy::start(&text);
+    let c = client::client(None, false);
+    // A connect failure (502), not the response timeout's 504 after 30 s.
+    let answer = get(&c, &proxy.url("/")).await.unwrap();
+    assert_eq!(answer.status, 502, "{}", answer.text());
+    held.abort();
 }
 
 fn tempdir_with(proxy: &Proxy, files: &[&str]) -> tempfile::TempDir {

@@ -1,7 +1,8 @@
 //! Opening a transport to an endpoint: TCP (no delay, keepalive probes
-//! after 60 s, within the connect timeout), then TLS re-encryption when the
-//! cluster asks for it (the endpoint's host or the configured `server_name`
-//! as SNI, ALPN for the cluster's protocol).
+//! after 60 s), then TLS re-encryption when the cluster asks for it (the
+//! endpoint's host or the configured `server_name` as SNI, ALPN for the
+//! cluster's protocol), both within the connect timeout, as nginx's
+//! `proxy_connect_timeout` covers the TLS handshake too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +36,8 @@ pub enum ConnectError {
     ServerName(String),
     #[error("TLS handshake failed: {0}")]
     Tls(std::io::Error),
+    #[error("TLS handshake not complete within the connect timeout ({0:?})")]
+    TlsTimeout(Duration),
     #[error("HTTP handshake failed: {0}")]
     Handshake(hyper::Error),
     #[error("the connection closed before the request was sent: {0}")]
@@ -70,7 +73,8 @@ impl Connector {
         let host = bare_host(authority);
         let default_port = if self.tls.is_some() { 443 } else { 80 };
         let port = authority.port_u16().unwrap_or(default_port);
-        let tcp = tokio::time::timeout(self.timeout, tcp((host, port)))
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let tcp = tokio::time::timeout_at(deadline, tcp((host, port)))
             .await
             .map_err(|_| ConnectError::Timeout(self.timeout))??;
         let Some(tls) = &self.tls else {
@@ -81,10 +85,9 @@ impl Connector {
             None => ServerName::try_from(host.to_string())
                 .map_err(|_| ConnectError::ServerName(host.to_string()))?,
         };
-        let stream = tls
-            .connector
-            .connect(name, tcp)
+        let stream = tokio::time::timeout_at(deadline, tls.connector.connect(name, tcp))
             .await
+            .map_err(|_| ConnectError::TlsTimeout(self.timeout))?
             .map_err(ConnectError::Tls)?;
         Ok(Box::new(stream))
     }
