@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -38,6 +39,7 @@ pub struct Origin {
     pub addr: SocketAddr,
     pub name: String,
     received: Arc<Mutex<Vec<Recorded>>>,
+    accepted: Arc<AtomicUsize>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -94,6 +96,7 @@ impl Origin {
         let listener = bind_retrying(addr).await;
         let addr = listener.local_addr().expect("origin address");
         let received = Arc::new(Mutex::new(Vec::new()));
+        let accepted = Arc::new(AtomicUsize::new(0));
         let tls = options
             .tls
             .map(|(identity, client_roots)| tls_acceptor(&identity, client_roots));
@@ -101,13 +104,14 @@ impl Origin {
             listener,
             handler,
             received.clone(),
+            accepted.clone(),
             tls,
-            name.to_string(),
         ));
         Origin {
             addr,
             name: name.to_string(),
             received,
+            accepted,
             server,
         }
     }
@@ -119,6 +123,11 @@ impl Origin {
 
     pub fn count(&self) -> usize {
         self.received.lock().expect("lock").len()
+    }
+
+    /// How many connections it has accepted.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::Relaxed)
     }
 
     /// Stops listening and drops every open connection at once.
@@ -204,14 +213,15 @@ async fn accept(
     listener: TcpListener,
     handler: Handler,
     received: Arc<Mutex<Vec<Recorded>>>,
+    accepted: Arc<AtomicUsize>,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    _name: String,
 ) {
     let mut connections = JoinSet::new();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        accepted.fetch_add(1, Ordering::Relaxed);
         let (handler, received, tls) = (handler.clone(), received.clone(), tls.clone());
         connections.spawn(async move {
             let service = hyper::service::service_fn(move |req| {

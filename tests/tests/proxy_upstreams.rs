@@ -2,7 +2,7 @@
 //! when an endpoint dies, health checks bringing it back, passive ejection,
 //! retries only where safe, error statuses that reveal nothing, and TLS
 //! re-encryption with mTLS to the origin, its handshake within the connect
-//! timeout.
+//! timeout, and one h2 connection however many first requests arrive at once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -325,6 +325,54 @@ upstream = "app"
     let answer = get(&c, &proxy.url("/")).await.unwrap();
     assert_eq!(answer.status, 502, "{}", answer.text());
     held.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_first_requests_share_one_h2_upstream_connection() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Arc::new(pki.issue(&["origin.internal"], dir.path(), "origin"));
+    pki.write_ca(dir.path());
+    let options = OriginOptions {
+        tls: Some((server, None)),
+        addr: None,
+    };
+    let origin = Origin::start_with("h2", default_handler("h2"), options).await;
+    // Every TLS handshake with the origin takes 200 ms: long enough for all
+    // the requests below to arrive while the first connection is opening.
+    let relay = slow_relay(origin.addr, Duration::from_millis(200)).await;
+    let extra =
+        "protocol = \"http2\"\ntls = { ca = \"ca.pem\", server_name = \"origin.internal\" }";
+    let text = config(&[&origin], extra).replace(&origin.addr.to_string(), &relay.to_string());
+    let proxy = Proxy::start_in(dir, &format!("[server]\nworker_threads = 1\n{text}"));
+    let c = client::client(None, false);
+    let url = proxy.url("/");
+    let answers = futures_util::future::join_all((0..32).map(|_| get(&c, &url))).await;
+    for answer in answers {
+        assert_eq!(answer.unwrap().text(), "h2");
+    }
+    assert_eq!(
+        origin.connections(),
+        1,
+        "requests opened connections of their own"
+    );
+}
+
+/// Forwards each connection to `to` after `delay`.
+async fn slow_relay(to: std::net::SocketAddr, delay: Duration) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    addr
 }
 
 fn tempdir_with(proxy: &Proxy, files: &[&str]) -> tempfile::TempDir {

@@ -161,8 +161,8 @@ impl Client {
                 Err(error) => request = unsent(error)?,
             }
         }
-        let mut sender = http2::handshake(self.connector.connect(authority).await?).await?;
-        shared.offer(&sender);
+        let open = async { http2::handshake(self.connector.connect(authority).await?).await };
+        let mut sender = shared.connection(open).await?;
         match sender.try_send_request(request).await {
             Ok(response) => Ok(response.map(UpstreamBody::detached)),
             Err(error) => Err(never_sent(error)),

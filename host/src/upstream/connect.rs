@@ -42,6 +42,9 @@ pub enum ConnectError {
     Handshake(hyper::Error),
     #[error("the connection closed before the request was sent: {0}")]
     Closed(hyper::Error),
+    /// Another request's attempt to open the connection this one waited for.
+    #[error(transparent)]
+    Shared(std::sync::Arc<ConnectError>),
 }
 
 pub struct Connector {

@@ -1,40 +1,96 @@
 //! The HTTP/2 connection of one endpoint, shared by its requests: one
 //! spawned task drives it (streams are multiplexed, so no single request
-//! can), with keep-alive pings every 30 s answered within 10 s. A closed
-//! connection is replaced by the next request.
+//! can), with keep-alive pings every 30 s answered within 10 s. While it is
+//! being opened, further requests wait for it instead of each opening their
+//! own; a closed connection is replaced by the next request.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::sync::watch;
 
 use super::client::ProxyBody;
 use super::connect::{ConnectError, Stream};
 
 pub type Sender = http2::SendRequest<ProxyBody>;
 
-/// One endpoint's shared connection, when it has one open.
+/// One endpoint's shared connection: none, being opened, or open.
 #[derive(Default)]
-pub struct Shared(Mutex<Option<Sender>>);
+pub struct Shared(Mutex<Slot>);
+
+#[derive(Default)]
+enum Slot {
+    #[default]
+    None,
+    /// A request is opening it; the others watch for the outcome.
+    Opening(watch::Receiver<Option<Opened>>),
+    Open(Sender),
+}
+
+type Opened = Result<Sender, Arc<ConnectError>>;
 
 impl Shared {
     /// A handle on the open connection, if there is one.
     pub fn get(&self) -> Option<Sender> {
-        self.lock().as_ref().filter(|s| !s.is_closed()).cloned()
-    }
-
-    /// Shares `sender` with later requests, unless a live connection was
-    /// opened concurrently (then `sender`'s connection serves only its own
-    /// requests and closes after them).
-    pub fn offer(&self, sender: &Sender) {
-        let mut slot = self.lock();
-        if slot.as_ref().is_none_or(|s| s.is_closed()) {
-            *slot = Some(sender.clone());
+        match &*self.lock() {
+            Slot::Open(sender) if !sender.is_closed() => Some(sender.clone()),
+            _ => None,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Sender>> {
+    /// The open connection, or the one another request is opening, or one
+    /// this request opens with `open`. A failed opening fails every request
+    /// that waited for it.
+    pub async fn connection(
+        &self,
+        open: impl Future<Output = Result<Sender, ConnectError>>,
+    ) -> Result<Sender, ConnectError> {
+        loop {
+            let waiting = {
+                let mut slot = self.lock();
+                match &*slot {
+                    Slot::Open(sender) if !sender.is_closed() => return Ok(sender.clone()),
+                    // Its opener's request was cancelled if the channel is closed.
+                    Slot::Opening(outcome) if outcome.has_changed().is_ok() => Ok(outcome.clone()),
+                    _ => {
+                        let (report, outcome) = watch::channel(None);
+                        *slot = Slot::Opening(outcome);
+                        Err(report)
+                    }
+                }
+            };
+            let mut opening = match waiting {
+                Ok(opening) => opening,
+                Err(report) => return self.open(open, report).await,
+            };
+            if let Ok(outcome) = opening.wait_for(Option::is_some).await
+                && let Some(opened) = &*outcome
+            {
+                return opened.clone().map_err(ConnectError::Shared);
+            }
+        }
+    }
+
+    async fn open(
+        &self,
+        open: impl Future<Output = Result<Sender, ConnectError>>,
+        report: watch::Sender<Option<Opened>>,
+    ) -> Result<Sender, ConnectError> {
+        let opened = open.await;
+        *self.lock() = match &opened {
+            Ok(sender) => Slot::Open(sender.clone()),
+            Err(_) => Slot::None,
+        };
+        let opened = opened.map_err(Arc::new);
+        report.send_replace(Some(opened.clone()));
+        // With no request waiting, the error is this request's alone again.
+        drop(report);
+        opened.map_err(|e| Arc::try_unwrap(e).unwrap_or_else(ConnectError::Shared))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slot> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
