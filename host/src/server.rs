@@ -105,7 +105,10 @@ pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) 
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let conn = ConnInfo {
+        // Boxed: the connection's task hands it down through three async
+        // fns, and each keeps room for its own copy for the connection's
+        // whole life (a parked one's included).
+        let conn = Box::new(ConnInfo {
             alt_svc: alt_svc.clone(),
             sni: None,
             alpn: None,
@@ -115,7 +118,7 @@ pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) 
             peer,
             tls: false,
             listener: name.clone(),
-        };
+        });
         let shared_for_task = shared.clone();
         let gauge = shared
             .proxy
@@ -132,7 +135,7 @@ pub async fn accept_loop(tcp: TcpListener, listener: &Listener, shared: Shared) 
     }
 }
 
-async fn serve_connection(stream: TcpStream, conn: ConnInfo, shared: Shared) {
+async fn serve_connection(stream: TcpStream, conn: Box<ConnInfo>, shared: Shared) {
     let (tls, handshake_timeout) = {
         let snapshot = shared.proxy.snapshot.load();
         let tls = snapshot.tls.get(&*conn.listener).cloned();
@@ -141,7 +144,12 @@ async fn serve_connection(stream: TcpStream, conn: ConnInfo, shared: Shared) {
     match tls {
         // Boxed: a TLS connection's state is several KiB larger, and an
         // unboxed branch would make every plain connection's task that big.
-        Some(tls) => Box::pin(serve_tls(stream, tls, handshake_timeout, conn, shared)).await,
+        // The box is bound before it is awaited: awaited as a temporary,
+        // the unboxed future kept its room in this one all the same.
+        Some(tls) => {
+            let tls = Box::pin(serve_tls(stream, tls, handshake_timeout, conn, shared));
+            tls.await
+        }
         None => serve_http(stream, conn, shared).await,
     }
 }
@@ -150,7 +158,7 @@ async fn serve_tls(
     stream: TcpStream,
     tls: Arc<rustls::ServerConfig>,
     handshake_timeout: Duration,
-    mut conn: ConnInfo,
+    mut conn: Box<ConnInfo>,
     shared: Shared,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
@@ -191,7 +199,7 @@ fn record_session(conn: &mut ConnInfo, session: &rustls::ServerConnection) {
     conn.client_cert = leaf.map(|leaf| Arc::new(crate::tls::client_cert(leaf)));
 }
 
-async fn serve_http<IO>(io: IO, conn: ConnInfo, shared: Shared)
+async fn serve_http<IO>(io: IO, conn: Box<ConnInfo>, shared: Shared)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -208,12 +216,14 @@ where
         idle_limit: timeouts.idle_keepalive,
         shutdown: shared.shutdown.clone(),
     };
-    let conn = Arc::new(conn);
-    // HTTP/2 is boxed, like the TLS branch: HTTP/1.1 connections, parked
-    // ones above all, do not carry its size.
+    let conn = Arc::<ConnInfo>::from(conn);
+    // HTTP/2 is boxed, like the TLS branch (and the box bound before it is
+    // awaited, for the same reason): HTTP/1.1 connections, parked ones
+    // above all, do not carry its size.
     if conn.alpn.as_deref() == Some("h2") {
         let io = Prefixed::new(Bytes::new(), io);
-        return Box::pin(serve_h2(io, conn, shared, watch, max_head)).await;
+        let h2 = Box::pin(serve_h2(io, conn, shared, watch, max_head));
+        return h2.await;
     }
     // Without ALPN's word, the first bytes tell: HTTP/2's preface begins
     // with "PRI", which no HTTP/1.1 request does.
@@ -226,14 +236,9 @@ where
     }
     let first = first.freeze();
     if first.starts_with(H2_PREFACE_START) {
-        return Box::pin(serve_h2(
-            Prefixed::new(first, io),
-            conn,
-            shared,
-            watch,
-            max_head,
-        ))
-        .await;
+        let io = Prefixed::new(first, io);
+        let h2 = Box::pin(serve_h2(io, conn, shared, watch, max_head));
+        return h2.await;
     }
     let http1 = http1::Http1Conn {
         proxy: shared.proxy.clone(),

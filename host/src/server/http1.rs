@@ -88,14 +88,6 @@ pub async fn serve<IO>(mut io: IO, mut carry: Bytes, shared: Http1Conn, watch: W
 where
     IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        // The framing guard's head clock bounds heads instead: hyper's
-        // timer also runs while a keep-alive connection waits.
-        .header_read_timeout(None)
-        .max_buf_size(shared.max_head)
-        .keep_alive(true);
     let shared = Arc::new(shared);
     let busy = Arc::new(AtomicUsize::new(0));
     let handoff: Arc<Mutex<Option<UpgradeHandoff>>> = Arc::default();
@@ -107,9 +99,13 @@ where
             }
         }
         let service = service(shared.clone(), busy.clone(), handoff.clone());
-        let connection = builder.serve_connection(TokioIo::new(Prefixed::new(carry, io)), service);
-        // Boxed: a parked connection holds none of a running one's state.
-        let (ended, parts) = Box::pin(drive(connection, &watch, &busy)).await;
+        // Boxed, with hyper's connection made inside the box and the box
+        // bound before it is awaited: a parked connection's task holds none
+        // of a running one's state. (Made here and moved in, or awaited as
+        // a temporary, the connection and the unboxed future kept their
+        // room in this future, 3 KiB for every parked connection.)
+        let running = Box::pin(drive(carry, io, service, &shared, &watch, &busy));
+        let (ended, parts) = running.await;
         let Some((read_ahead, rest, next_io)) = parts else {
             return;
         };
@@ -134,12 +130,14 @@ enum Ended {
     Done,
 }
 
-type Conn<IO, S> = http1::Connection<TokioIo<Prefixed<IO>>, S>;
-
-/// Runs one hyper connection until it ends or is parked; gives back what
-/// it read ahead, the put-back bytes it did not read, and the socket.
+/// Runs one hyper connection on `io` (whose first bytes, already read, are
+/// `carry`) until it ends or is parked; gives back what it read ahead, the
+/// put-back bytes it did not read, and the socket.
 async fn drive<IO, S>(
-    mut connection: Conn<IO, S>,
+    carry: Bytes,
+    io: IO,
+    service: S,
+    shared: &Http1Conn,
     watch: &Watch,
     busy: &AtomicUsize,
 ) -> (Ended, Option<(Bytes, Bytes, IO)>)
@@ -149,6 +147,16 @@ where
     S::Future: Unpin,
     S::Error: Into<BoxError>,
 {
+    // Made afresh each time (it costs nothing) rather than kept while parked.
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        // The framing guard's head clock bounds heads instead: hyper's
+        // timer also runs while a keep-alive connection waits.
+        .header_read_timeout(None)
+        .max_buf_size(shared.max_head)
+        .keep_alive(true);
+    let mut connection = builder.serve_connection(TokioIo::new(Prefixed::new(carry, io)), service);
     let park_after = PARK_AFTER.min(watch.idle_limit);
     let period = park_after.min(watch.head_limit / 4) + Duration::from_millis(1);
     let mut check = tokio::time::interval(period);
