@@ -204,6 +204,10 @@ fn record_session(conn: &mut ConnInfo, session: &rustls::ServerConnection) {
 
 /// Not an async fn, like `http1::serve`: its arguments would take room in
 /// every connection's task twice over.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn would keep its arguments twice"
+)]
 fn serve_http<IO>(io: IO, conn: Box<ConnInfo>, shared: &Shared) -> impl Future<Output = ()>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,

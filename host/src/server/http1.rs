@@ -92,6 +92,10 @@ pub struct Http1Conn {
 /// as it runs, beside the locals they are moved into: a parked
 /// connection's task would carry them twice over. The async block uses the
 /// arguments it captures in place.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn would keep its arguments twice"
+)]
 pub fn serve<IO>(mut io: IO, mut carry: Bytes, shared: Arc<Http1Conn>) -> impl Future<Output = ()>
 where
     IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
