@@ -88,7 +88,10 @@ pub async fn accept_loop(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let conn = ConnInfo {
+        // Boxed: the connection's task hands it down through three async
+        // fns, and each keeps room for its own copy for the connection's
+        // whole life (a parked one's included).
+        let conn = Box::new(ConnInfo {
             alt_svc: alt_svc.clone(),
             sni: None,
             alpn: None,
@@ -98,7 +101,7 @@ pub async fn accept_loop(
             peer,
             tls: false,
             listener: name.clone(),
-        };
+        });
         let shared_for_task = shared.clone();
         let gauge = shared
             .proxy
@@ -108,14 +111,17 @@ pub async fn accept_loop(
             .clone();
         shared.tracker.spawn(async move {
             gauge.inc();
-            serve_connection(stream, conn, shared_for_task).await;
+            serve_connection(stream, conn, &shared_for_task).await;
             gauge.dec();
             drop(permit);
         });
     }
 }
 
-async fn serve_connection(stream: TcpStream, conn: ConnInfo, shared: Shared) {
+/// The connection's task owns `shared` and lends it: passed down by value,
+/// each async fn on the way would keep room for its copy (or two) all the
+/// connection's life.
+async fn serve_connection(stream: TcpStream, conn: Box<ConnInfo>, shared: &Shared) {
     let (tls, handshake_timeout) = {
         let snapshot = shared.proxy.snapshot.load();
         let tls = snapshot.tls.get(&*conn.listener).cloned();
@@ -124,7 +130,12 @@ async fn serve_connection(stream: TcpStream, conn: ConnInfo, shared: Shared) {
     match tls {
         // Boxed: a TLS connection's state is several KiB larger, and an
         // unboxed branch would make every plain connection's task that big.
-        Some(tls) => Box::pin(serve_tls(stream, tls, handshake_timeout, conn, shared)).await,
+        // The box is bound before it is awaited: awaited as a temporary,
+        // the unboxed future kept its room in this one all the same.
+        Some(tls) => {
+            let tls = Box::pin(serve_tls(stream, tls, handshake_timeout, conn, shared));
+            tls.await
+        }
         None => serve_http(stream, conn, shared).await,
     }
 }
@@ -133,8 +144,8 @@ async fn serve_tls(
     stream: TcpStream,
     tls: Arc<rustls::ServerConfig>,
     handshake_timeout: Duration,
-    mut conn: ConnInfo,
-    shared: Shared,
+    mut conn: Box<ConnInfo>,
+    shared: &Shared,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
@@ -174,63 +185,77 @@ fn record_session(conn: &mut ConnInfo, session: &rustls::ServerConnection) {
     conn.client_cert = leaf.map(|leaf| Arc::new(crate::tls::client_cert(leaf)));
 }
 
-async fn serve_http<IO>(io: IO, conn: ConnInfo, shared: Shared)
+/// Not an async fn, like `http1::serve`: its arguments would take room in
+/// every connection's task twice over.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn would keep its arguments twice"
+)]
+fn serve_http<IO>(io: IO, conn: Box<ConnInfo>, shared: &Shared) -> impl Future<Output = ()>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let snapshot = shared.proxy.snapshot.load_full();
-    let (timeouts, limits) = (snapshot.config.timeouts, snapshot.config.limits);
-    drop(snapshot);
-    let max_head = limits.max_request_header_bytes.max(8192);
-    let (io, verdicts, head_clock) = FramingGuard::new(io, max_head);
-    let (mut io, last_activity) = IdleIo::new(io);
-    let watch = Watch {
-        head_clock,
-        last_activity,
-        head_limit: timeouts.client_header,
-        idle_limit: timeouts.idle_keepalive,
-        shutdown: shared.shutdown.clone(),
-    };
-    let conn = Arc::new(conn);
-    // HTTP/2 is boxed, like the TLS branch: HTTP/1.1 connections, parked
-    // ones above all, do not carry its size.
-    if conn.alpn.as_deref() == Some("h2") {
-        let io = Prefixed::new(Bytes::new(), io);
-        return Box::pin(serve_h2(io, conn, shared, watch, max_head)).await;
-    }
-    // Without ALPN's word, the first bytes tell: HTTP/2's preface begins
-    // with "PRI", which no HTTP/1.1 request does.
-    let mut first = BytesMut::new();
-    while first.len() < H2_PREFACE_START.len() && H2_PREFACE_START.starts_with(&first) {
-        match http1::park(&mut io, &watch).await {
-            Some(bytes) => first.extend_from_slice(&bytes),
-            None => return,
+    async move {
+        let snapshot = shared.proxy.snapshot.load_full();
+        let (timeouts, limits) = (snapshot.config.timeouts, snapshot.config.limits);
+        drop(snapshot);
+        let max_head = limits.max_request_header_bytes.max(8192);
+        let (io, verdicts, head_clock) = FramingGuard::new(io, max_head);
+        let (io, last_activity) = IdleIo::new(io);
+        let watch = Watch {
+            head_clock,
+            last_activity,
+            head_limit: timeouts.client_header,
+            idle_limit: timeouts.idle_keepalive,
+            shutdown: shared.shutdown.clone(),
+        };
+        let conn = Arc::<ConnInfo>::from(conn);
+        // HTTP/2 is boxed, like the TLS branch (and the box bound before it is
+        // awaited, for the same reason): HTTP/1.1 connections, parked ones
+        // above all, do not carry its size.
+        if conn.alpn.as_deref() == Some("h2") {
+            let io = Prefixed::new(Bytes::new(), io);
+            let h2 = Box::pin(serve_h2(io, conn, shared, watch, max_head));
+            return h2.await;
         }
-    }
-    let first = first.freeze();
-    if first.starts_with(H2_PREFACE_START) {
-        return Box::pin(serve_h2(
-            Prefixed::new(first, io),
+        // Without ALPN's word, the first bytes tell: HTTP/2's preface begins
+        // with "PRI", which no HTTP/1.1 request does.
+        let Some((io, first)) = first_bytes(io, &watch).await else {
+            return;
+        };
+        if first.starts_with(H2_PREFACE_START) {
+            let io = Prefixed::new(first, io);
+            let h2 = Box::pin(serve_h2(io, conn, shared, watch, max_head));
+            return h2.await;
+        }
+        let http1 = Arc::new(http1::Http1Conn {
+            proxy: shared.proxy.clone(),
             conn,
-            shared,
-            watch,
+            verdicts,
             max_head,
-        ))
-        .await;
+            watch,
+        });
+        http1::serve(io, first, http1).await;
     }
-    let http1 = http1::Http1Conn {
-        proxy: shared.proxy.clone(),
-        conn,
-        verdicts,
-        max_head,
-    };
-    http1::serve(io, first, http1, watch).await;
 }
 
 const H2_PREFACE_START: &[u8] = b"PRI";
 
+/// Reads until the first bytes tell HTTP/2's preface from HTTP/1.1: `None`
+/// when the client goes first. It takes the socket and gives it back, not
+/// borrows it: a local an async fn has borrowed keeps its room in the
+/// future to the end of its scope, so `serve_http` would carry a second
+/// socket through every HTTP/1.1 connection's life.
+async fn first_bytes<IO: AsyncRead + Unpin>(mut io: IO, watch: &Watch) -> Option<(IO, Bytes)> {
+    let mut first = BytesMut::new();
+    while first.len() < H2_PREFACE_START.len() && H2_PREFACE_START.starts_with(&first) {
+        first.extend_from_slice(&http1::park(&mut io, watch).await?);
+    }
+    Some((io, first.freeze()))
+}
+
 /// Serves HTTP/2 (by ALPN, or prior knowledge on a plain listener).
-async fn serve_h2<IO>(io: IO, conn: Arc<ConnInfo>, shared: Shared, watch: Watch, max_head: usize)
+async fn serve_h2<IO>(io: IO, conn: Arc<ConnInfo>, shared: &Shared, watch: Watch, max_head: usize)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

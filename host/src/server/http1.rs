@@ -60,10 +60,11 @@ impl Watch {
     }
 }
 
-/// Waits for a parked connection's next bytes, holding 64 bytes of buffer:
-/// `None` when the client closed, the wait ran out or the proxy drains.
+/// Waits for a parked connection's next bytes, holding 16 bytes of buffer
+/// (hyper reads the rest): `None` when the client closed, the wait ran out
+/// or the proxy drains.
 pub async fn park<IO: AsyncRead + Unpin>(io: &mut IO, watch: &Watch) -> Option<Bytes> {
-    let mut buf = [0u8; 64];
+    let mut buf = [0u8; 16];
     tokio::select! {
         read = io.read(&mut buf) => match read {
             Ok(0) | Err(_) => None,
@@ -74,54 +75,63 @@ pub async fn park<IO: AsyncRead + Unpin>(io: &mut IO, watch: &Watch) -> Option<B
     }
 }
 
-/// What one connection's requests share.
+/// What one connection's requests and its serving loop share.
 pub struct Http1Conn {
     pub proxy: Arc<Proxy>,
     pub conn: Arc<ConnInfo>,
     pub verdicts: Arc<Verdicts>,
     pub max_head: usize,
+    pub watch: Watch,
 }
 
 /// Serves HTTP/1.1 on `io` (whose first bytes, already read, are `carry`)
 /// until the client leaves, the connection idles out, or the proxy drains.
-pub async fn serve<IO>(mut io: IO, mut carry: Bytes, shared: Http1Conn, watch: Watch)
+///
+/// Not an async fn, and `shared` comes in its Arc (and `close` borrows the
+/// socket), because an async fn keeps room for its arguments for as long
+/// as it runs, beside the locals they are moved into: a parked
+/// connection's task would carry them twice over. The async block uses the
+/// arguments it captures in place.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn would keep its arguments twice"
+)]
+pub fn serve<IO>(mut io: IO, mut carry: Bytes, shared: Arc<Http1Conn>) -> impl Future<Output = ()>
 where
     IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        // The framing guard's head clock bounds heads instead: hyper's
-        // timer also runs while a keep-alive connection waits.
-        .header_read_timeout(None)
-        .max_buf_size(shared.max_head)
-        .keep_alive(true);
-    let shared = Arc::new(shared);
-    let busy = Arc::new(AtomicUsize::new(0));
-    let handoff: Arc<Mutex<Option<UpgradeHandoff>>> = Arc::default();
-    loop {
-        if carry.is_empty() {
-            match park(&mut io, &watch).await {
-                Some(bytes) => carry = bytes,
-                None => return close(io).await,
+    async move {
+        let watch = &shared.watch;
+        let busy = Arc::new(AtomicUsize::new(0));
+        let handoff: Arc<Mutex<Option<UpgradeHandoff>>> = Arc::default();
+        loop {
+            if carry.is_empty() {
+                match park(&mut io, watch).await {
+                    Some(bytes) => carry = bytes,
+                    None => return close(&mut io).await,
+                }
             }
-        }
-        let service = service(shared.clone(), busy.clone(), handoff.clone());
-        let connection = builder.serve_connection(TokioIo::new(Prefixed::new(carry, io)), service);
-        // Boxed: a parked connection holds none of a running one's state.
-        let (ended, parts) = Box::pin(drive(connection, &watch, &busy)).await;
-        let Some((read_ahead, rest, next_io)) = parts else {
-            return;
-        };
-        carry = join(read_ahead, rest);
-        io = next_io;
-        let upgrade = handoff.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(tx) = upgrade.filter(|tx| !tx.is_closed()) {
-            let _ = tx.send(Box::new(Prefixed::new(carry, io)));
-            return;
-        }
-        if ended != Ended::Parked {
-            return close(io).await;
+            let service = service(shared.clone(), busy.clone(), handoff.clone());
+            // Boxed, with hyper's connection made inside the box and the box
+            // bound before it is awaited: a parked connection's task holds none
+            // of a running one's state. (Made here and moved in, or awaited as
+            // a temporary, the connection and the unboxed future kept their
+            // room in this future, 3 KiB for every parked connection.)
+            let running = Box::pin(drive(carry, io, service, &shared, &busy));
+            let (ended, parts) = running.await;
+            let Some((read_ahead, rest, next_io)) = parts else {
+                return;
+            };
+            carry = join(read_ahead, rest);
+            io = next_io;
+            let upgrade = handoff.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(tx) = upgrade.filter(|tx| !tx.is_closed()) {
+                let _ = tx.send(Box::new(Prefixed::new(carry, io)));
+                return;
+            }
+            if ended != Ended::Parked {
+                return close(&mut io).await;
+            }
         }
     }
 }
@@ -134,13 +144,14 @@ enum Ended {
     Done,
 }
 
-type Conn<IO, S> = http1::Connection<TokioIo<Prefixed<IO>>, S>;
-
-/// Runs one hyper connection until it ends or is parked; gives back what
-/// it read ahead, the put-back bytes it did not read, and the socket.
+/// Runs one hyper connection on `io` (whose first bytes, already read, are
+/// `carry`) until it ends or is parked; gives back what it read ahead, the
+/// put-back bytes it did not read, and the socket.
 async fn drive<IO, S>(
-    mut connection: Conn<IO, S>,
-    watch: &Watch,
+    carry: Bytes,
+    io: IO,
+    service: S,
+    shared: &Http1Conn,
     busy: &AtomicUsize,
 ) -> (Ended, Option<(Bytes, Bytes, IO)>)
 where
@@ -149,6 +160,17 @@ where
     S::Future: Unpin,
     S::Error: Into<BoxError>,
 {
+    // Made afresh each time (it costs nothing) rather than kept while parked.
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        // The framing guard's head clock bounds heads instead: hyper's
+        // timer also runs while a keep-alive connection waits.
+        .header_read_timeout(None)
+        .max_buf_size(shared.max_head)
+        .keep_alive(true);
+    let mut connection = builder.serve_connection(TokioIo::new(Prefixed::new(carry, io)), service);
+    let watch = &shared.watch;
     let park_after = PARK_AFTER.min(watch.idle_limit);
     let period = park_after.min(watch.head_limit / 4) + Duration::from_millis(1);
     let mut check = tokio::time::interval(period);
@@ -202,7 +224,7 @@ fn join(first: Bytes, second: Bytes) -> Bytes {
 }
 
 /// Ends the connection with a FIN (and a TLS close_notify), bounded.
-async fn close<IO: AsyncWrite + Unpin>(mut io: IO) {
+async fn close<IO: AsyncWrite + Unpin>(io: &mut IO) {
     let _ = tokio::time::timeout(Duration::from_secs(1), io.shutdown()).await;
 }
 
