@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -47,18 +48,13 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
     let snapshot = proxy.snapshot.load_full();
     crate::tls::acme::start(&snapshot, &acme_metrics, &shared.shutdown)?;
     let workers = crate::workers::count();
-    let mut accept_loops = Vec::new();
-    // What each further worker accepts on: (listener index, socket, limits).
-    let mut worker_listeners: Vec<Vec<_>> = (1..workers).map(|_| Vec::new()).collect();
+    let mut accept_loops = JoinSet::new();
+    let mut per_worker: Vec<Vec<WorkerListener>> = (0..workers).map(|_| Vec::new()).collect();
     for (index, listener) in snapshot.config.listeners.iter().enumerate() {
-        let mut copies = crate::workers::bind(&listener.name, listener.addr, workers)?.into_iter();
-        let tcp = copies
-            .next()
-            .map(tokio::net::TcpListener::from_std)
-            .transpose()
-            .map_err(|e| format!("listener {}: {e}", listener.name))?
-            .ok_or_else(|| format!("listener {}: no socket", listener.name))?;
-        let addr = tcp.local_addr().map_err(|e| e.to_string())?;
+        let copies = crate::workers::bind(&listener.name, listener.addr, workers)?;
+        let addr = copies[0]
+            .local_addr()
+            .map_err(|e| format!("listener {}: {e}", listener.name))?;
         let scheme = if listener.tls.is_some() {
             "https"
         } else {
@@ -66,26 +62,27 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
         };
         tracing::info!(listener = %listener.name, "listening on {scheme}://{addr}");
         let limits = server::ConnectionLimits::of(listener);
-        for (copies_of, copy) in worker_listeners.iter_mut().zip(copies) {
-            copies_of.push((index, copy, limits.clone()));
+        for (worker, copy) in per_worker.iter_mut().zip(copies) {
+            worker.push((index, copy, limits.clone()));
         }
         // HTTP/3 beside it: UDP, on the port number the TCP side got.
         if let Some(http3) = &listener.http3 {
             let quic = server::http3::bind(listener, http3, addr)?;
             tracing::info!(listener = %listener.name, "listening on HTTP/3 udp://{addr}");
             let (snapshot, shared) = (snapshot.clone(), shared.clone());
-            accept_loops.push(tokio::spawn(async move {
+            accept_loops.spawn(async move {
                 server::http3::accept_loop(quic, &snapshot.config.listeners[index], shared).await;
-            }));
+            });
         }
-        let (snapshot, shared) = (snapshot.clone(), shared.clone());
-        accept_loops.push(tokio::spawn(async move {
-            server::accept_loop(tcp, &snapshot.config.listeners[index], shared, limits).await;
-        }));
     }
-    for (worker, listeners) in worker_listeners.into_iter().enumerate() {
+    let mut per_worker = per_worker.into_iter();
+    let own = per_worker.next().unwrap_or_default();
+    for (worker, listeners) in per_worker.enumerate() {
         let (snapshot, shared) = (snapshot.clone(), shared.clone());
         crate::workers::spawn(worker + 1, serve_worker(listeners, snapshot, shared))?;
+    }
+    if let Some(failure) = accept_on(own, &snapshot, &shared, &mut accept_loops).pop() {
+        return Err(failure);
     }
     let reloader = Reloader::new(path, proxy.clone());
     reloader.watch()?;
@@ -110,9 +107,7 @@ pub async fn run(path: PathBuf) -> Result<(), String> {
     let deadline = proxy.snapshot.load().config.server.graceful_shutdown;
     tracing::info!("shutting down: no new connections, draining for up to {deadline:?}");
     shared.shutdown.cancel();
-    for accept_loop in accept_loops {
-        let _ = accept_loop.await;
-    }
+    while accept_loops.join_next().await.is_some() {}
     shared.tracker.close();
     if tokio::time::timeout(deadline, shared.tracker.wait())
         .await
@@ -159,20 +154,25 @@ pub async fn check(path: &std::path::Path) -> Result<Vec<String>, String> {
     Ok(warnings)
 }
 
-/// A further worker's life: accept on its copies of the listeners until
-/// shutdown, then keep its runtime turning for its connections' drain.
-async fn serve_worker(
-    listeners: Vec<(usize, std::net::TcpListener, server::ConnectionLimits)>,
-    snapshot: Arc<Snapshot>,
-    shared: Shared,
-) {
-    let mut accept_loops = tokio::task::JoinSet::new();
+/// One worker's share of a listener: the listener's index in the config,
+/// the worker's copy of its socket, and the limits all copies share.
+type WorkerListener = (usize, std::net::TcpListener, server::ConnectionLimits);
+
+/// Starts accepting on one worker's listener copies, on this runtime;
+/// returns why it could not on any of them.
+fn accept_on(
+    listeners: Vec<WorkerListener>,
+    snapshot: &Arc<Snapshot>,
+    shared: &Shared,
+    accept_loops: &mut JoinSet<()>,
+) -> Vec<String> {
+    let mut failures = Vec::new();
     for (index, std, limits) in listeners {
         let tcp = match tokio::net::TcpListener::from_std(std) {
             Ok(tcp) => tcp,
             Err(e) => {
                 let name = &snapshot.config.listeners[index].name;
-                tracing::error!(listener = %name, "worker {} cannot accept: {e}", crate::workers::index());
+                failures.push(format!("listener {name}: {e}"));
                 continue;
             }
         };
@@ -181,8 +181,21 @@ async fn serve_worker(
             server::accept_loop(tcp, &snapshot.config.listeners[index], shared, limits).await;
         });
     }
+    failures
+}
+
+/// A further worker's life: accept on its copies of the listeners until
+/// shutdown, then keep its runtime turning for its connections' drain.
+async fn serve_worker(listeners: Vec<WorkerListener>, snapshot: Arc<Snapshot>, shared: Shared) {
+    let mut accept_loops = JoinSet::new();
+    for failure in accept_on(listeners, &snapshot, &shared, &mut accept_loops) {
+        tracing::error!(
+            "worker {} cannot accept: {failure}",
+            crate::workers::index()
+        );
+    }
     drop(snapshot);
-    accept_loops.join_all().await;
+    while accept_loops.join_next().await.is_some() {}
     shared.tracker.wait().await;
 }
 
