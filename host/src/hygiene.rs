@@ -140,10 +140,44 @@ fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The hop-by-hop headers (RFC 9110 §7.6.1, plus the legacy
+/// `Keep-Alive` and `Proxy-Connection` and the proxy credentials).
+static HOP_BY_HOP: [&HeaderName; 9] = [
+    &header::CONNECTION,
+    &KEEP_ALIVE,
+    &PROXY_CONNECTION,
+    &header::PROXY_AUTHENTICATE,
+    &header::PROXY_AUTHORIZATION,
+    &header::TE,
+    &header::TRAILER,
+    &header::TRANSFER_ENCODING,
+    &header::UPGRADE,
+];
+
+/// The headers a proxy writes for its client; from anyone but a trusted
+/// proxy they are replaced.
+static FORWARDING: [&HeaderName; 5] = [
+    &X_FORWARDED_FOR,
+    &X_FORWARDED_PROTO,
+    &X_FORWARDED_HOST,
+    &header::FORWARDED,
+    &X_REAL_IP,
+];
+
+/// Whether any of `names` is present, in one walk over the message's
+/// names: most messages carry none of the headers a rule is about, and
+/// a walk over their few names is cheaper than a hashed lookup per rule.
+fn has_any(headers: &HeaderMap, names: &[&HeaderName]) -> bool {
+    headers.keys().any(|key| names.contains(&key))
+}
+
 /// Removes hop-by-hop headers and every header `Connection` names. An
 /// upgrade keeps `Upgrade` and `Connection: upgrade`; `TE: trailers` (which
 /// gRPC needs) is kept; `Host` can never be removed this way.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if !has_any(headers, &HOP_BY_HOP) {
+        return;
+    }
     let upgrade = is_upgrade(headers)
         .then(|| headers.get(header::UPGRADE).cloned())
         .flatten();
@@ -157,17 +191,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let te_trailers = headers
         .get(header::TE)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    for name in [
-        &header::CONNECTION,
-        &KEEP_ALIVE,
-        &PROXY_CONNECTION,
-        &header::PROXY_AUTHENTICATE,
-        &header::PROXY_AUTHORIZATION,
-        &header::TE,
-        &header::TRAILER,
-        &header::TRANSFER_ENCODING,
-        &header::UPGRADE,
-    ] {
+    for name in HOP_BY_HOP {
         headers.remove(name);
     }
     if te_trailers {
@@ -215,45 +239,52 @@ pub fn client_ip(headers: &HeaderMap, peer: IpAddr, trusted_proxies: &[IpNet]) -
 pub fn set_forwarding(headers: &mut HeaderMap, f: &Forwarding<'_>) {
     let trusted = f.trusted_proxies.iter().any(|net| net.contains(&f.peer));
     let proto = if f.tls { "https" } else { "http" };
-    if !trusted {
-        for name in [
-            &X_FORWARDED_FOR,
-            &X_FORWARDED_PROTO,
-            &X_FORWARDED_HOST,
-            &header::FORWARDED,
-            &X_REAL_IP,
-        ] {
+    let mut received = has_any(headers, &FORWARDING);
+    if received && !trusted {
+        for name in FORWARDING {
             headers.remove(name);
         }
+        received = false;
     }
-    let xff = match joined(headers, &X_FORWARDED_FOR) {
-        Some(previous) => format!("{previous}, {}", f.peer),
-        None => f.peer.to_string(),
+    let previous = |headers: &HeaderMap, name| {
+        if received {
+            joined(headers, name)
+        } else {
+            None
+        }
     };
-    set(headers, &X_FORWARDED_FOR, &xff);
-    if !headers.contains_key(&X_FORWARDED_PROTO) {
-        set(headers, &X_FORWARDED_PROTO, proto);
+    if !received || !headers.contains_key(&X_FORWARDED_PROTO) {
+        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
     }
-    if !headers.contains_key(&X_FORWARDED_HOST) && !f.host.is_empty() {
-        set(headers, &X_FORWARDED_HOST, f.host);
+    if (!received || !headers.contains_key(&X_FORWARDED_HOST)) && !f.host.is_empty() {
+        set(headers, &X_FORWARDED_HOST, f.host.to_owned());
     }
-    let node = match f.peer {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => format!("\"[{v6}]\""),
+    let ip = ip_text(f.peer);
+    let (open, close) = match f.peer {
+        IpAddr::V4(_) => ("", ""),
+        IpAddr::V6(_) => ("\"[", "]\""),
     };
-    let mut element = format!("for={node};proto={proto}");
-    if !f.host.is_empty()
+    let host_fits = !f.host.is_empty()
         && f.host
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-    {
-        element.push_str(&format!(";host=\"{}\"", f.host));
-    }
-    let forwarded = match joined(headers, &header::FORWARDED) {
-        Some(previous) => format!("{previous}, {element}"),
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    let (host_open, host, host_close) = match host_fits {
+        true => (";host=\"", f.host, "\""),
+        false => ("", "", ""),
+    };
+    let element = concat(&[
+        "for=", open, &ip, close, ";proto=", proto, host_open, host, host_close,
+    ]);
+    let forwarded = match previous(headers, &header::FORWARDED) {
+        Some(previous) => concat(&[&previous, ", ", &element]),
         None => element,
     };
-    set(headers, &header::FORWARDED, &forwarded);
+    set(headers, &header::FORWARDED, forwarded);
+    let xff = match previous(headers, &X_FORWARDED_FOR) {
+        Some(previous) => concat(&[&previous, ", ", &ip]),
+        None => ip,
+    };
+    set(headers, &X_FORWARDED_FOR, xff);
 }
 
 /// Adds this proxy to `Via` (`1.1 ravelin`, or `2 ravelin` for HTTP/2,
@@ -265,12 +296,12 @@ pub fn add_via(headers: &mut HeaderMap, version: Version, pseudonym: &HeaderValu
         Version::HTTP_10 => "1.0",
         _ => "1.1",
     };
-    let entry = format!("{version} {}", pseudonym.to_str().unwrap_or("ravelin"));
+    let entry = concat(&[version, " ", pseudonym.to_str().unwrap_or("ravelin")]);
     let via = match joined(headers, &header::VIA) {
-        Some(previous) => format!("{previous}, {entry}"),
+        Some(previous) => concat(&[&previous, ", ", &entry]),
         None => entry,
     };
-    set(headers, &header::VIA, &via);
+    set(headers, &header::VIA, via);
 }
 
 /// Cleans an origin's response headers before they reach the client.
@@ -288,8 +319,39 @@ fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
     (!values.is_empty()).then(|| values.join(", "))
 }
 
-fn set(headers: &mut HeaderMap, name: &HeaderName, value: &str) {
-    if let Ok(value) = HeaderValue::from_str(value) {
+/// `parts` end to end, in one allocation: the forwarding headers are
+/// written for every request, and `format!` costs several times as much.
+fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+    parts.iter().for_each(|part| out.push_str(part));
+    out
+}
+
+/// The address as text, an IPv4 one digit by digit (its `Display` goes
+/// through the formatting machinery).
+fn ip_text(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut out = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+    out
+}
+
+/// Sets `name` to `value`, taking the string's buffer as the value's own.
+fn set(headers: &mut HeaderMap, name: &HeaderName, value: String) {
+    if let Ok(value) = HeaderValue::try_from(value) {
         headers.insert(name.clone(), value);
     }
 }

@@ -260,8 +260,14 @@ async fn exchange_upstream(
     let mut response = match streaming {
         Some(exchange) => {
             let pause = snapshot.config.timeouts.client_body;
-            let send = |body| send_with_retries(cluster, conn, parts, &upstream_path, body);
-            match request_stream::send_streamed(exchange, body, pause, send).await? {
+            let path = &upstream_path;
+            // Boxed: only routes whose plugins stream the request body take
+            // this path, and its future would otherwise be room in every
+            // request's.
+            let streamed = request_stream::send_streamed(exchange, body, pause, move |body| {
+                send_with_retries(cluster, conn, parts, path, body)
+            });
+            match Box::pin(streamed).await? {
                 Step::Go(response) => response,
                 Step::Answer(answer) => return Ok(answer),
             }
@@ -320,7 +326,9 @@ fn route(snapshot: &Snapshot, parts: &mut request::Parts) -> Result<usize, Proxy
         .router
         .find(&host, &path, &parts.method, &parts.headers)
         .ok_or(ProxyError::NoRoute)?;
-    if path != parts.uri.path() {
+    if let std::borrow::Cow::Owned(path) = path
+        && path != parts.uri.path()
+    {
         let target = match parts.uri.query() {
             Some(query) => format!("{path}?{query}"),
             None => path,
@@ -403,7 +411,7 @@ fn request_info(
 async fn send_with_retries(
     cluster: &Cluster,
     conn: &ConnInfo,
-    parts: &request::Parts,
+    parts: &mut request::Parts,
     path: &PathAndQuery,
     mut body: PreparedBody,
 ) -> Result<Response<ProxyBody>, ProxyError> {
@@ -411,7 +419,16 @@ async fn send_with_retries(
     let mut last_error = None;
     while let Some(index) = cluster.pick(conn.peer.ip(), &tried) {
         tried.push(index);
-        let request = upstream_request(parts, path, body.attempt());
+        // The attempt after which none can follow takes the headers
+        // instead of a copy: nothing reads them once the request is sent.
+        let last = !body.is_replayable()
+            || tried.len() > cluster.retries.attempts as usize
+            || tried.len() >= cluster.endpoints.len();
+        let headers = match last {
+            true => std::mem::take(&mut parts.headers),
+            false => parts.headers.clone(),
+        };
+        let request = upstream_request(parts, headers, path, body.attempt());
         let error = match cluster.send(index, request).await {
             Ok(response) => return Ok(response),
             Err(error) => error,
@@ -431,13 +448,14 @@ async fn send_with_retries(
 
 fn upstream_request(
     parts: &request::Parts,
+    headers: http::HeaderMap,
     path: &PathAndQuery,
     body: ProxyBody,
 ) -> Request<ProxyBody> {
     let mut request = Request::new(body);
     *request.method_mut() = parts.method.clone();
     *request.uri_mut() = http::Uri::from(path.clone());
-    *request.headers_mut() = parts.headers.clone();
+    *request.headers_mut() = headers;
     *request.version_mut() = Version::HTTP_11;
     request
 }

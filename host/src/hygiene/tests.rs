@@ -197,3 +197,18 @@ fn h2c_is_never_an_upgrade() {
     strip_hop_by_hop(&mut h);
     assert!(h.is_empty(), "{h:?}");
 }
+
+#[test]
+fn addresses_are_written_as_display_writes_them() {
+    for text in [
+        "0.0.0.0",
+        "9.10.99.100",
+        "127.0.0.1",
+        "255.254.200.199",
+        "2001:db8::1",
+        "::1",
+    ] {
+        let ip: IpAddr = text.parse().unwrap();
+        assert_eq!(super::ip_text(ip), ip.to_string(), "{text}");
+    }
+}

@@ -142,7 +142,12 @@ impl Client {
                 Err(error) => request = unsent(error)?,
             }
         }
-        let conn = Http1::handshake(self.connector.connect(authority).await?).await?;
+        // Opening a connection (TCP, TLS, handshake) is the rare path and
+        // its future the largest: boxed, it costs an allocation when taken
+        // instead of its room in every request's future, which is moved
+        // (copied whole) into its box and into the response timeout.
+        let open = async { Http1::handshake(self.connector.connect(authority).await?).await };
+        let conn = Box::pin(open).await?;
         match conn.exchange(request).await {
             Ok(answer) => Ok(http1_response(answer, pool)),
             Err(error) => Err(never_sent(error)),
@@ -161,8 +166,9 @@ impl Client {
                 Err(error) => request = unsent(error)?,
             }
         }
+        // Boxed for the reason `send_http1` boxes its opening.
         let open = async { http2::handshake(self.connector.connect(authority).await?).await };
-        let mut sender = shared.connection(open).await?;
+        let mut sender = Box::pin(shared.connection(open)).await?;
         match sender.try_send_request(request).await {
             Ok(response) => Ok(response.map(UpstreamBody::detached)),
             Err(error) => Err(never_sent(error)),
