@@ -58,7 +58,7 @@ pub struct Server {
     pub log_level: String,
     pub trusted_proxies: Vec<IpNet>,
     pub graceful_shutdown: Duration,
-    pub via: Option<HeaderValue>,
+    pub via: Option<crate::hygiene::Via>,
     /// Where compiled plugins are cached.
     pub plugin_cache_dir: PathBuf,
     /// Whether paths an origin could read differently are refused.

@@ -2,6 +2,7 @@
 //! requests, normalising the path, removing hop-by-hop headers, and writing
 //! the forwarding headers (`X-Forwarded-*`, RFC 7239 `Forwarded`, `Via`).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -60,7 +61,7 @@ static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection"
 
 /// The host a request is for: the authority of an absolute-form or HTTP/2
 /// target, else the single Host header; lowercase, without port.
-pub fn request_host(parts: &request::Parts) -> Result<String, Refusal> {
+pub fn request_host(parts: &request::Parts) -> Result<Cow<'_, str>, Refusal> {
     let hosts = parts.headers.get_all(header::HOST);
     let mut iter = hosts.iter();
     let first = iter.next();
@@ -70,6 +71,11 @@ pub fn request_host(parts: &request::Parts) -> Result<String, Refusal> {
     if parts.method == Method::CONNECT {
         return Err(Refusal::Connect);
     }
+    if parts.uri.authority().is_none()
+        && let Some(host) = first.and_then(|value| plain_host(value.as_bytes()))
+    {
+        return Ok(Cow::Borrowed(host));
+    }
     let authority = match (parts.uri.authority(), first) {
         (Some(authority), _) => authority.clone(),
         (None, Some(value)) => {
@@ -78,12 +84,39 @@ pub fn request_host(parts: &request::Parts) -> Result<String, Refusal> {
                 .map_err(|_| Refusal::InvalidHost)?
         }
         (None, None) if parts.version == Version::HTTP_11 => return Err(Refusal::MissingHost),
-        (None, None) => return Ok(String::new()),
+        (None, None) => return Ok(Cow::Borrowed("")),
     };
     if authority.as_str().contains('@') || authority.host().is_empty() || !valid_port(&authority) {
         return Err(Refusal::InvalidHost);
     }
-    Ok(authority.host().trim_end_matches('.').to_ascii_lowercase())
+    Ok(Cow::Owned(
+        authority.host().trim_end_matches('.').to_ascii_lowercase(),
+    ))
+}
+
+/// The host of a Host header already in the form routing wants, seen in
+/// one pass: lowercase letters, digits, `.` and `-`, not ending in a dot,
+/// and a port of digits that fits 16 bits if there is one. Anything else
+/// (upper case, IPv6, a trailing dot, oddities to refuse) goes through the
+/// full parse.
+fn plain_host(value: &[u8]) -> Option<&str> {
+    let (host, port) = match value.iter().position(|&b| b == b':') {
+        Some(colon) => (&value[..colon], Some(&value[colon + 1..])),
+        None => (value, None),
+    };
+    let plain = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-';
+    if host.is_empty() || host.ends_with(b".") || !host.iter().all(plain) {
+        return None;
+    }
+    if let Some(port) = port {
+        let digits = std::str::from_utf8(port).ok()?;
+        if !digits.bytes().all(|b| b.is_ascii_digit())
+            || (!digits.is_empty() && digits.parse::<u16>().is_err())
+        {
+            return None;
+        }
+    }
+    std::str::from_utf8(host).ok()
 }
 
 /// Whether the authority's port, if it has one, is a number an origin reads
@@ -287,21 +320,49 @@ pub fn set_forwarding(headers: &mut HeaderMap, f: &Forwarding<'_>) {
     set(headers, &X_FORWARDED_FOR, xff);
 }
 
-/// Adds this proxy to `Via` (`1.1 ravelin`, or `2 ravelin` for HTTP/2,
-/// `3 ravelin` for HTTP/3).
-pub fn add_via(headers: &mut HeaderMap, version: Version, pseudonym: &HeaderValue) {
-    let version = match version {
-        Version::HTTP_3 => "3",
-        Version::HTTP_2 => "2",
-        Version::HTTP_10 => "1.0",
-        _ => "1.1",
-    };
-    let entry = concat(&[version, " ", pseudonym.to_str().unwrap_or("ravelin")]);
-    let via = match joined(headers, &header::VIA) {
-        Some(previous) => concat(&[&previous, ", ", &entry]),
-        None => entry,
-    };
-    set(headers, &header::VIA, via);
+/// This proxy's `Via` entries (`1.1 ravelin`, `2 ravelin` for HTTP/2, `3
+/// ravelin` for HTTP/3), made once from the configured pseudonym: every
+/// request and response gets one.
+#[derive(Debug, Clone)]
+pub struct Via {
+    /// HTTP/1.0, HTTP/1.1, HTTP/2, HTTP/3.
+    entries: [HeaderValue; 4],
+}
+
+impl Via {
+    pub fn new(pseudonym: &str) -> Result<Via, String> {
+        let entry = |version: &str| {
+            HeaderValue::try_from(concat(&[version, " ", pseudonym]))
+                .map_err(|_| format!("`{pseudonym}` cannot be a header value"))
+        };
+        Ok(Via {
+            entries: [entry("1.0")?, entry("1.1")?, entry("2")?, entry("3")?],
+        })
+    }
+
+    fn entry(&self, version: Version) -> &HeaderValue {
+        let index = match version {
+            Version::HTTP_10 => 0,
+            Version::HTTP_2 => 2,
+            Version::HTTP_3 => 3,
+            _ => 1,
+        };
+        &self.entries[index]
+    }
+}
+
+/// Adds this proxy to `Via`, for a message received over `version`.
+pub fn add_via(headers: &mut HeaderMap, version: Version, via: &Via) {
+    let entry = via.entry(version);
+    match joined(headers, &header::VIA) {
+        Some(previous) => {
+            let appended = concat(&[&previous, ", ", entry.to_str().unwrap_or_default()]);
+            set(headers, &header::VIA, appended);
+        }
+        None => {
+            headers.insert(header::VIA, entry.clone());
+        }
+    }
 }
 
 /// Cleans an origin's response headers before they reach the client.

@@ -109,7 +109,7 @@ fn server(raw: FileServer, base_dir: &Path, p: &mut Problems) -> Server {
         .collect();
     let via = match raw.via.as_str() {
         "" => None,
-        pseudonym => p.check("server.via", header_value(pseudonym)),
+        pseudonym => p.check("server.via", crate::hygiene::Via::new(pseudonym)),
     };
     let scheduler = match raw.scheduler.as_str() {
         "thread-per-core" => Scheduler::ThreadPerCore,

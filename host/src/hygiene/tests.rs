@@ -134,6 +134,46 @@ fn host_rules() {
     );
 }
 
+/// The one-pass reading of a plain Host header agrees with the full
+/// parse on every header it accepts, and leaves the rest to it.
+#[test]
+fn plain_hosts_read_as_the_full_parse_reads_them() {
+    let full = |value: &str| {
+        let authority: http::uri::Authority = value.parse().ok()?;
+        let fine = !value.contains('@') && !authority.host().is_empty() && valid_port(&authority);
+        fine.then(|| authority.host().trim_end_matches('.').to_ascii_lowercase())
+    };
+    let mut plain = 0;
+    for host in [
+        "a",
+        "a.test",
+        "127.0.0.1",
+        "x-1.y",
+        "",
+        ".",
+        "a.",
+        "A.test",
+        "[::1]",
+        "a_b",
+        "a b",
+        "a@b",
+    ] {
+        for port in [
+            "", ":", ":0", ":80", ":65535", ":65536", ":x", ":8:1", ":+1",
+        ] {
+            let value = format!("{host}{port}");
+            if let Some(fast) = plain_host(value.as_bytes()) {
+                assert_eq!(Some(fast.to_owned()), full(&value), "Host: {value}");
+                plain += 1;
+            }
+            let request = parts("/", Version::HTTP_11, &[&value]);
+            let routed = request_host(&request).ok().map(Cow::into_owned);
+            assert_eq!(routed, full(&value), "Host: {value}");
+        }
+    }
+    assert!(plain >= 16, "only {plain} hosts took the one-pass reading");
+}
+
 #[test]
 fn a_port_must_be_a_number_an_origin_reads_the_same_way() {
     for bad in [
@@ -178,12 +218,13 @@ fn underscored_names_are_dropped_and_others_kept() {
 #[test]
 fn via_is_appended() {
     let mut h = headers(&[("via", "1.1 cdn")]);
-    add_via(
-        &mut h,
-        Version::HTTP_2,
-        &HeaderValue::from_static("ravelin"),
-    );
+    let via = Via::new("ravelin").unwrap();
+    add_via(&mut h, Version::HTTP_2, &via);
     assert_eq!(h["via"], "1.1 cdn, 2 ravelin");
+    let mut h = HeaderMap::new();
+    add_via(&mut h, Version::HTTP_10, &via);
+    assert_eq!(h["via"], "1.0 ravelin");
+    assert!(Via::new("bad\nname").is_err());
 }
 
 #[test]
