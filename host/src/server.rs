@@ -10,6 +10,7 @@ pub mod http3;
 mod idle;
 mod limits;
 mod prefixed;
+mod side_wake;
 mod stamp;
 
 use std::sync::Arc;

@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 use super::framing::{HeadClock, Verdicts};
 use super::idle::LastActivity;
 use super::prefixed::Prefixed;
+use super::side_wake::SideWake;
 use crate::hygiene;
 use crate::pipeline::{self, ClientUpgrade, ConnInfo, Proxy, UpgradeHandoff};
 use crate::upstream::{BoxError, ProxyBody};
@@ -174,27 +175,54 @@ where
     let park_after = PARK_AFTER.min(watch.idle_limit);
     let period = park_after.min(watch.head_limit / 4) + Duration::from_millis(1);
     let mut check = tokio::time::interval(period);
+    let mut shutdown = std::pin::pin!(watch.shutdown.cancelled());
+    let side = SideWake::new();
     let (mut parking, mut draining) = (false, false);
-    let result = loop {
-        tokio::select! {
-            biased;
-            result = poll_fn(|cx| connection.poll_without_shutdown(cx)) => break result,
-            _ = watch.shutdown.cancelled(), if !draining => {
+    let result = poll_fn(|cx| {
+        loop {
+            if let Poll::Ready(result) = connection.poll_without_shutdown(cx) {
+                return Poll::Ready(Some(result));
+            }
+            let Some(side_waker) = side.woken(cx) else {
+                return Poll::Pending;
+            };
+            let mut side_cx = Context::from_waker(side_waker);
+            let mut fired = false;
+            if !draining && shutdown.as_mut().poll(&mut side_cx).is_ready() {
                 Pin::new(&mut connection).graceful_shutdown();
                 draining = true;
+                fired = true;
             }
-            _ = check.tick() => {
-                if watch.head_clock.age().is_some_and(|t| t >= watch.head_limit) {
-                    tracing::debug!("request head not complete within {:?}: connection closed", watch.head_limit);
-                    return (Ended::Done, None);
+            if check.poll_tick(&mut side_cx).is_ready() {
+                if watch
+                    .head_clock
+                    .age()
+                    .is_some_and(|t| t >= watch.head_limit)
+                {
+                    tracing::debug!(
+                        "request head not complete within {:?}: connection closed",
+                        watch.head_limit
+                    );
+                    return Poll::Ready(None);
                 }
                 let quiet = watch.last_activity.age().is_some_and(|t| t >= park_after);
                 if !parking && !draining && quiet && busy.load(Ordering::Acquire) == 0 {
                     Pin::new(&mut connection).graceful_shutdown();
                     parking = true;
                 }
+                fired = true;
             }
+            if !fired {
+                return Poll::Pending;
+            }
+            // Round again: the connection moves on after a shutdown, and
+            // the side futures that fired wait for their next event.
+            side.again();
         }
+    })
+    .await;
+    let Some(result) = result else {
+        return (Ended::Done, None);
     };
     if let Err(e) = result {
         tracing::debug!("connection ended: {e}");
