@@ -41,38 +41,40 @@ pub fn compressible(config: &Compression, status: StatusCode, headers: &HeaderMa
     {
         return false;
     }
-    if headers.contains_key(header::CONTENT_ENCODING) || headers.contains_key(header::CONTENT_RANGE)
-    {
-        return false;
-    }
-    let no_transform = headers.get_all(header::CACHE_CONTROL).iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|v| v.to_ascii_lowercase().contains("no-transform"))
-    });
+    // Cheapest first: most proxied responses are small, or already encoded.
     let small = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         .is_some_and(|len| len < config.min_size_bytes);
+    if small
+        || headers.contains_key(header::CONTENT_ENCODING)
+        || headers.contains_key(header::CONTENT_RANGE)
+    {
+        return false;
+    }
+    let no_transform = headers.get_all(header::CACHE_CONTROL).iter().any(|v| {
+        v.as_bytes()
+            .windows(b"no-transform".len())
+            .any(|w| w.eq_ignore_ascii_case(b"no-transform"))
+    });
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    !no_transform && !small && type_matches(&config.content_types, content_type)
+    !no_transform && type_matches(&config.content_types, content_type)
 }
 
+/// Whether the media type matches a pattern (`text/html`, or `image/*`);
+/// patterns are lowercase, media types compared without case.
 fn type_matches(patterns: &[String], content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = content_type.split(';').next().unwrap_or("").trim();
     if essence.is_empty() {
         return false;
     }
+    let major = essence.split('/').next().unwrap_or("");
     patterns.iter().any(|p| match p.strip_suffix("/*") {
-        Some(major) => essence.split('/').next() == Some(major),
-        None => *p == essence,
+        Some(pattern) => major.eq_ignore_ascii_case(pattern),
+        None => essence.eq_ignore_ascii_case(p),
     })
 }
 
