@@ -318,3 +318,29 @@ pub(super) fn client_request(
     }
     Request::from_parts(parts, body.map_err(BoxError::from).boxed())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future `serve` returns for `'a`.
+    fn future_size<'a, R>(_serve: impl FnOnce(TcpStream, Box<ConnInfo>, &'a Shared) -> R) -> usize {
+        std::mem::size_of::<R>()
+    }
+
+    /// A parked HTTP/1.1 connection's task fits jemalloc's 1 KiB size
+    /// class with nothing to spare (docs/benchmarks.md, issue 14 item 4):
+    /// 8 bytes more put it in the 1,280 B class, 5–9 MiB more at 10,000
+    /// idle connections. The sizes are this toolchain's (release, debug).
+    #[test]
+    fn a_parked_connection_task_stays_in_its_size_class() {
+        let size = future_size(serve_connection);
+        let limit = if cfg!(debug_assertions) { 816 } else { 784 };
+        assert!(
+            size <= limit,
+            "serve_connection's future is {size} B, over {limit} B: the task of every \
+             parked connection no longer fits 1 KiB (box what grew, or measure the idle \
+             figure and change the limit)"
+        );
+    }
+}
