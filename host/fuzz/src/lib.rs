@@ -258,11 +258,8 @@ pub fn hygiene_headers(data: &[u8]) {
 
     // Via appends exactly one entry.
     let mut via = stripped.clone();
-    hygiene::add_via(
-        &mut via,
-        http::Version::HTTP_11,
-        &HeaderValue::from_static("ravelin"),
-    );
+    let pseudonym = hygiene::Via::new("ravelin").expect("a valid Via pseudonym");
+    hygiene::add_via(&mut via, http::Version::HTTP_11, &pseudonym);
     let via = via[header::VIA].to_str().unwrap_or_default().to_string();
     assert!(via.ends_with("1.1 ravelin"), "Via {via:?}");
 
