@@ -146,23 +146,14 @@ impl<T> FramingGuard<T> {
         if !matches!(parsed, Ok(httparse::Status::Complete(_))) {
             return State::Off;
         }
-        let values = |name: &str| -> Vec<&[u8]> {
-            request
-                .headers
-                .iter()
-                .filter(|h| h.name.eq_ignore_ascii_case(name))
-                .map(|h| h.value)
-                .collect()
-        };
-        let lengths = values("content-length");
-        let encodings = values("transfer-encoding");
-        let ambiguous = !lengths.is_empty() && !encodings.is_empty();
+        let framing = Framing::of(request.headers);
+        let ambiguous = framing.lengths > 0 && framing.encoding.is_some();
         self.verdicts.push(ambiguous);
-        let upgrade = request.method == Some("CONNECT") || !values("upgrade").is_empty();
+        let upgrade = request.method == Some("CONNECT") || framing.upgrade;
         if ambiguous || upgrade {
             return State::Off;
         }
-        if let Some(last) = encodings.last() {
+        if let Some(last) = framing.encoding {
             let chunked = last
                 .rsplit(|&b| b == b',')
                 .next()
@@ -173,15 +164,48 @@ impl<T> FramingGuard<T> {
                 State::Off
             };
         }
-        match lengths
-            .first()
+        match framing
+            .length
             .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok())
         {
-            Some(0) | None if lengths.is_empty() => State::Head,
+            Some(0) | None if framing.lengths == 0 => State::Head,
             Some(0) => State::Head,
             Some(n) => State::Body(n),
             None => State::Off,
         }
+    }
+}
+
+/// What a request head says about where its message ends.
+struct Framing<'h> {
+    /// How many `Content-Length` fields, and the first one's value.
+    lengths: usize,
+    length: Option<&'h [u8]>,
+    /// The last `Transfer-Encoding` field's value, if any.
+    encoding: Option<&'h [u8]>,
+    upgrade: bool,
+}
+
+impl<'h> Framing<'h> {
+    fn of(headers: &[httparse::Header<'h>]) -> Self {
+        let mut framing = Framing {
+            lengths: 0,
+            length: None,
+            encoding: None,
+            upgrade: false,
+        };
+        for header in headers {
+            let name = header.name;
+            if name.eq_ignore_ascii_case("content-length") {
+                framing.lengths += 1;
+                framing.length = framing.length.or(Some(header.value));
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                framing.encoding = Some(header.value);
+            } else if name.eq_ignore_ascii_case("upgrade") {
+                framing.upgrade = true;
+            }
+        }
+        framing
     }
 }
 
@@ -195,22 +219,38 @@ fn ends_block(buf: &[u8]) -> bool {
 
 /// Appends bytes up to and including the end of a header block; returns how
 /// many were taken, or `None` past `max` (a block may end at `max + 1`).
-/// Whole lines are copied at a time: this runs on every request head.
+/// This runs on every request head: line ends are found with `memchr` and
+/// the block is copied once.
 fn take_line_block(buf: &mut Vec<u8>, bytes: &[u8], max: usize) -> Option<usize> {
-    let mut taken = 0;
-    while let Some(at) = bytes[taken..].iter().position(|&b| b == b'\n') {
-        let end = taken + at + 1;
-        buf.extend_from_slice(&bytes[taken..end]);
-        if ends_block(buf) || is_blank_line(buf) {
-            return (buf.len() <= max + 1).then_some(end);
-        }
-        if buf.len() > max {
-            return None;
-        }
-        taken = end;
+    let end = memchr::memchr_iter(b'\n', bytes)
+        .map(|at| at + 1)
+        .find(|&end| ends_block_or_blank(buf, &bytes[..end]));
+    let taken = end.unwrap_or(bytes.len());
+    let limit = if end.is_some() { max + 1 } else { max };
+    if buf.len() + taken > limit {
+        return None;
     }
-    buf.extend_from_slice(&bytes[taken..]);
-    (buf.len() <= max).then_some(bytes.len())
+    buf.extend_from_slice(&bytes[..taken]);
+    Some(taken)
+}
+
+/// Whether `buf` followed by `more` (which ends a line) ends a header
+/// block, or is a lone blank line: [`ends_block`] or [`is_blank_line`] of
+/// the two together, without joining them.
+fn ends_block_or_blank(buf: &[u8], more: &[u8]) -> bool {
+    let mut last = [0u8; 4];
+    let whole = buf.len() + more.len();
+    let kept = whole.min(4);
+    for (i, slot) in last[4 - kept..].iter_mut().enumerate() {
+        let at = whole - kept + i;
+        *slot = if at < buf.len() {
+            buf[at]
+        } else {
+            more[at - buf.len()]
+        };
+    }
+    let last = &last[4 - kept..];
+    ends_block(last) || is_blank_line(last) && whole == last.len()
 }
 
 /// Appends bytes up to and including the end of a line, as
@@ -308,6 +348,21 @@ GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n
         // The same bytes, one at a time.
         let bytes: Vec<&[u8]> = stream.chunks(1).collect();
         assert_eq!(verdicts(&bytes), vec![false, false, true]);
+    }
+
+    /// Bare-LF line ends, a blank line before a head, trailers: the same
+    /// verdicts whether the stream comes whole or split at any one byte.
+    #[test]
+    fn every_split_of_the_stream_reads_the_same() {
+        let stream: &[u8] = b"\r\nGET / HTTP/1.1\nHost: a\nContent-Length: 2\n\nhi\
+POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\nX-T: 1\r\n\r\n\
+\nPUT / HTTP/1.1\nContent-Length: 1\nTransfer-Encoding: chunked\n\n";
+        let whole = verdicts(&[stream]);
+        assert_eq!(whole, vec![false, false, true]);
+        for at in 0..=stream.len() {
+            let (a, b) = stream.split_at(at);
+            assert_eq!(verdicts(&[a, b]), whole, "split at {at}");
+        }
     }
 
     #[test]
