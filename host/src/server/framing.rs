@@ -238,6 +238,9 @@ fn take_line_block(buf: &mut Vec<u8>, bytes: &[u8], max: usize) -> Option<usize>
 /// block, or is a lone blank line: [`ends_block`] or [`is_blank_line`] of
 /// the two together, without joining them.
 fn ends_block_or_blank(buf: &[u8], more: &[u8]) -> bool {
+    if more.len() >= 4 {
+        return ends_block(more);
+    }
     let mut last = [0u8; 4];
     let whole = buf.len() + more.len();
     let kept = whole.min(4);

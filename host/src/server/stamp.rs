@@ -32,6 +32,10 @@ impl Stamp {
 
     /// Sets it to now unless it is already set.
     pub fn set_if_clear(&self) {
+        // The common case, a head that has begun, reads no clock.
+        if self.millis.load(Ordering::Relaxed) != NONE {
+            return;
+        }
         let now = self.elapsed_millis();
         let _ = self
             .millis
