@@ -504,19 +504,26 @@ fn original_authority(parts: &request::Parts) -> String {
     }
 }
 
+/// The request's id: the client's when it sent a usable one, else 128
+/// random bits in hex. Marked never-indexed for HPACK and QPACK: each id is
+/// new, so entering it in a connection's header table (as every other
+/// response header is) only evicts entries that would have been reused,
+/// at a cost per response.
 fn request_id(parts: &request::Parts) -> HeaderValue {
     let supplied = parts.headers.get(&X_REQUEST_ID).filter(|v| {
         let bytes = v.as_bytes();
         !bytes.is_empty() && bytes.len() <= 128 && bytes.iter().all(|b| b.is_ascii_graphic())
     });
-    supplied.cloned().unwrap_or_else(|| {
+    let mut id = supplied.cloned().unwrap_or_else(|| {
         let id: u128 = rand::random();
         let mut hex = [0u8; 32];
         for (i, digit) in hex.iter_mut().enumerate() {
             *digit = b"0123456789abcdef"[(id >> (124 - 4 * i) & 0xf) as usize];
         }
         HeaderValue::from_bytes(&hex).unwrap_or(HeaderValue::from_static("-"))
-    })
+    });
+    id.set_sensitive(true);
+    id
 }
 
 fn finish_response(
