@@ -241,25 +241,20 @@ fn ends_block_or_blank(buf: &[u8], more: &[u8]) -> bool {
     if more.len() >= 4 {
         return ends_block(more);
     }
+    // The last four bytes of the two, or all of them when fewer.
+    let from_buf = &buf[buf.len().saturating_sub(4 - more.len())..];
     let mut last = [0u8; 4];
-    let whole = buf.len() + more.len();
-    let kept = whole.min(4);
-    for (i, slot) in last[4 - kept..].iter_mut().enumerate() {
-        let at = whole - kept + i;
-        *slot = if at < buf.len() {
-            buf[at]
-        } else {
-            more[at - buf.len()]
-        };
-    }
-    let last = &last[4 - kept..];
-    ends_block(last) || is_blank_line(last) && whole == last.len()
+    let len = from_buf.len() + more.len();
+    last[..from_buf.len()].copy_from_slice(from_buf);
+    last[from_buf.len()..len].copy_from_slice(more);
+    let last = &last[..len];
+    ends_block(last) || is_blank_line(last)
 }
 
 /// Appends bytes up to and including the end of a line, as
 /// [`take_line_block`] does a block.
 fn take_line(buf: &mut Vec<u8>, bytes: &[u8], max: usize) -> Option<usize> {
-    let end = bytes.iter().position(|&b| b == b'\n').map(|at| at + 1);
+    let end = memchr::memchr(b'\n', bytes).map(|at| at + 1);
     buf.extend_from_slice(&bytes[..end.unwrap_or(bytes.len())]);
     match end {
         Some(end) => (buf.len() <= max + 1).then_some(end),
