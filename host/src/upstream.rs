@@ -24,6 +24,7 @@ pub use client::{BoxError, ProxyBody};
 
 use client::{Client, ExchangeError};
 pub use endpoint::EndpointState;
+pub use http1::OriginUpgrade;
 
 use crate::config::{Passive, Retries, Timeouts, Upstream};
 use accounting::AccountedBody;
@@ -135,7 +136,7 @@ impl Cluster {
             }),
             Ok(Err(ExchangeError::Failed(e))) => Err(UpstreamError::Exchange {
                 endpoint: address(),
-                source: e.into(),
+                source: e,
             }),
             Ok(Ok(response)) => Ok(response),
         };
@@ -143,17 +144,17 @@ impl Cluster {
             Ok(response) if !response.status().is_server_error() => {
                 // Success or failure is known once the body has ended.
                 let (endpoint, passive) = (endpoint.clone(), self.passive);
-                Ok(response.map(|body| {
-                    BodyExt::boxed(AccountedBody::new(body, endpoint, passive).map_err(boxed_error))
-                }))
+                Ok(
+                    response
+                        .map(|body| BodyExt::boxed(AccountedBody::new(body, endpoint, passive))),
+                )
             }
             outcome => {
                 if endpoint.record_failure(self.passive.consecutive_failures, self.passive.cooldown)
                 {
                     tracing::warn!(cluster = %self.name, endpoint = %endpoint.address(), "endpoint ejected after consecutive failures");
                 }
-                outcome
-                    .map(|response| response.map(|body| BodyExt::boxed(body.map_err(boxed_error))))
+                outcome.map(|response| response.map(BodyExt::boxed))
             }
         }
     }
@@ -202,10 +203,6 @@ impl Ticks {
         }
         self.cluster.upgrade()
     }
-}
-
-fn boxed_error(error: hyper::Error) -> BoxError {
-    Box::new(error)
 }
 
 fn fingerprint(upstream: &Upstream, timeouts: &Timeouts) -> String {

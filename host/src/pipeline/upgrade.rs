@@ -5,13 +5,16 @@
 //! HTTP/1 connection is served by a hyper connection that hands its socket
 //! back when it is done (so an idle connection can let go of hyper's
 //! buffers), and the server layer passes the socket on through a
-//! [`ClientUpgrade`] after the 101 answer has been written.
+//! [`ClientUpgrade`] after the 101 answer has been written. The origin's
+//! side comes with the 101 response, as an [`OriginUpgrade`] extension put
+//! there by the upstream HTTP/1.1 codec.
 
 use std::sync::{Arc, Mutex};
 
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
+
+use crate::upstream::OriginUpgrade;
 
 /// A client connection taken over after its 101 answer.
 pub trait UpgradedIo: AsyncRead + AsyncWrite + Send + Unpin {}
@@ -40,29 +43,16 @@ impl ClientUpgrade {
 
 /// Joins the client's upgraded connection to the origin's, in the background.
 pub fn splice<B>(client: ClientUpgrade, response: &mut http::Response<B>) {
-    let origin = hyper::upgrade::on(&mut *response);
-    let Some(client) = client.take() else {
+    let origin = response.extensions_mut().remove::<OriginUpgrade>();
+    let (Some(client), Some(origin)) = (client.take(), origin.and_then(|o| o.take())) else {
         return;
     };
     tokio::spawn(async move {
-        let client = async {
-            client
-                .await
-                .map_err(|_| "the client connection was not handed over")
+        let Ok(mut client) = client.await else {
+            tracing::debug!("upgrade failed: the client connection was not handed over");
+            return;
         };
-        let origin = async {
-            origin
-                .await
-                .map_err(|_| "the origin connection did not upgrade")
-        };
-        let (mut client, origin) = match tokio::try_join!(client, origin) {
-            Ok(both) => both,
-            Err(e) => {
-                tracing::debug!("upgrade failed: {e}");
-                return;
-            }
-        };
-        let mut origin = TokioIo::new(origin);
+        let mut origin = origin;
         if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut origin).await {
             tracing::debug!("upgraded connection closed: {e}");
         }

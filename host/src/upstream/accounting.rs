@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
 use super::body::UpstreamBody;
+use super::client::BoxError;
 use super::endpoint::EndpointState;
 use crate::config::Passive;
 
@@ -51,12 +52,12 @@ impl AccountedBody {
 
 impl Body for AccountedBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let poll = Pin::new(&mut self.inner).poll_frame(cx);
         match &poll {
             Poll::Ready(None) => self.settle(true),

@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{Request, Response, StatusCode, Uri, header};
+use http::{Request, Response, Uri, header};
 use http_body_util::combinators::BoxBody;
 use hyper::client::conn::TrySendError;
 use rustls::pki_types::ServerName;
 
 use super::body::UpstreamBody;
 use super::connect::{ConnectError, Connector};
-use super::http1::{Answer, Http1};
+use super::http1::{Failure, Http1};
 use super::http2;
 use super::pool::IdlePool;
 use crate::config::{Timeouts, Upstream, UpstreamProtocol, UpstreamTls};
@@ -33,7 +33,7 @@ pub enum ExchangeError {
     Connect(#[from] ConnectError),
     /// The request went out, and then the exchange broke.
     #[error(transparent)]
-    Failed(hyper::Error),
+    Failed(BoxError),
 }
 
 pub struct Client {
@@ -135,22 +135,23 @@ impl Client {
         mut request: Request<ProxyBody>,
     ) -> Result<Response<UpstreamBody>, ExchangeError> {
         if let Some(conn) = pool.take() {
-            match conn.exchange(request).await {
-                Ok(answer) => return Ok(http1_response(answer, pool)),
+            match conn.exchange(request, pool).await {
+                Ok(response) => return Ok(response.map(UpstreamBody::Http1)),
                 // Closed before a byte went out: the request is whole, and
                 // goes on a new connection.
-                Err(error) => request = unsent(error)?,
+                Err(Failure::Unsent(unsent, _)) => request = *unsent,
+                Err(Failure::Failed(error)) => return Err(ExchangeError::Failed(error.into())),
             }
         }
-        // Opening a connection (TCP, TLS, handshake) is the rare path and
-        // its future the largest: boxed, it costs an allocation when taken
-        // instead of its room in every request's future, which is moved
-        // (copied whole) into its box and into the response timeout.
-        let open = async { Http1::handshake(self.connector.connect(authority).await?).await };
-        let conn = Box::pin(open).await?;
-        match conn.exchange(request).await {
-            Ok(answer) => Ok(http1_response(answer, pool)),
-            Err(error) => Err(never_sent(error)),
+        // Opening a connection (TCP, TLS) is the rare path and its future
+        // the largest: boxed, it costs an allocation when taken instead of
+        // its room in every request's future, which is moved (copied
+        // whole) into its box and into the response timeout.
+        let conn = Http1::new(Box::pin(self.connector.connect(authority)).await?);
+        match conn.exchange(request, pool).await {
+            Ok(response) => Ok(response.map(UpstreamBody::Http1)),
+            Err(Failure::Unsent(_, error)) => Err(ConnectError::Closed(error.into()).into()),
+            Err(Failure::Failed(error)) => Err(ExchangeError::Failed(error.into())),
         }
     }
 
@@ -162,7 +163,7 @@ impl Client {
     ) -> Result<Response<UpstreamBody>, ExchangeError> {
         if let Some(mut sender) = shared.get() {
             match sender.try_send_request(request).await {
-                Ok(response) => return Ok(response.map(UpstreamBody::detached)),
+                Ok(response) => return Ok(response.map(UpstreamBody::Http2)),
                 Err(error) => request = unsent(error)?,
             }
         }
@@ -170,7 +171,7 @@ impl Client {
         let open = async { http2::handshake(self.connector.connect(authority).await?).await };
         let mut sender = Box::pin(shared.connection(open)).await?;
         match sender.try_send_request(request).await {
-            Ok(response) => Ok(response.map(UpstreamBody::detached)),
+            Ok(response) => Ok(response.map(UpstreamBody::Http2)),
             Err(error) => Err(never_sent(error)),
         }
     }
@@ -183,30 +184,15 @@ fn unsent(
 ) -> Result<Request<ProxyBody>, ExchangeError> {
     error
         .take_message()
-        .ok_or_else(|| ExchangeError::Failed(error.into_error()))
+        .ok_or_else(|| ExchangeError::Failed(error.into_error().into()))
 }
 
 /// A new connection's failure: one that sent nothing is a connect error.
 fn never_sent(mut error: TrySendError<Request<ProxyBody>>) -> ExchangeError {
     match error.take_message() {
-        Some(_) => ConnectError::Closed(error.into_error()).into(),
-        None => ExchangeError::Failed(error.into_error()),
+        Some(_) => ConnectError::Closed(error.into_error().into()).into(),
+        None => ExchangeError::Failed(error.into_error().into()),
     }
-}
-
-/// The response, its body carrying the connection back to `pool` at its
-/// end (or, after a 101, the connection finishing the upgrade on its own).
-fn http1_response((head, conn): Answer, pool: &Arc<IdlePool>) -> Response<UpstreamBody> {
-    let (parts, incoming) = head.into_parts();
-    let body = match conn {
-        Some(conn) if parts.status == StatusCode::SWITCHING_PROTOCOLS => {
-            conn.finish_in_background();
-            UpstreamBody::detached(incoming)
-        }
-        Some(conn) => UpstreamBody::carrying(incoming, conn, pool.clone()),
-        None => UpstreamBody::detached(incoming),
-    };
-    Response::from_parts(parts, body)
 }
 
 fn path_and_query(uri: &Uri) -> PathAndQuery {

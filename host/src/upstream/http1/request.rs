@@ -1,0 +1,308 @@
+//! Writing a request to an HTTP/1.1 upstream: the head in wire form, then
+//! the body framed by its length or in chunks, pulled from the request's
+//! body as the socket takes it. The framing follows the request's own
+//! `Content-Length` when it has one, else what its body knows of its size,
+//! as hyper's client does (a GET, HEAD or CONNECT of unknown size goes
+//! without a body).
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, BytesMut};
+use http::{HeaderValue, Method, header, request};
+use http_body::Body;
+use tokio::io::AsyncWrite;
+
+use super::Http1Error;
+use crate::upstream::client::ProxyBody;
+
+/// Body bytes gathered before they are written, at most.
+const WRITE_BATCH: usize = 64 * 1024;
+
+/// How the request's body is delimited on the wire.
+enum Framing {
+    /// So many bytes still to send.
+    Length(u64),
+    Chunked,
+}
+
+/// A request's bytes on their way out: what is encoded and not yet
+/// written, and the body still to read.
+pub struct Upload {
+    out: BytesMut,
+    body: Option<(ProxyBody, Framing)>,
+    /// Whether a byte has been written or a body frame taken: past that,
+    /// the request cannot be given back whole.
+    touched: bool,
+}
+
+impl Upload {
+    /// Encodes the head of `parts`; the body follows as [`Upload::poll_send`]
+    /// is polled.
+    pub fn new(parts: &request::Parts, body: ProxyBody) -> Result<Self, Http1Error> {
+        let mut out = BytesMut::with_capacity(head_size(parts));
+        out.extend_from_slice(parts.method.as_str().as_bytes());
+        out.extend_from_slice(b" ");
+        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        out.extend_from_slice(target.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        for (name, value) in &parts.headers {
+            if name != header::TRANSFER_ENCODING {
+                put_header(&mut out, name.as_str(), value);
+            }
+        }
+        let framing = framing(parts, &body)?;
+        match &framing {
+            Some(Framing::Length(n)) if !parts.headers.contains_key(header::CONTENT_LENGTH) => {
+                put_header(&mut out, "content-length", &HeaderValue::from(*n));
+            }
+            Some(Framing::Chunked) => {
+                put_header(
+                    &mut out,
+                    "transfer-encoding",
+                    &HeaderValue::from_static("chunked"),
+                );
+            }
+            _ => {}
+        }
+        out.extend_from_slice(b"\r\n");
+        Ok(Self {
+            out,
+            body: framing.map(|framing| (body, framing)),
+            touched: false,
+        })
+    }
+
+    /// Whether a byte has gone out or a body frame been taken.
+    pub fn is_touched(&self) -> bool {
+        self.touched
+    }
+
+    /// The body, when nothing of the request has gone out or been taken
+    /// from it: the request can then go whole on another connection.
+    pub fn into_unsent(self) -> Option<ProxyBody> {
+        if self.touched {
+            return None;
+        }
+        Some(match self.body {
+            Some((body, _)) => body,
+            None => crate::compress::full(""),
+        })
+    }
+
+    /// Writes what is encoded and encodes more as the body yields it;
+    /// ready once the whole request is written and flushed.
+    pub fn poll_send<W: AsyncWrite + Unpin + ?Sized>(
+        &mut self,
+        io: &mut W,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), Http1Error>> {
+        loop {
+            let body_open = self.fill(cx)?;
+            if self.out.is_empty() {
+                ready!(Pin::new(&mut *io).poll_flush(cx)).map_err(Http1Error::Write)?;
+                return if body_open {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(Ok(()))
+                };
+            }
+            let written =
+                ready!(Pin::new(&mut *io).poll_write(cx, &self.out)).map_err(Http1Error::Write)?;
+            if written == 0 {
+                return Poll::Ready(Err(Http1Error::Write(std::io::ErrorKind::WriteZero.into())));
+            }
+            self.touched = true;
+            self.out.advance(written);
+        }
+    }
+
+    /// Encodes the body's frames that are ready, up to a batch; whether the
+    /// body has more to come.
+    fn fill(&mut self, cx: &mut Context<'_>) -> Result<bool, Http1Error> {
+        while let Some((body, framing)) = &mut self.body {
+            if self.out.len() >= WRITE_BATCH {
+                return Ok(true);
+            }
+            let frame = match Pin::new(&mut *body).poll_frame(cx) {
+                Poll::Pending => return Ok(true),
+                Poll::Ready(Some(frame)) => {
+                    self.touched = true;
+                    frame.map_err(Http1Error::RequestBody)?
+                }
+                Poll::Ready(None) => {
+                    finish(framing, &mut self.out)?;
+                    self.body = None;
+                    return Ok(false);
+                }
+            };
+            // Trailers are not sent: hyper's client sent only those the
+            // request's `Trailer` header lists, and that header is
+            // hop-by-hop, so none reached HTTP/1.1 origins before either.
+            if let Ok(data) = frame.into_data() {
+                put_data(framing, &data, &mut self.out)?;
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// The framing of the body, or `None` when the request goes without one.
+fn framing(parts: &request::Parts, body: &ProxyBody) -> Result<Option<Framing>, Http1Error> {
+    if let Some(length) = parts.headers.get(header::CONTENT_LENGTH) {
+        let length = length
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .ok_or(Http1Error::Request("its content-length is not a number"))?;
+        return Ok(Some(Framing::Length(length)));
+    }
+    if body.is_end_stream() {
+        return Ok(None);
+    }
+    Ok(match body.size_hint().exact() {
+        Some(length) => Some(Framing::Length(length)),
+        None if matches!(parts.method, Method::GET | Method::HEAD | Method::CONNECT) => None,
+        None => Some(Framing::Chunked),
+    })
+}
+
+fn put_data(framing: &mut Framing, data: &[u8], out: &mut BytesMut) -> Result<(), Http1Error> {
+    match framing {
+        Framing::Length(left) => {
+            *left = left
+                .checked_sub(data.len() as u64)
+                .ok_or(Http1Error::Request(
+                    "its body is longer than its content-length",
+                ))?;
+            out.extend_from_slice(data);
+        }
+        Framing::Chunked if data.is_empty() => {}
+        Framing::Chunked => {
+            out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+            out.extend_from_slice(data);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    Ok(())
+}
+
+fn finish(framing: &Framing, out: &mut BytesMut) -> Result<(), Http1Error> {
+    match framing {
+        Framing::Length(0) => Ok(()),
+        Framing::Length(_) => Err(Http1Error::Request(
+            "its body is shorter than its content-length",
+        )),
+        Framing::Chunked => {
+            out.extend_from_slice(b"0\r\n\r\n");
+            Ok(())
+        }
+    }
+}
+
+fn put_header(out: &mut BytesMut, name: &str, value: &HeaderValue) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The head's size in wire form, with room for a framing header.
+fn head_size(parts: &request::Parts) -> usize {
+    let target = parts.uri.path_and_query().map_or(1, |p| p.as_str().len());
+    let headers: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    parts.method.as_str().len() + target + 12 + headers + 32
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full, StreamBody};
+
+    use super::*;
+
+    fn body(data: &'static [u8]) -> ProxyBody {
+        Full::new(Bytes::from_static(data))
+            .map_err(|never| match never {})
+            .boxed()
+    }
+
+    /// A body of unknown size that yields `parts` one by one.
+    fn streamed(parts: &[&'static [u8]]) -> ProxyBody {
+        let frames = parts
+            .iter()
+            .map(|p| Ok(http_body::Frame::data(Bytes::from_static(p))))
+            .collect::<Vec<_>>();
+        StreamBody::new(futures_util::stream::iter(frames)).boxed()
+    }
+
+    async fn wire(request: http::Request<ProxyBody>) -> Result<String, Http1Error> {
+        let (parts, body) = request.into_parts();
+        let mut upload = Upload::new(&parts, body)?;
+        let mut sink = Vec::new();
+        std::future::poll_fn(|cx| upload.poll_send(&mut sink, cx)).await?;
+        Ok(String::from_utf8(sink).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_get_goes_without_framing_headers() {
+        let request = http::Request::get("/a?b=c")
+            .header("host", "origin")
+            .body(body(b""))
+            .unwrap();
+        assert_eq!(
+            wire(request).await.unwrap(),
+            "GET /a?b=c HTTP/1.1\r\nhost: origin\r\n\r\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_of_known_size_gets_its_length() {
+        let request = http::Request::post("/").body(body(b"hello")).unwrap();
+        assert_eq!(
+            wire(request).await.unwrap(),
+            "POST / HTTP/1.1\r\ncontent-length: 5\r\n\r\nhello"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_of_unknown_size_is_chunked() {
+        let request = http::Request::put("/")
+            .header("transfer-encoding", "chunked")
+            .body(streamed(&[b"hello", b"", b" world!"]))
+            .unwrap();
+        assert_eq!(
+            wire(request).await.unwrap(),
+            "PUT / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n world!\r\n0\r\n\r\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_get_of_unknown_size_goes_without_its_body() {
+        let request = http::Request::get("/").body(streamed(&[b"x"])).unwrap();
+        assert_eq!(wire(request).await.unwrap(), "GET / HTTP/1.1\r\n\r\n");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_disagrees_with_its_content_length_fails() {
+        let long = http::Request::post("/")
+            .header("content-length", "3")
+            .body(streamed(&[b"hello"]))
+            .unwrap();
+        let short = http::Request::post("/")
+            .header("content-length", "9")
+            .body(streamed(&[b"hello"]))
+            .unwrap();
+        let bad = http::Request::post("/")
+            .header("content-length", "five")
+            .body(body(b"hello"))
+            .unwrap();
+        for request in [long, short, bad] {
+            assert!(matches!(wire(request).await, Err(Http1Error::Request(_))));
+        }
+    }
+}
