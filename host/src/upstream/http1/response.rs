@@ -8,7 +8,7 @@
 
 use std::mem::MaybeUninit;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Version, header};
 
 use super::Http1Error;
@@ -87,9 +87,11 @@ fn take_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, Http1Er
     let head = buf.split_to(length).freeze();
     let mut headers = HeaderMap::with_capacity(count);
     for field in &fields[..count] {
-        let (name, value) = (slice(&head, field.name), slice(&head, field.value));
-        let name = HeaderName::from_bytes(&name).map_err(|_| bad_field())?;
-        let value = HeaderValue::from_maybe_shared(value).map_err(|_| bad_field())?;
+        let (start, len) = (field.name.0 as usize, field.name.1 as usize);
+        let name = HeaderName::from_bytes(&head[start..start + len]).map_err(|_| bad_field())?;
+        let (start, len) = (field.value.0 as usize, field.value.1 as usize);
+        let value = HeaderValue::from_maybe_shared(head.slice(start..start + len))
+            .map_err(|_| bad_field())?;
         headers.append(name, value);
     }
     let mut response = Response::new(());
@@ -103,10 +105,6 @@ fn take_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, Http1Er
         decoder,
         keep_alive: keep_alive && framing_keeps_alive,
     }))
-}
-
-fn slice(head: &Bytes, (start, len): (u32, u32)) -> Bytes {
-    head.slice(start as usize..(start + len) as usize)
 }
 
 fn bad_field() -> Http1Error {

@@ -218,3 +218,41 @@ async fn the_request_goes_out_in_wire_form() {
     assert_eq!(response.status(), 204);
     origin.await.unwrap();
 }
+
+/// Whether the connection went back to the pool after an answer `wire`.
+async fn pooled_after(wire: &'static [u8]) -> bool {
+    let (conn, _origin) = connected(move |mut socket| async move {
+        read_head(&mut socket).await;
+        socket.write_all(wire).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    })
+    .await;
+    let pool = pool();
+    let response = match conn.exchange(get("/"), &pool).await {
+        Ok(response) => response,
+        Err(Failure::Unsent(_, e) | Failure::Failed(e)) => panic!("exchange failed: {e}"),
+    };
+    response.into_body().collect().await.unwrap();
+    pool.take().is_some()
+}
+
+#[tokio::test]
+async fn only_a_connection_left_clean_goes_back_to_the_pool() {
+    assert!(pooled_after(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await);
+    assert!(
+        pooled_after(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")
+            .await
+    );
+    assert!(
+        !pooled_after(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokSTRAY").await,
+        "bytes after the answer"
+    );
+    assert!(
+        !pooled_after(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok").await,
+        "the origin said close"
+    );
+    assert!(
+        !pooled_after(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n").await,
+        "ambiguous framing"
+    );
+}
