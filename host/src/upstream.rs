@@ -11,6 +11,7 @@ mod health;
 mod http1;
 mod http2;
 mod pool;
+mod proxy_body;
 
 use std::net::IpAddr;
 use std::sync::{Arc, Weak};
@@ -20,7 +21,7 @@ use http::{Request, Response};
 use http_body_util::BodyExt;
 use tokio_util::sync::CancellationToken;
 
-pub use client::{BoxError, ProxyBody};
+pub use proxy_body::{BoxError, ProxyBody};
 
 use client::{Client, ExchangeError};
 pub use endpoint::EndpointState;

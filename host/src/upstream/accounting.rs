@@ -10,8 +10,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
 use super::body::UpstreamBody;
-use super::client::BoxError;
 use super::endpoint::EndpointState;
+use super::proxy_body::BoxError;
 use crate::config::Passive;
 
 pub struct AccountedBody {

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
-use super::client::BoxError;
 use super::http1;
+use super::proxy_body::BoxError;
 
 pub enum UpstreamBody {
     Http1(http1::ResponseBody),

@@ -6,10 +6,8 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, Uri, header};
-use http_body_util::combinators::BoxBody;
 use hyper::client::conn::TrySendError;
 use rustls::pki_types::ServerName;
 
@@ -18,12 +16,10 @@ use super::connect::{ConnectError, Connector};
 use super::http1::{Failure, Http1};
 use super::http2;
 use super::pool::IdlePool;
+use super::proxy_body::{BoxError, ProxyBody};
 use crate::config::{Timeouts, Upstream, UpstreamProtocol, UpstreamTls};
 use crate::tls;
 use crate::workers::PerWorker;
-
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-pub type ProxyBody = BoxBody<Bytes, BoxError>;
 
 /// Why one request to an endpoint failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +42,7 @@ pub struct Client {
 /// One endpoint's connections, apart per worker: a connection stays on
 /// the worker (and runtime) that opened it.
 enum Connections {
-    Http1(PerWorker<Arc<IdlePool>>),
+    Http1(PerWorker<Arc<IdlePool<Http1>>>),
     Http2(PerWorker<http2::Shared>),
 }
 
@@ -130,7 +126,7 @@ impl Client {
 
     async fn send_http1(
         &self,
-        pool: &Arc<IdlePool>,
+        pool: &Arc<IdlePool<Http1>>,
         authority: &Authority,
         mut request: Request<ProxyBody>,
     ) -> Result<Response<UpstreamBody>, ExchangeError> {

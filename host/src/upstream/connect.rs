@@ -41,7 +41,7 @@ pub enum ConnectError {
     #[error("HTTP handshake failed: {0}")]
     Handshake(hyper::Error),
     #[error("the connection closed before the request was sent: {0}")]
-    Closed(super::client::BoxError),
+    Closed(super::proxy_body::BoxError),
     /// Another request's attempt to open the connection this one waited for.
     #[error(transparent)]
     Shared(std::sync::Arc<ConnectError>),

@@ -21,9 +21,9 @@ use tokio::io::{AsyncRead, ReadBuf};
 pub use body::ResponseBody;
 pub use upgraded::OriginUpgrade;
 
-use super::client::{BoxError, ProxyBody};
 use super::connect::Stream;
-use super::pool::IdlePool;
+use super::pool::{IdlePool, Reusable};
+use super::proxy_body::{BoxError, ProxyBody};
 use request::Upload;
 use response::Head;
 
@@ -84,7 +84,7 @@ impl Http1 {
     pub async fn exchange(
         mut self,
         request: Request<ProxyBody>,
-        pool: &Arc<IdlePool>,
+        pool: &Arc<IdlePool<Http1>>,
     ) -> Result<Response<ResponseBody>, Failure> {
         let (parts, body) = request.into_parts();
         let mut upload = Some(Upload::new(&parts, body).map_err(Failure::Failed)?);
@@ -163,11 +163,13 @@ impl Http1 {
         self.read.reserve(hint);
         tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read)
     }
+}
 
+impl Reusable for Http1 {
     /// Whether another request can go out on this connection: nothing
     /// waiting on the socket, neither a close nor stray bytes (one read
     /// with a no-op waker, which costs nothing while it is not readable).
-    pub fn is_reusable(&mut self) -> bool {
+    fn is_reusable(&mut self) -> bool {
         if !self.read.is_empty() {
             return false;
         }

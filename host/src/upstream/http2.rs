@@ -11,8 +11,8 @@ use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::sync::watch;
 
-use super::client::ProxyBody;
 use super::connect::{ConnectError, Stream};
+use super::proxy_body::ProxyBody;
 
 pub type Sender = http2::SendRequest<ProxyBody>;
 

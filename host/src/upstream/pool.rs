@@ -7,21 +7,26 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::http1::Http1;
+/// A connection the pool can keep.
+pub trait Reusable {
+    /// Whether it can still take a request (checked when it comes back
+    /// and again when it is taken).
+    fn is_reusable(&mut self) -> bool;
+}
 
-pub struct IdlePool {
+pub struct IdlePool<C> {
     max_idle: usize,
     idle_timeout: Duration,
     /// Oldest first.
-    idle: Mutex<Vec<Idle>>,
+    idle: Mutex<Vec<Idle<C>>>,
 }
 
-struct Idle {
-    conn: Http1,
+struct Idle<C> {
+    conn: C,
     since: Instant,
 }
 
-impl IdlePool {
+impl<C: Reusable> IdlePool<C> {
     pub fn new(max_idle: usize, idle_timeout: Duration) -> Self {
         Self {
             max_idle,
@@ -31,7 +36,7 @@ impl IdlePool {
     }
 
     /// The most recently used connection that is still open, if any.
-    pub fn take(&self) -> Option<Http1> {
+    pub fn take(&self) -> Option<C> {
         loop {
             let entry = self.lock().pop()?;
             let mut conn = entry.conn;
@@ -42,7 +47,7 @@ impl IdlePool {
     }
 
     /// Keeps `conn` for the next request, when it can take one.
-    pub fn put(&self, mut conn: Http1) {
+    pub fn put(&self, mut conn: C) {
         if self.max_idle == 0 || !conn.is_reusable() {
             return;
         }
@@ -71,7 +76,7 @@ impl IdlePool {
         };
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle<C>>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

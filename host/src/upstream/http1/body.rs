@@ -28,7 +28,7 @@ struct Live {
     /// What is left of the request to send.
     upload: Option<Upload>,
     keep_alive: bool,
-    pool: Arc<IdlePool>,
+    pool: Arc<IdlePool<Http1>>,
 }
 
 impl ResponseBody {
@@ -37,7 +37,7 @@ impl ResponseBody {
         upload: Option<Upload>,
         decoder: Decoder,
         keep_alive: bool,
-        pool: Arc<IdlePool>,
+        pool: Arc<IdlePool<Http1>>,
     ) -> Self {
         let mut body = Self {
             decoder,

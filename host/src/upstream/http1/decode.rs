@@ -8,10 +8,11 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body::{Frame, SizeHint};
 
 use super::Http1Error;
-use super::response::MAX_HEAD;
 
 /// The longest chunk-size line read (size and extensions).
 const MAX_CHUNK_LINE: usize = 4096;
+/// The largest trailer block read.
+const MAX_TRAILER_BLOCK: usize = 64 * 1024;
 /// The most trailer fields in a chunked body.
 const MAX_TRAILERS: usize = 100;
 
@@ -77,18 +78,7 @@ impl Decoder {
         loop {
             match self.0 {
                 State::Done => return Ok(None),
-                State::Length(left) => {
-                    let Some(data) = take_up_to(buf, left) else {
-                        return Ok(None);
-                    };
-                    let left = left - data.len() as u64;
-                    self.0 = if left == 0 {
-                        State::Done
-                    } else {
-                        State::Length(left)
-                    };
-                    return Ok(Some(Frame::data(data)));
-                }
+                State::Length(left) => return Ok(self.data(buf, left, State::Length, State::Done)),
                 State::UntilClose => {
                     return Ok((!buf.is_empty()).then(|| Frame::data(buf.split().freeze())));
                 }
@@ -102,16 +92,7 @@ impl Decoder {
                     };
                 }
                 State::ChunkData(left) => {
-                    let Some(data) = take_up_to(buf, left) else {
-                        return Ok(None);
-                    };
-                    let left = left - data.len() as u64;
-                    self.0 = if left == 0 {
-                        State::ChunkEnd
-                    } else {
-                        State::ChunkData(left)
-                    };
-                    return Ok(Some(Frame::data(data)));
+                    return Ok(self.data(buf, left, State::ChunkData, State::ChunkEnd));
                 }
                 State::ChunkEnd => {
                     let Some(line) = take_line(buf, 2)? else {
@@ -136,6 +117,25 @@ impl Decoder {
         }
     }
 
+    /// Up to `left` bytes of body off `buf` as a frame (`None` while it is
+    /// empty); then the state is `more` of what is left, or `after`.
+    fn data(
+        &mut self,
+        buf: &mut BytesMut,
+        left: u64,
+        more: fn(u64) -> State,
+        after: State,
+    ) -> Option<Frame<Bytes>> {
+        if buf.is_empty() {
+            return None;
+        }
+        let n = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
+        let data = buf.split_to(n).freeze();
+        let left = left - n as u64;
+        self.0 = if left == 0 { after } else { more(left) };
+        Some(Frame::data(data))
+    }
+
     /// The connection has closed: the end of a body that runs up to it,
     /// and a truncated body for every other framing.
     pub fn close(&mut self) -> Result<(), Http1Error> {
@@ -147,15 +147,6 @@ impl Decoder {
             _ => Err(Http1Error::Truncated),
         }
     }
-}
-
-/// Up to `left` bytes off the front of `buf`; `None` when it is empty.
-fn take_up_to(buf: &mut BytesMut, left: u64) -> Option<Bytes> {
-    if buf.is_empty() {
-        return None;
-    }
-    let n = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
-    Some(buf.split_to(n).freeze())
 }
 
 /// One line off the front of `buf`, without its end (CRLF, or a bare LF);
@@ -197,12 +188,18 @@ fn take_block(buf: &mut BytesMut) -> Result<Option<Option<Bytes>>, Http1Error> {
         buf.advance(if buf[0] == b'\r' { 2 } else { 1 });
         return Ok(Some(None));
     }
-    let end = memchr::memmem::find(buf, b"\r\n\r\n")
-        .map(|at| at + 4)
-        .or_else(|| memchr::memmem::find(buf, b"\n\n").map(|at| at + 2));
+    // The first blank line ends it, whether its line ends are CRLF or LF.
+    let crlf = memchr::memmem::find(buf, b"\r\n\r\n").map(|at| at + 4);
+    let lf = memchr::memmem::find(buf, b"\n\n").map(|at| at + 2);
+    let end = match (crlf, lf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     match end {
         Some(end) => Ok(Some(Some(buf.split_to(end).freeze()))),
-        None if buf.len() > MAX_HEAD => Err(Http1Error::HeadTooLarge),
+        None if buf.len() > MAX_TRAILER_BLOCK => {
+            Err(Http1Error::Malformed("the trailers are over 64 KiB"))
+        }
         None => Ok(None),
     }
 }

@@ -11,10 +11,11 @@ use std::task::{Context, Poll, ready};
 use bytes::{Buf, BytesMut};
 use http::{HeaderValue, Method, header, request};
 use http_body::Body;
+use http_body_util::BodyExt;
 use tokio::io::AsyncWrite;
 
 use super::Http1Error;
-use crate::upstream::client::ProxyBody;
+use crate::upstream::proxy_body::ProxyBody;
 
 /// Body bytes gathered before they are written, at most.
 const WRITE_BATCH: usize = 64 * 1024;
@@ -86,7 +87,9 @@ impl Upload {
         }
         Some(match self.body {
             Some((body, _)) => body,
-            None => crate::compress::full(""),
+            None => http_body_util::Empty::new()
+                .map_err(|never| match never {})
+                .boxed(),
         })
     }
 

@@ -43,7 +43,21 @@ async fn read_head(socket: &mut TcpStream) -> String {
     String::from_utf8(head).unwrap()
 }
 
-fn pool() -> Arc<IdlePool> {
+/// A connection to an origin that reads one request head and sends
+/// `wire`; then it closes the connection, or holds it open for a while.
+async fn answered(wire: &'static [u8], then_close: bool) -> Http1 {
+    let (conn, _origin) = connected(move |mut socket| async move {
+        read_head(&mut socket).await;
+        socket.write_all(wire).await.unwrap();
+        if !then_close {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    })
+    .await;
+    conn
+}
+
+fn pool() -> Arc<IdlePool<Http1>> {
     Arc::new(IdlePool::new(4, Duration::from_secs(60)))
 }
 
@@ -60,14 +74,10 @@ async fn exchange(conn: Http1, request: Request<ProxyBody>) -> Response<Response
 
 #[tokio::test]
 async fn an_answer_that_comes_before_the_request_body_is_read() {
-    let (conn, _origin) = connected(|mut socket| async move {
-        read_head(&mut socket).await;
-        socket
-            .write_all(b"HTTP/1.1 413 Content Too Large\r\ncontent-length: 7\r\n\r\ntoo big")
-            .await
-            .unwrap();
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    })
+    let conn = answered(
+        b"HTTP/1.1 413 Content Too Large\r\ncontent-length: 7\r\n\r\ntoo big",
+        false,
+    )
     .await;
     // A body that never ends.
     let (_more, frames) =
@@ -115,14 +125,10 @@ async fn a_101_hands_over_the_socket_with_the_bytes_read_after_the_head() {
 
 #[tokio::test]
 async fn chunked_answers_keep_their_trailers() {
-    let (conn, _origin) = connected(|mut socket| async move {
-        read_head(&mut socket).await;
-        socket
-            .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\ngrpc-status: 0\r\n\r\n")
-            .await
-            .unwrap();
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    })
+    let conn = answered(
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\ngrpc-status: 0\r\n\r\n",
+        false,
+    )
     .await;
     let response = exchange(conn, get("/")).await;
     let collected = response.into_body().collect().await.unwrap();
@@ -132,14 +138,7 @@ async fn chunked_answers_keep_their_trailers() {
 
 #[tokio::test]
 async fn a_body_without_framing_runs_to_the_close() {
-    let (conn, _origin) = connected(|mut socket| async move {
-        read_head(&mut socket).await;
-        socket
-            .write_all(b"HTTP/1.0 200 OK\r\n\r\nuntil the end")
-            .await
-            .unwrap();
-    })
-    .await;
+    let conn = answered(b"HTTP/1.0 200 OK\r\n\r\nuntil the end", true).await;
     let response = exchange(conn, get("/")).await;
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, "until the end");
@@ -147,13 +146,10 @@ async fn a_body_without_framing_runs_to_the_close() {
 
 #[tokio::test]
 async fn a_body_cut_short_is_an_error() {
-    let (conn, _origin) = connected(|mut socket| async move {
-        read_head(&mut socket).await;
-        socket
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial")
-            .await
-            .unwrap();
-    })
+    let conn = answered(
+        b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial",
+        true,
+    )
     .await;
     let response = exchange(conn, get("/")).await;
     let error = response.into_body().collect().await.unwrap_err();
@@ -162,10 +158,7 @@ async fn a_body_cut_short_is_an_error() {
 
 #[tokio::test]
 async fn a_close_before_the_head_fails_the_exchange() {
-    let (conn, _origin) = connected(|mut socket| async move {
-        read_head(&mut socket).await;
-    })
-    .await;
+    let conn = answered(b"", true).await;
     match conn.exchange(get("/"), &pool()).await {
         Err(Failure::Failed(Http1Error::ClosedBeforeHead)) => {}
         Err(Failure::Failed(e) | Failure::Unsent(_, e)) => panic!("unexpected failure: {e}"),
@@ -221,12 +214,7 @@ async fn the_request_goes_out_in_wire_form() {
 
 /// Whether the connection went back to the pool after an answer `wire`.
 async fn pooled_after(wire: &'static [u8]) -> bool {
-    let (conn, _origin) = connected(move |mut socket| async move {
-        read_head(&mut socket).await;
-        socket.write_all(wire).await.unwrap();
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    })
-    .await;
+    let conn = answered(wire, false).await;
     let pool = pool();
     let response = match conn.exchange(get("/"), &pool).await {
         Ok(response) => response,
