@@ -163,6 +163,16 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
         && connection_tokens(headers).any(|t| t.eq_ignore_ascii_case("upgrade"))
 }
 
+/// Whether a `Transfer-Encoding` value's last coding is `chunked`, which
+/// alone delimits the message (RFC 9112 §6.3): both the client-side framing
+/// guard and the upstream codec decide a body's end by it.
+pub fn ends_in_chunked(transfer_encoding: &[u8]) -> bool {
+    transfer_encoding
+        .rsplit(|&b| b == b',')
+        .next()
+        .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+}
+
 fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::CONNECTION)

@@ -44,7 +44,7 @@ impl ClientUpgrade {
 /// Joins the client's upgraded connection to the origin's, in the background.
 pub fn splice<B>(client: ClientUpgrade, response: &mut http::Response<B>) {
     let origin = response.extensions_mut().remove::<OriginUpgrade>();
-    let (Some(client), Some(origin)) = (client.take(), origin.and_then(|o| o.take())) else {
+    let (Some(client), Some(mut origin)) = (client.take(), origin.and_then(|o| o.take())) else {
         return;
     };
     tokio::spawn(async move {
@@ -52,7 +52,6 @@ pub fn splice<B>(client: ClientUpgrade, response: &mut http::Response<B>) {
             tracing::debug!("upgrade failed: the client connection was not handed over");
             return;
         };
-        let mut origin = origin;
         if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut origin).await {
             tracing::debug!("upgraded connection closed: {e}");
         }

@@ -23,6 +23,7 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::stamp::Stamp;
+use crate::hygiene;
 
 /// Per-request verdicts, oldest first: `true` means ambiguous framing.
 #[derive(Default)]
@@ -154,11 +155,7 @@ impl<T> FramingGuard<T> {
             return State::Off;
         }
         if let Some(last) = framing.encoding {
-            let chunked = last
-                .rsplit(|&b| b == b',')
-                .next()
-                .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-            return if chunked {
+            return if hygiene::ends_in_chunked(last) {
                 State::ChunkSize
             } else {
                 State::Off

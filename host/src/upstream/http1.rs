@@ -38,7 +38,7 @@ pub enum Http1Error {
     ClosedBeforeHead,
     #[error("the upstream closed the connection before the end of the response body")]
     Truncated,
-    #[error("the upstream's response head is over {} KiB or {} fields", response::MAX_HEAD / 1024, 100)]
+    #[error("the upstream's response head is over {} KiB or {} fields", response::MAX_HEAD / 1024, response::MAX_HEADERS)]
     HeadTooLarge,
     #[error("the upstream's response head is malformed: {0}")]
     MalformedHead(httparse::Error),
@@ -99,11 +99,11 @@ impl Http1 {
                     }
                     // The origin may have answered before it stopped
                     // reading (a 413, say): its answer is still read.
-                    Poll::Ready(Err(e)) if sending.is_touched() => write_failed = Some(e),
+                    Poll::Ready(Err(e)) if sending.is_touched() => {
+                        write_failed = Some(e);
+                        upload = None;
+                    }
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                }
-                if write_failed.is_some() {
-                    upload = None;
                 }
             }
             self.poll_head(cx, &parts.method)

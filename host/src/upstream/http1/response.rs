@@ -13,11 +13,12 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Ver
 
 use super::Http1Error;
 use super::decode::Decoder;
+use crate::hygiene;
 
 /// The largest response head read, as a limit against a runaway upstream.
 pub const MAX_HEAD: usize = 64 * 1024;
 /// The most header fields in a response head (hyper's limit too).
-const MAX_HEADERS: usize = 100;
+pub const MAX_HEADERS: usize = 100;
 
 /// A response head, and how its body follows.
 pub struct Head {
@@ -147,11 +148,7 @@ fn framing(
         .iter()
         .next_back()
     {
-        let chunked = last
-            .as_bytes()
-            .rsplit(|&b| b == b',')
-            .next()
-            .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        let chunked = hygiene::ends_in_chunked(last.as_bytes());
         let had_length = headers.remove(header::CONTENT_LENGTH).is_some();
         return Ok(if chunked {
             (Decoder::chunked(), !had_length)
