@@ -174,7 +174,8 @@ fn chunk_size(line: &[u8]) -> Result<u64, Http1Error> {
         .unwrap_or_default()
         .trim_ascii();
     let bad = || Http1Error::Malformed("a chunk size is not a hex number");
-    if digits.is_empty() || digits.len() > 16 {
+    // Hex digits only: `from_str_radix` alone would take a leading `+`.
+    if digits.is_empty() || digits.len() > 16 || !digits.iter().all(u8::is_ascii_hexdigit) {
         return Err(bad());
     }
     let digits = std::str::from_utf8(digits).map_err(|_| bad())?;
@@ -308,6 +309,7 @@ mod tests {
             b"\r\n",
             b"5\r\nhello!\r\n",
             b"11111111111111111\r\n",
+            b"+5\r\nhello\r\n0\r\n\r\n",
         ] {
             assert!(
                 matches!(
