@@ -8,13 +8,14 @@
 //! logs it (`access_log`, `metrics`); `plugins` connects the Wasm plugin
 //! runtime (crate `ravelin-runtime`), whose chains run in the pipeline, and
 //! `kv` gives it the kv backend `[kv]` chooses (memory or Redis). `registry` pulls plugins referenced as `oci://`
-//! into a local cache. `config` parses and validates the
+//! into a local cache. `codec` is the HTTP/1.1 wire format both sides speak. `config` parses and validates the
 //! TOML file; `reload` swaps snapshots; `admin` serves health and metrics;
 //! `app` ties start-up and shutdown together, on the threads `workers` starts.
 
 pub mod access_log;
 pub mod admin;
 pub mod app;
+pub mod codec;
 pub mod compress;
 pub mod config;
 pub mod console;

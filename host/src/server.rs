@@ -1,16 +1,14 @@
 //! Client-facing listeners: accept loops with connection limits, the TLS
 //! handshake (certificate by SNI, ALPN, client certificate), one task per
-//! client serving HTTP/2 or HTTP/1.1 (which lets go of hyper between
-//! requests: see `http1`), idle keep-alive timeouts, and graceful drain on
-//! shutdown.
+//! client serving HTTP/2 (hyper) or HTTP/1.1 (our own codec, which lets
+//! go of its buffer between requests: see `http1`), idle keep-alive
+//! timeouts, and graceful drain on shutdown.
 
-mod framing;
 mod http1;
 pub mod http3;
 mod idle;
 mod limits;
 mod prefixed;
-mod side_wake;
 mod stamp;
 
 use std::sync::Arc;
@@ -28,11 +26,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Listener;
-use crate::hygiene::Refusal;
 use crate::metrics::ListenerLabel;
 use crate::pipeline::{self, ClientBody, ConnInfo, Proxy};
 use crate::upstream::BoxError;
-use framing::{FramingGuard, Verdicts};
 use http1::Watch;
 use idle::IdleIo;
 pub use limits::ConnectionLimits;
@@ -201,30 +197,22 @@ where
         let (timeouts, limits) = (snapshot.config.timeouts, snapshot.config.limits);
         drop(snapshot);
         let max_head = limits.max_request_header_bytes.max(8192);
-        let (io, verdicts, head_clock) = FramingGuard::new(io, max_head);
-        let (io, last_activity) = IdleIo::new(io);
         let watch = Watch {
-            head_clock,
-            last_activity,
             head_limit: timeouts.client_header,
             idle_limit: timeouts.idle_keepalive,
             shutdown: shared.shutdown.clone(),
         };
         let conn = Arc::<ConnInfo>::from(conn);
-        // HTTP/2 is boxed, like the TLS branch (and the box bound before it is
-        // awaited, for the same reason): HTTP/1.1 connections, parked ones
-        // above all, do not carry its size.
-        if conn.alpn.as_deref() == Some("h2") {
-            let io = Prefixed::new(Bytes::new(), io);
-            let h2 = Box::pin(serve_h2(io, conn, shared, watch, max_head));
-            return h2.await;
-        }
-        // Without ALPN's word, the first bytes tell: HTTP/2's preface begins
-        // with "PRI", which no HTTP/1.1 request does.
+        // The first bytes tell HTTP/2's preface from HTTP/1.1 (its "PRI"
+        // begins no HTTP/1.1 request) when ALPN has not, and bound how long
+        // a silent new connection is kept.
         let Some((io, first)) = first_bytes(io, &watch).await else {
             return;
         };
-        if first.starts_with(H2_PREFACE_START) {
+        // HTTP/2 is boxed, like the TLS branch (and the box bound before it is
+        // awaited, for the same reason): HTTP/1.1 connections, parked ones
+        // above all, do not carry its size.
+        if conn.alpn.as_deref() == Some("h2") || first.starts_with(H2_PREFACE_START) {
             let io = Prefixed::new(first, io);
             let h2 = Box::pin(serve_h2(io, conn, shared, watch, max_head));
             return h2.await;
@@ -232,27 +220,39 @@ where
         let http1 = Arc::new(http1::Http1Conn {
             proxy: shared.proxy.clone(),
             conn,
-            verdicts,
             max_head,
             watch,
         });
-        http1::serve(io, first, http1).await;
+        http1::serve(io, &first, http1).await;
     }
 }
 
 const H2_PREFACE_START: &[u8] = b"PRI";
 
-/// Reads until the first bytes tell HTTP/2's preface from HTTP/1.1: `None`
-/// when the client goes first. It takes the socket and gives it back, not
-/// borrows it: a local an async fn has borrowed keeps its room in the
-/// future to the end of its scope, so `serve_http` would carry a second
-/// socket through every HTTP/1.1 connection's life.
+/// Reads until the first bytes tell HTTP/2's preface from HTTP/1.1, for
+/// no longer than a request head may take: `None` when the client closes
+/// first, stays silent, or the proxy drains. It takes the socket and gives
+/// it back, not borrows it: a local an async fn has borrowed keeps its room
+/// in the future to the end of its scope, so `serve_http` would carry a
+/// second socket through every HTTP/1.1 connection's life.
 async fn first_bytes<IO: AsyncRead + Unpin>(mut io: IO, watch: &Watch) -> Option<(IO, Bytes)> {
     let mut first = BytesMut::new();
-    while first.len() < H2_PREFACE_START.len() && H2_PREFACE_START.starts_with(&first) {
-        first.extend_from_slice(&http1::park(&mut io, watch).await?);
-    }
-    Some((io, first.freeze()))
+    let read = async {
+        let mut buf = [0u8; 16];
+        while first.len() < H2_PREFACE_START.len() && H2_PREFACE_START.starts_with(&first) {
+            match tokio::io::AsyncReadExt::read(&mut io, &mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => first.extend_from_slice(&buf[..n]),
+            }
+        }
+        true
+    };
+    let arrived = tokio::select! {
+        arrived = read => arrived,
+        _ = tokio::time::sleep(watch.head_limit) => false,
+        _ = watch.shutdown.cancelled() => false,
+    };
+    arrived.then(|| (io, first.freeze()))
 }
 
 /// Serves HTTP/2 (by ALPN, or prior knowledge on a plain listener).
@@ -271,8 +271,9 @@ where
         .keep_alive_timeout(Duration::from_secs(10));
     let proxy = shared.proxy.clone();
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        pipeline::handle(proxy.clone(), conn.clone(), client_request(req, None))
+        pipeline::handle(proxy.clone(), conn.clone(), client_request(req))
     });
+    let (io, last_activity) = IdleIo::new(io);
     let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     let period = watch.idle_limit.min(watch.head_limit) / 4 + Duration::from_millis(1);
@@ -291,11 +292,7 @@ where
                 draining = true;
             }
             _ = check.tick() => {
-                if watch.head_clock.age().is_some_and(|t| t >= watch.head_limit) {
-                    tracing::debug!("request head not complete within {:?}: connection closed", watch.head_limit);
-                    return;
-                }
-                if !draining && watch.last_activity.age().is_some_and(|t| t >= watch.idle_limit) {
+                if !draining && last_activity.age() >= watch.idle_limit {
                     connection.as_mut().graceful_shutdown();
                     draining = true;
                 }
@@ -304,19 +301,9 @@ where
     }
 }
 
-/// A hyper request as the pipeline takes it: the body boxed, and an HTTP/1
-/// request (whose connection's framing `verdicts` are given) marked when
-/// the guard found its framing ambiguous.
-pub(super) fn client_request(
-    req: hyper::Request<Incoming>,
-    verdicts: Option<&Verdicts>,
-) -> Request<ClientBody> {
-    let (mut parts, body) = req.into_parts();
-    // One verdict per HTTP/1 request, in the order hyper hands them over.
-    if verdicts.is_some_and(Verdicts::next_is_ambiguous) {
-        parts.extensions.insert(Refusal::AmbiguousFraming);
-    }
-    Request::from_parts(parts, body.map_err(BoxError::from).boxed())
+/// A hyper request as the pipeline takes it: the body boxed.
+fn client_request(req: hyper::Request<Incoming>) -> Request<ClientBody> {
+    req.map(|body| body.map_err(BoxError::from).boxed())
 }
 
 #[cfg(test)]
@@ -328,19 +315,20 @@ mod tests {
         std::mem::size_of::<R>()
     }
 
-    /// A parked HTTP/1.1 connection's task fits jemalloc's 1 KiB size
-    /// class with nothing to spare (docs/benchmarks.md, issue 14 item 4):
-    /// 8 bytes more put it in the 1,280 B class, 5–9 MiB more at 10,000
-    /// idle connections. The sizes are this toolchain's (release, debug).
+    /// A parked HTTP/1.1 connection's task stays as small as it is now
+    /// (docs/benchmarks.md, issue 14 item 4): with tokio's task header it
+    /// fits jemalloc's 768 B size class, where it took the 1 KiB class
+    /// while hyper served HTTP/1.1. The sizes are this toolchain's
+    /// (release, debug).
     #[test]
     fn a_parked_connection_task_stays_in_its_size_class() {
         let size = future_size(serve_connection);
-        let limit = if cfg!(debug_assertions) { 816 } else { 784 };
+        let limit = if cfg!(debug_assertions) { 632 } else { 600 };
         assert!(
             size <= limit,
             "serve_connection's future is {size} B, over {limit} B: the task of every \
-             parked connection no longer fits 1 KiB (box what grew, or measure the idle \
-             figure and change the limit)"
+             parked connection grew (box what grew, or measure the idle figure and \
+             change the limit)"
         );
     }
 }

@@ -1,86 +1,62 @@
-//! HTTP/1.1 connections that let go of hyper while they wait. hyper keeps
-//! a read and a write buffer (8 KiB each) for as long as it serves a
-//! connection, keep-alive waits included: with thousands of idle clients
-//! that is most of the proxy's memory. So a connection with no request in
-//! flight and no byte moved for [`PARK_AFTER`] is taken back from hyper (a
-//! graceful shutdown of an idle hyper connection writes nothing, and
-//! `poll_without_shutdown` hands back the socket with any bytes read
-//! ahead), waits for its next bytes with a few bytes of buffer
-//! ([`park`]), and gets a fresh hyper connection when they come.
+//! HTTP/1.1 with clients, spoken by our own codec: one loop per connection
+//! reads a request head (`head`), hands the request to the pipeline, writes
+//! its answer (`respond`) and goes round again while the connection lives.
+//! The request's body (`body`) is read by whoever polls it, from the same
+//! socket and buffer (`wire`), and the head is parsed once, its framing
+//! checked on the way (no second parser beside it).
 //!
-//! An upgrade (101) hands the socket to the pipeline's splice through the
-//! request's [`ClientUpgrade`] instead of hyper's own upgrade channel.
+//! While it waits for a request, a connection holds its read buffer for
+//! [`PARK_AFTER`], then lets it go and waits with 16 bytes of stack
+//! ([`park`]): thousands of idle clients cost little. An upgrade (101)
+//! hands the socket, with what was read ahead, to the pipeline's splice
+//! through the request's [`ClientUpgrade`].
 
-use std::convert::Infallible;
+mod body;
+mod head;
+mod respond;
+mod wire;
+
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use bytes::BytesMut;
+use http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use super::framing::{HeadClock, Verdicts};
-use super::idle::LastActivity;
 use super::prefixed::Prefixed;
-use super::side_wake::SideWake;
-use crate::hygiene;
+use crate::codec::Decoder;
+use crate::hygiene::{self, Refusal};
 use crate::pipeline::{self, ClientUpgrade, ConnInfo, Proxy, UpgradeHandoff};
-use crate::upstream::{BoxError, ProxyBody};
+use crate::upstream::ProxyBody;
+use body::RequestBody;
+use head::{BodyFraming, HeadError, RequestHead};
+use respond::{Asked, Reply};
+use wire::{BodyState, Wire, WireState};
 
-/// How long a connection with nothing in flight keeps its hyper connection.
+/// How long a connection waiting for its next request keeps its buffer.
 const PARK_AFTER: Duration = Duration::from_millis(500);
+/// Bytes asked of the socket for a request head.
+const HEAD_READ: usize = 8 * 1024;
 
-/// What a connection's serving loop watches besides hyper.
+/// The limits a connection waits within.
 pub struct Watch {
-    pub head_clock: Arc<HeadClock>,
-    pub last_activity: Arc<LastActivity>,
+    /// For a request head, from its first byte (or the connection's start).
     pub head_limit: Duration,
+    /// For the next request on a kept-alive connection.
     pub idle_limit: Duration,
     pub shutdown: CancellationToken,
-}
-
-impl Watch {
-    /// How much longer the connection may wait: for the rest of a head it
-    /// has begun (or its first), else for its next request.
-    fn wait_left(&self) -> Duration {
-        match self.head_clock.age() {
-            Some(age) => self.head_limit.saturating_sub(age),
-            None => {
-                let idle = self.last_activity.age().unwrap_or_default();
-                self.idle_limit.saturating_sub(idle)
-            }
-        }
-    }
-}
-
-/// Waits for a parked connection's next bytes, holding 16 bytes of buffer
-/// (hyper reads the rest): `None` when the client closed, the wait ran out
-/// or the proxy drains.
-pub async fn park<IO: AsyncRead + Unpin>(io: &mut IO, watch: &Watch) -> Option<Bytes> {
-    let mut buf = [0u8; 16];
-    tokio::select! {
-        read = io.read(&mut buf) => match read {
-            Ok(0) | Err(_) => None,
-            Ok(n) => Some(Bytes::copy_from_slice(&buf[..n])),
-        },
-        _ = tokio::time::sleep(watch.wait_left()) => None,
-        _ = watch.shutdown.cancelled() => None,
-    }
 }
 
 /// What one connection's requests and its serving loop share.
 pub struct Http1Conn {
     pub proxy: Arc<Proxy>,
     pub conn: Arc<ConnInfo>,
-    pub verdicts: Arc<Verdicts>,
     pub max_head: usize,
     pub watch: Watch,
 }
@@ -88,246 +64,352 @@ pub struct Http1Conn {
 /// Serves HTTP/1.1 on `io` (whose first bytes, already read, are `carry`)
 /// until the client leaves, the connection idles out, or the proxy drains.
 ///
-/// Not an async fn, and `shared` comes in its Arc (and `close` borrows the
-/// socket), because an async fn keeps room for its arguments for as long
-/// as it runs, beside the locals they are moved into: a parked
-/// connection's task would carry them twice over. The async block uses the
-/// arguments it captures in place.
-#[expect(
-    clippy::manual_async_fn,
-    reason = "an async fn would keep its arguments twice"
-)]
-pub fn serve<IO>(mut io: IO, mut carry: Bytes, shared: Arc<Http1Conn>) -> impl Future<Output = ()>
+/// Not an async fn: the socket goes into its shared [`Wire`] before the
+/// future is made, so a parked connection's task holds a pointer to it, not
+/// the socket and its copy (an async fn keeps room for its arguments for as
+/// long as it runs, beside the locals they are moved into).
+pub fn serve<IO>(io: IO, carry: &[u8], shared: Arc<Http1Conn>) -> impl Future<Output = ()>
 where
     IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
+    let wire = Arc::new(Wire::new(io, BytesMut::from(carry)));
     async move {
-        let watch = &shared.watch;
-        let busy = Arc::new(AtomicUsize::new(0));
-        let handoff: Arc<Mutex<Option<UpgradeHandoff>>> = Arc::default();
+        let mut waiting = Waiting {
+            check: None,
+            head_since: Some(Instant::now()),
+        };
         loop {
-            if carry.is_empty() {
-                match park(&mut io, watch).await {
-                    Some(bytes) => carry = bytes,
-                    None => return close(&mut io).await,
+            let head = match next_head(&wire, &shared, &mut waiting).await {
+                Next::Head(head) => head,
+                Next::Refuse(error) => {
+                    refuse(&wire, &error, &shared.conn).await;
+                    break;
                 }
-            }
-            let service = service(shared.clone(), busy.clone(), handoff.clone());
-            // Boxed, with hyper's connection made inside the box and the box
-            // bound before it is awaited: a parked connection's task holds none
-            // of a running one's state. (Made here and moved in, or awaited as
-            // a temporary, the connection and the unboxed future kept their
-            // room in this future, 3 KiB for every parked connection.)
-            let running = Box::pin(drive(carry, io, service, &shared, &busy));
-            let (ended, parts) = running.await;
-            let Some((read_ahead, rest, next_io)) = parts else {
-                return;
+                Next::Close => break,
             };
-            carry = join(read_ahead, rest);
-            io = next_io;
-            let upgrade = handoff.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(tx) = upgrade.filter(|tx| !tx.is_closed()) {
-                let _ = tx.send(Box::new(Prefixed::new(carry, io)));
-                return;
+            // Boxed, and bound before it is awaited: a waiting connection's
+            // task holds none of a running exchange's state.
+            let exchange = Box::pin(exchange(&wire, head, &shared));
+            match exchange.await {
+                After::KeepAlive => {}
+                After::Close => break,
+                After::Gone => return,
+                After::Upgrade(handoff) => return hand_over(wire, handoff),
             }
-            if ended != Ended::Parked {
-                return close(&mut io).await;
+        }
+        close(&wire).await;
+    }
+}
+
+/// A connection's wait for its next request head.
+struct Waiting {
+    /// Ticks while the connection waits: the time limits are checked at
+    /// each (not at every wake-up); a parked connection's ticks once, at
+    /// the end of its idle time. Made at the first wait.
+    check: Option<Interval>,
+    /// When the head being read began to arrive, if one has.
+    head_since: Option<Instant>,
+}
+
+enum Next {
+    Head(Box<RequestHead>),
+    /// Answered with a 400 or 431, then closed.
+    Refuse(HeadError),
+    Close,
+}
+
+/// Reads until a request head is complete, within the time limits.
+async fn next_head<IO>(wire: &Wire<IO>, shared: &Http1Conn, waiting: &mut Waiting) -> Next
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut idle_since = Instant::now();
+    loop {
+        let waited = poll_fn(|cx| poll_head(wire, shared, waiting, idle_since, cx)).await;
+        if let Waited::Done(next) = waited {
+            return next;
+        }
+        if !park(wire, &shared.watch, waiting, idle_since).await {
+            return Next::Close;
+        }
+        idle_since = Instant::now();
+    }
+}
+
+enum Waited {
+    Done(Next),
+    /// Quiet for [`PARK_AFTER`]: let the buffer go.
+    Park,
+}
+
+fn poll_head<IO>(
+    wire: &Wire<IO>,
+    shared: &Http1Conn,
+    waiting: &mut Waiting,
+    idle_since: Instant,
+    cx: &mut Context<'_>,
+) -> Poll<Waited>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let watch = &shared.watch;
+    loop {
+        let mut state = wire.lock();
+        if !state.read.is_empty() {
+            waiting.head_since.get_or_insert_with(Instant::now);
+            match head::take(&mut state.read, shared.max_head) {
+                Ok(Some(head)) => {
+                    waiting.head_since = None;
+                    return Poll::Ready(Waited::Done(Next::Head(Box::new(head))));
+                }
+                Ok(None) => {}
+                Err(error) => return Poll::Ready(Waited::Done(Next::Refuse(error))),
+            }
+        }
+        match state.poll_fill(cx, HEAD_READ) {
+            Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(Waited::Done(Next::Close)),
+            Poll::Ready(Ok(_)) => continue,
+            Poll::Pending => {}
+        }
+        let empty = state.read.is_empty();
+        drop(state);
+        let check = waiting.check.get_or_insert_with(|| checker(watch));
+        let Poll::Ready(now) = check.poll_tick(cx) else {
+            return Poll::Pending;
+        };
+        if watch.shutdown.is_cancelled() {
+            return Poll::Ready(Waited::Done(Next::Close));
+        }
+        match waiting.head_since {
+            Some(since) if now.saturating_duration_since(since) >= watch.head_limit => {
+                tracing::debug!(
+                    "request head not complete within {:?}: connection closed",
+                    watch.head_limit
+                );
+                return Poll::Ready(Waited::Done(Next::Close));
+            }
+            Some(_) => {}
+            None => {
+                let idle = now.saturating_duration_since(idle_since);
+                if idle >= watch.idle_limit {
+                    return Poll::Ready(Waited::Done(Next::Close));
+                }
+                if idle >= PARK_AFTER && empty {
+                    return Poll::Ready(Waited::Park);
+                }
             }
         }
     }
 }
 
-#[derive(PartialEq, Eq)]
-enum Ended {
-    /// Let go while idle: the connection waits for its next request.
-    Parked,
-    /// hyper is done with it: the client asked to close, or the proxy did.
-    Done,
+/// The wait's ticker: often enough to hold each limit to a quarter of it.
+fn checker(watch: &Watch) -> Interval {
+    let period = (PARK_AFTER / 4)
+        .min(watch.head_limit / 4)
+        .min(watch.idle_limit / 4)
+        .max(Duration::from_millis(1));
+    let mut check = tokio::time::interval_at(Instant::now() + period, period);
+    check.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    check
 }
 
-/// Runs one hyper connection on `io` (whose first bytes, already read, are
-/// `carry`) until it ends or is parked; gives back what it read ahead, the
-/// put-back bytes it did not read, and the socket.
-async fn drive<IO, S>(
-    carry: Bytes,
-    io: IO,
-    service: S,
-    shared: &Http1Conn,
-    busy: &AtomicUsize,
-) -> (Ended, Option<(Bytes, Bytes, IO)>)
+/// Waits for a parked connection's next bytes, its buffer let go (they
+/// are read with 16 bytes of stack) and its ticker set to the end of the
+/// idle time: `false` when the client closed, the wait ran out or the
+/// proxy drains.
+async fn park<IO: AsyncRead + Unpin>(
+    wire: &Wire<IO>,
+    watch: &Watch,
+    waiting: &mut Waiting,
+    idle_since: Instant,
+) -> bool {
+    {
+        let mut state = wire.lock();
+        if state.read.is_empty() {
+            state.read = BytesMut::new();
+        }
+    }
+    let check = waiting.check.get_or_insert_with(|| checker(watch));
+    check.reset_at(idle_since + watch.idle_limit);
+    let arrived = poll_fn(|cx| {
+        let mut state = wire.lock();
+        let mut buf = [0u8; 16];
+        let mut read = ReadBuf::new(&mut buf);
+        match Pin::new(&mut state.io).poll_read(cx, &mut read) {
+            Poll::Ready(Ok(())) if !read.filled().is_empty() => {
+                let filled = read.filled();
+                state.read.extend_from_slice(filled);
+                return Poll::Ready(true);
+            }
+            Poll::Ready(_) => return Poll::Ready(false),
+            Poll::Pending => {}
+        }
+        check.poll_tick(cx).map(|_| false)
+    });
+    let arrived = tokio::select! {
+        arrived = arrived => arrived,
+        _ = watch.shutdown.cancelled() => false,
+    };
+    if let Some(check) = &mut waiting.check {
+        check.reset();
+    }
+    arrived
+}
+
+/// How a connection goes on after an exchange.
+enum After {
+    KeepAlive,
+    /// Closed with a FIN (and a TLS close_notify).
+    Close,
+    /// Dropped: the client left, or the answer could not be written.
+    Gone,
+    /// The socket goes to the request's upgrade.
+    Upgrade(UpgradeHandoff),
+}
+
+/// One request through the pipeline and its answer back to the client.
+async fn exchange<IO>(wire: &Arc<Wire<IO>>, head: Box<RequestHead>, shared: &Http1Conn) -> After
 where
     IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-    S: hyper::service::HttpService<Incoming, ResBody = ProxyBody> + Unpin,
-    S::Future: Unpin,
-    S::Error: Into<BoxError>,
 {
-    // Made afresh each time (it costs nothing) rather than kept while parked.
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        // The framing guard's head clock bounds heads instead: hyper's
-        // timer also runs while a keep-alive connection waits.
-        .header_read_timeout(None)
-        .max_buf_size(shared.max_head)
-        .keep_alive(true);
-    let mut connection = builder.serve_connection(TokioIo::new(Prefixed::new(carry, io)), service);
-    let watch = &shared.watch;
-    let park_after = PARK_AFTER.min(watch.idle_limit);
-    let period = park_after.min(watch.head_limit / 4) + Duration::from_millis(1);
-    let mut check = tokio::time::interval(period);
-    let mut shutdown = std::pin::pin!(watch.shutdown.cancelled());
-    let side = SideWake::new();
-    let (mut parking, mut draining) = (false, false);
-    let result = poll_fn(|cx| {
-        loop {
-            if let Poll::Ready(result) = connection.poll_without_shutdown(cx) {
-                return Poll::Ready(Some(result));
-            }
-            let Some(side_waker) = side.woken(cx) else {
-                return Poll::Pending;
-            };
-            let mut side_cx = Context::from_waker(side_waker);
-            let mut fired = false;
-            if !draining && shutdown.as_mut().poll(&mut side_cx).is_ready() {
-                Pin::new(&mut connection).graceful_shutdown();
-                draining = true;
-                fired = true;
-            }
-            if check.poll_tick(&mut side_cx).is_ready() {
-                if watch
-                    .head_clock
-                    .age()
-                    .is_some_and(|t| t >= watch.head_limit)
-                {
-                    tracing::debug!(
-                        "request head not complete within {:?}: connection closed",
-                        watch.head_limit
-                    );
-                    return Poll::Ready(None);
-                }
-                let quiet = watch.last_activity.age().is_some_and(|t| t >= park_after);
-                if !parking && !draining && quiet && busy.load(Ordering::Acquire) == 0 {
-                    Pin::new(&mut connection).graceful_shutdown();
-                    parking = true;
-                }
-                fired = true;
-            }
-            if !fired {
-                return Poll::Pending;
-            }
-            // Round again: the connection moves on after a shutdown, and
-            // the side futures that fired wait for their next event.
-            side.again();
+    let RequestHead {
+        mut parts,
+        body: framing,
+        mut keep_alive,
+        expect_continue,
+    } = *head;
+    let decoder = match framing {
+        BodyFraming::None => None,
+        BodyFraming::Ambiguous => {
+            parts.extensions.insert(Refusal::AmbiguousFraming);
+            keep_alive = false;
+            None
         }
+        BodyFraming::Length(length) => Some(Decoder::length(length)),
+        BodyFraming::Chunked => Some(Decoder::chunked()),
+    };
+    let body = match decoder {
+        Some(decoder) => RequestBody::new(wire.clone(), decoder, expect_continue).boxed(),
+        None => empty(),
+    };
+    let handoff = hygiene::is_upgrade(&parts.headers).then(|| {
+        let (claim, handoff) = ClientUpgrade::pair();
+        parts.extensions.insert(claim);
+        handoff
+    });
+    let asked = Asked {
+        head: parts.method == Method::HEAD,
+        version: parts.version,
+        keep_alive,
+    };
+    let request = Request::from_parts(parts, body);
+    let mut answer = pipeline::handle(shared.proxy.clone(), shared.conn.clone(), request);
+    let response = poll_fn(|cx| {
+        if let Poll::Ready(Ok(response)) = answer.as_mut().poll(cx) {
+            return Poll::Ready(Some(response));
+        }
+        if client_left(wire, shared.max_head, cx) {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
     })
     .await;
-    let Some(result) = result else {
-        return (Ended::Done, None);
+    drop(answer);
+    let Some(response) = response else {
+        tracing::debug!(client = %shared.conn.peer, "the client left before its answer");
+        return After::Gone;
     };
-    if let Err(e) = result {
-        tracing::debug!("connection ended: {e}");
-        return (Ended::Done, None);
+    let upgraded = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+    let asked = Asked {
+        keep_alive: asked.keep_alive && !shared.watch.shutdown.is_cancelled(),
+        ..asked
+    };
+    let Reply {
+        mut outgoing,
+        keep_alive,
+    } = respond::encode(response, &asked);
+    let mut writer = wire.writer();
+    if let Err(e) = poll_fn(|cx| outgoing.poll_send(&mut writer, cx)).await {
+        tracing::debug!(client = %shared.conn.peer, "the answer was not written whole: {e}");
+        return After::Gone;
     }
-    let parts = connection.into_parts();
-    let (rest, io) = parts.io.into_inner().into_parts();
-    let ended = if parking && !draining {
-        Ended::Parked
-    } else {
-        Ended::Done
-    };
-    (ended, Some((parts.read_buf, rest, io)))
+    drop(outgoing);
+    match handoff {
+        Some(handoff) if upgraded => After::Upgrade(handoff),
+        _ if keep_alive && wire.lock().body == BodyState::Settled => After::KeepAlive,
+        _ => After::Close,
+    }
 }
 
-fn join(first: Bytes, second: Bytes) -> Bytes {
-    if first.is_empty() {
-        return second;
+/// Whether the client has closed (or reset) the connection while its
+/// answer is awaited. Bytes it sends meanwhile (a pipelined request) are
+/// kept for later, up to a head's worth; none are read while the
+/// request's own body is being read.
+fn client_left<IO: AsyncRead + Unpin>(
+    wire: &Wire<IO>,
+    max_head: usize,
+    cx: &mut Context<'_>,
+) -> bool {
+    let mut state = wire.lock();
+    if state.body == BodyState::Reading {
+        return false;
     }
-    if second.is_empty() {
-        return first;
+    let mut buf = [0u8; 512];
+    while state.read.len() < max_head {
+        let mut read = ReadBuf::new(&mut buf);
+        match Pin::new(&mut state.io).poll_read(cx, &mut read) {
+            Poll::Pending => return false,
+            Poll::Ready(Err(_)) => return true,
+            Poll::Ready(Ok(())) if read.filled().is_empty() => return true,
+            Poll::Ready(Ok(())) => {
+                let filled = read.filled();
+                state.read.extend_from_slice(filled);
+            }
+        }
     }
-    let mut both = BytesMut::with_capacity(first.len() + second.len());
-    both.extend_from_slice(&first);
-    both.extend_from_slice(&second);
-    both.freeze()
+    false
+}
+
+fn empty() -> ProxyBody {
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// Answers a head that cannot be served (400, 431) before the close.
+async fn refuse<IO>(wire: &Wire<IO>, error: &HeadError, conn: &ConnInfo)
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let status = error.status();
+    tracing::debug!(client = %conn.peer, "{error}: answered {status}");
+    let asked = Asked {
+        head: false,
+        version: http::Version::HTTP_11,
+        keep_alive: false,
+    };
+    let mut reply = respond::encode(crate::error::local_response(status), &asked);
+    let mut writer = wire.writer();
+    let _ = poll_fn(|cx| reply.outgoing.poll_send(&mut writer, cx)).await;
+}
+
+/// Gives the socket, with the bytes read after the 101's request, to the
+/// upgrade that claims it; nothing else may hold it by then.
+fn hand_over<IO>(wire: Arc<Wire<IO>>, handoff: UpgradeHandoff)
+where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    match Arc::try_unwrap(wire) {
+        Ok(wire) => {
+            let WireState { io, read, .. } = wire.into_inner();
+            let _ = handoff.send(Box::new(Prefixed::new(read.freeze(), io)));
+        }
+        Err(_) => tracing::debug!("upgrade dropped: the request's body still holds its connection"),
+    }
 }
 
 /// Ends the connection with a FIN (and a TLS close_notify), bounded.
-async fn close<IO: AsyncWrite + Unpin>(io: &mut IO) {
-    let _ = tokio::time::timeout(Duration::from_secs(1), io.shutdown()).await;
-}
-
-/// A response on its way, boxed so the hyper connection can be taken apart.
-type Answer = Pin<Box<dyn Future<Output = Result<http::Response<ProxyBody>, Infallible>> + Send>>;
-
-/// The hyper service of one hyper connection: each request marked busy
-/// until its response body is done, and an upgrade request given its claim
-/// on the connection.
-fn service(
-    shared: Arc<Http1Conn>,
-    busy: Arc<AtomicUsize>,
-    handoff: Arc<Mutex<Option<UpgradeHandoff>>>,
-) -> impl hyper::service::HttpService<Incoming, ResBody = ProxyBody, Error = Infallible, Future = Answer>
-+ Unpin {
-    hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        let mut req = super::client_request(req, Some(&shared.verdicts));
-        if hygiene::is_upgrade(req.headers()) {
-            let (claim, tx) = ClientUpgrade::pair();
-            req.extensions_mut().insert(claim);
-            *handoff.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
-        }
-        let in_flight = InFlight::enter(&busy);
-        let answer = pipeline::handle(shared.proxy.clone(), shared.conn.clone(), req);
-        Box::pin(async move {
-            let response = answer.await?;
-            Ok(response.map(|body| {
-                ProxyBody::new(Tracked {
-                    body,
-                    _in_flight: in_flight,
-                })
-            }))
-        }) as Answer
-    })
-}
-
-/// One request between its head and the end of its response body.
-struct InFlight(Arc<AtomicUsize>);
-
-impl InFlight {
-    fn enter(count: &Arc<AtomicUsize>) -> InFlight {
-        count.fetch_add(1, Ordering::AcqRel);
-        InFlight(count.clone())
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// A response body that keeps its request counted as in flight until
-/// hyper has written (or dropped) it.
-struct Tracked {
-    body: ProxyBody,
-    _in_flight: InFlight,
-}
-
-impl Body for Tracked {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
+async fn close<IO: AsyncRead + AsyncWrite + Unpin>(wire: &Wire<IO>) {
+    let mut writer = wire.writer();
+    let _ = tokio::time::timeout(Duration::from_secs(1), writer.shutdown()).await;
 }

@@ -1,6 +1,6 @@
-//! An I/O stream with bytes already read from it put back in front: what a
-//! connection read while it waited, or what hyper had read ahead when it
-//! let the connection go, is read again first by the next reader.
+//! An I/O stream with bytes already read from it put back in front: what
+//! a connection read before it knew its protocol, or what it had read
+//! ahead when an upgrade took it, is read again first by the next reader.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -16,11 +16,6 @@ pub struct Prefixed<T> {
 impl<T> Prefixed<T> {
     pub fn new(prefix: Bytes, inner: T) -> Self {
         Prefixed { prefix, inner }
-    }
-
-    /// The stream, and the put-back bytes nobody has read yet.
-    pub fn into_parts(self) -> (Bytes, T) {
-        (self.prefix, self.inner)
     }
 }
 

@@ -4,7 +4,6 @@
 //! or channel of its own; idle in the pool it is not polled at all.
 
 mod body;
-mod decode;
 mod request;
 mod response;
 mod upgraded;
@@ -38,7 +37,7 @@ pub enum Http1Error {
     ClosedBeforeHead,
     #[error("the upstream closed the connection before the end of the response body")]
     Truncated,
-    #[error("the upstream's response head is over {} KiB or {} fields", response::MAX_HEAD / 1024, response::MAX_HEADERS)]
+    #[error("the upstream's response head is over {} KiB or {} fields", response::MAX_HEAD / 1024, crate::codec::fields::MAX_HEADERS)]
     HeadTooLarge,
     #[error("the upstream's response head is malformed: {0}")]
     MalformedHead(httparse::Error),
@@ -48,6 +47,17 @@ pub enum Http1Error {
     Request(&'static str),
     #[error("the request's body failed: {0}")]
     RequestBody(BoxError),
+}
+
+impl From<crate::codec::BodyError> for Http1Error {
+    fn from(error: crate::codec::BodyError) -> Self {
+        use crate::codec::BodyError;
+        match error {
+            BodyError::Malformed(why) => Http1Error::Malformed(why),
+            BodyError::Trailers(e) => Http1Error::MalformedHead(e),
+            BodyError::Truncated => Http1Error::Truncated,
+        }
+    }
 }
 
 /// An exchange that failed, with the request when none of it went out.

@@ -12,9 +12,9 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
-use super::decode::Decoder;
 use super::request::Upload;
 use super::{Http1, Http1Error};
+use crate::codec::Decoder;
 use crate::upstream::pool::IdlePool;
 
 pub struct ResponseBody {
@@ -113,7 +113,7 @@ impl Body for ResponseBody {
             };
             live.push_upload(cx);
             match this.decoder.decode(&mut live.conn.read) {
-                Err(e) => return this.fail(e),
+                Err(e) => return this.fail(e.into()),
                 Ok(Some(frame)) => {
                     if this.decoder.is_done() {
                         this.finish();
@@ -130,7 +130,7 @@ impl Body for ResponseBody {
                 Ok(0) => {
                     live.keep_alive = false;
                     if let Err(e) = this.decoder.close() {
-                        return this.fail(e);
+                        return this.fail(e.into());
                     }
                 }
                 Ok(_) => {}

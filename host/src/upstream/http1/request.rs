@@ -1,41 +1,23 @@
 //! Writing a request to an HTTP/1.1 upstream: the head in wire form, then
-//! the body framed by its length or in chunks, pulled from the request's
-//! body as the socket takes it. The framing follows the request's own
+//! the body framed by its length or in chunks (trailers included), pulled
+//! from the request's body as the socket takes it. The framing follows the request's own
 //! `Content-Length` when it has one, else what its body knows of its size,
 //! as hyper's client does (a GET, HEAD or CONNECT of unknown size goes
 //! without a body).
 
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use http::{HeaderValue, Method, header, request};
 use http_body::Body;
-use http_body_util::BodyExt;
 use tokio::io::AsyncWrite;
 
 use super::Http1Error;
+use crate::codec::{Framing, Outgoing, SendError, put_header};
 use crate::upstream::proxy_body::ProxyBody;
 
-/// Body bytes gathered before they are written, at most.
-const WRITE_BATCH: usize = 64 * 1024;
-
-/// How the request's body is delimited on the wire.
-enum Framing {
-    /// So many bytes still to send.
-    Length(u64),
-    Chunked,
-}
-
-/// A request's bytes on their way out: what is encoded and not yet
-/// written, and the body still to read.
-pub struct Upload {
-    out: BytesMut,
-    body: Option<(ProxyBody, Framing)>,
-    /// Whether a byte has been written or a body frame taken: past that,
-    /// the request cannot be given back whole.
-    touched: bool,
-}
+/// A request's bytes on their way out (see [`Outgoing`]).
+pub struct Upload(Outgoing);
 
 impl Upload {
     /// Encodes the head of `parts`; the body follows as [`Upload::poll_send`]
@@ -67,30 +49,21 @@ impl Upload {
             _ => {}
         }
         out.extend_from_slice(b"\r\n");
-        Ok(Self {
+        Ok(Self(Outgoing::new(
             out,
-            body: framing.map(|framing| (body, framing)),
-            touched: false,
-        })
+            framing.map(|framing| (body, framing)),
+        )))
     }
 
     /// Whether a byte has gone out or a body frame been taken.
     pub fn is_touched(&self) -> bool {
-        self.touched
+        self.0.is_touched()
     }
 
     /// The body, when nothing of the request has gone out or been taken
     /// from it: the request can then go whole on another connection.
     pub fn into_unsent(self) -> Option<ProxyBody> {
-        if self.touched {
-            return None;
-        }
-        Some(match self.body {
-            Some((body, _)) => body,
-            None => http_body_util::Empty::new()
-                .map_err(|never| match never {})
-                .boxed(),
-        })
+        self.0.into_unsent()
     }
 
     /// Writes what is encoded and encodes more as the body yields it;
@@ -100,53 +73,11 @@ impl Upload {
         io: &mut W,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), Http1Error>> {
-        loop {
-            let body_open = self.fill(cx)?;
-            if self.out.is_empty() {
-                ready!(Pin::new(&mut *io).poll_flush(cx)).map_err(Http1Error::Write)?;
-                return if body_open {
-                    Poll::Pending
-                } else {
-                    Poll::Ready(Ok(()))
-                };
-            }
-            let written =
-                ready!(Pin::new(&mut *io).poll_write(cx, &self.out)).map_err(Http1Error::Write)?;
-            if written == 0 {
-                return Poll::Ready(Err(Http1Error::Write(std::io::ErrorKind::WriteZero.into())));
-            }
-            self.touched = true;
-            self.out.advance(written);
-        }
-    }
-
-    /// Encodes the body's frames that are ready, up to a batch; whether the
-    /// body has more to come.
-    fn fill(&mut self, cx: &mut Context<'_>) -> Result<bool, Http1Error> {
-        while let Some((body, framing)) = &mut self.body {
-            if self.out.len() >= WRITE_BATCH {
-                return Ok(true);
-            }
-            let frame = match Pin::new(&mut *body).poll_frame(cx) {
-                Poll::Pending => return Ok(true),
-                Poll::Ready(Some(frame)) => {
-                    self.touched = true;
-                    frame.map_err(Http1Error::RequestBody)?
-                }
-                Poll::Ready(None) => {
-                    finish(framing, &mut self.out)?;
-                    self.body = None;
-                    return Ok(false);
-                }
-            };
-            // Trailers are not sent: hyper's client sent only those the
-            // request's `Trailer` header lists, and that header is
-            // hop-by-hop, so none reached HTTP/1.1 origins before either.
-            if let Ok(data) = frame.into_data() {
-                put_data(framing, &data, &mut self.out)?;
-            }
-        }
-        Ok(false)
+        self.0.poll_send(io, cx).map_err(|e| match e {
+            SendError::Write(e) => Http1Error::Write(e),
+            SendError::Body(e) => Http1Error::RequestBody(e),
+            SendError::Length(why) => Http1Error::Request(why),
+        })
     }
 }
 
@@ -168,46 +99,6 @@ fn framing(parts: &request::Parts, body: &ProxyBody) -> Result<Option<Framing>, 
         None if matches!(parts.method, Method::GET | Method::HEAD | Method::CONNECT) => None,
         None => Some(Framing::Chunked),
     })
-}
-
-fn put_data(framing: &mut Framing, data: &[u8], out: &mut BytesMut) -> Result<(), Http1Error> {
-    match framing {
-        Framing::Length(left) => {
-            *left = left
-                .checked_sub(data.len() as u64)
-                .ok_or(Http1Error::Request(
-                    "its body is longer than its content-length",
-                ))?;
-            out.extend_from_slice(data);
-        }
-        Framing::Chunked if data.is_empty() => {}
-        Framing::Chunked => {
-            out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
-            out.extend_from_slice(data);
-            out.extend_from_slice(b"\r\n");
-        }
-    }
-    Ok(())
-}
-
-fn finish(framing: &Framing, out: &mut BytesMut) -> Result<(), Http1Error> {
-    match framing {
-        Framing::Length(0) => Ok(()),
-        Framing::Length(_) => Err(Http1Error::Request(
-            "its body is shorter than its content-length",
-        )),
-        Framing::Chunked => {
-            out.extend_from_slice(b"0\r\n\r\n");
-            Ok(())
-        }
-    }
-}
-
-fn put_header(out: &mut BytesMut, name: &str, value: &HeaderValue) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value.as_bytes());
-    out.extend_from_slice(b"\r\n");
 }
 
 /// The head's size in wire form, with room for a framing header.

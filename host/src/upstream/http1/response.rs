@@ -9,16 +9,15 @@
 use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Version, header};
+use http::{HeaderMap, Method, Response, StatusCode, Version, header};
 
 use super::Http1Error;
-use super::decode::Decoder;
+use crate::codec::Decoder;
+use crate::codec::fields::{self, MAX_HEADERS, Span};
 use crate::hygiene;
 
 /// The largest response head read, as a limit against a runaway upstream.
 pub const MAX_HEAD: usize = 64 * 1024;
-/// The most header fields in a response head (hyper's limit too).
-pub const MAX_HEADERS: usize = 100;
 
 /// A response head, and how its body follows.
 pub struct Head {
@@ -43,16 +42,9 @@ pub fn take(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, Http1Er
     }
 }
 
-/// Where a header's name and value lie in the head.
-#[derive(Clone, Copy, Default)]
-struct Field {
-    name: (u32, u32),
-    value: (u32, u32),
-}
-
 fn take_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, Http1Error> {
     let mut slots = [const { MaybeUninit::<httparse::Header>::uninit() }; MAX_HEADERS];
-    let mut fields = [Field::default(); MAX_HEADERS];
+    let mut spans = [Span::default(); MAX_HEADERS];
     let mut parsed = httparse::Response::new(&mut []);
     let parse = httparse::ParserConfig::default().parse_response_with_uninit_headers(
         &mut parsed,
@@ -76,29 +68,15 @@ fn take_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, Http1Er
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
     };
-    let base = buf.as_ptr() as usize;
-    let offset = |part: &[u8]| ((part.as_ptr() as usize - base) as u32, part.len() as u32);
     let count = parsed.headers.len();
-    for (field, header) in fields.iter_mut().zip(parsed.headers.iter()) {
-        *field = Field {
-            name: offset(header.name.as_bytes()),
-            value: offset(header.value),
-        };
-    }
+    fields::spans(buf, parsed.headers, &mut spans);
     let head = buf.split_to(length).freeze();
-    let mut headers = HeaderMap::with_capacity(count);
-    for field in &fields[..count] {
-        let (start, len) = (field.name.0 as usize, field.name.1 as usize);
-        let name = HeaderName::from_bytes(&head[start..start + len]).map_err(|_| bad_field())?;
-        let (start, len) = (field.value.0 as usize, field.value.1 as usize);
-        let value = HeaderValue::from_maybe_shared(head.slice(start..start + len))
-            .map_err(|_| bad_field())?;
-        headers.append(name, value);
-    }
+    let mut headers = fields::header_map(&head, &spans[..count])
+        .map_err(|_| Http1Error::Malformed("a header field is not valid"))?;
     let mut response = Response::new(());
     *response.status_mut() = status;
     *response.version_mut() = version;
-    let keep_alive = keeps_alive(version, &headers);
+    let keep_alive = fields::keeps_alive(version, &headers);
     let (decoder, framing_keeps_alive) = framing(method, status, &mut headers)?;
     *response.headers_mut() = headers;
     Ok(Some(Head {
@@ -106,28 +84,6 @@ fn take_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, Http1Er
         decoder,
         keep_alive: keep_alive && framing_keeps_alive,
     }))
-}
-
-fn bad_field() -> Http1Error {
-    Http1Error::Malformed("a header field is not valid")
-}
-
-/// HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes
-/// it unless told to keep it.
-fn keeps_alive(version: Version, headers: &HeaderMap) -> bool {
-    let says = |token: &str| {
-        headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case(token))
-    };
-    if version == Version::HTTP_10 {
-        says("keep-alive")
-    } else {
-        !says("close")
-    }
 }
 
 /// The body's decoder, and whether its framing lets the connection live on.
@@ -156,20 +112,7 @@ fn framing(
             (Decoder::until_close(), false)
         });
     }
-    let mut length = None;
-    for value in headers.get_all(header::CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|&b| b == b',') {
-            let part = part.trim_ascii();
-            let parsed = (!part.is_empty() && part.iter().all(u8::is_ascii_digit))
-                .then(|| std::str::from_utf8(part).ok()?.parse::<u64>().ok())
-                .flatten()
-                .ok_or(Http1Error::Malformed("its content-length is not a number"))?;
-            if length.is_some_and(|seen| seen != parsed) {
-                return Err(Http1Error::Malformed("its content-length values disagree"));
-            }
-            length = Some(parsed);
-        }
-    }
+    let length = fields::content_length(headers).map_err(Http1Error::Malformed)?;
     Ok(match length {
         Some(length) => (Decoder::length(length), true),
         None => (Decoder::until_close(), false),

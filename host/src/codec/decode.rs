@@ -1,13 +1,12 @@
-//! Cutting an HTTP/1.1 response body out of the bytes read: by length, in
-//! chunks (extensions ignored, trailers passed on as a trailers frame), or
-//! up to the connection's close. Data frames are slices of the read buffer,
-//! not copies.
+//! Cutting an HTTP/1.1 message body out of the bytes read (a client's
+//! request, an upstream's response): by length, in chunks (extensions
+//! ignored, trailers passed on as a trailers frame), or up to the
+//! connection's close. Data frames are slices of the read buffer, not
+//! copies.
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body::{Frame, SizeHint};
-
-use super::Http1Error;
 
 /// The longest chunk-size line read (size and extensions).
 const MAX_CHUNK_LINE: usize = 4096;
@@ -15,6 +14,17 @@ const MAX_CHUNK_LINE: usize = 4096;
 const MAX_TRAILER_BLOCK: usize = 64 * 1024;
 /// The most trailer fields in a chunked body.
 const MAX_TRAILERS: usize = 100;
+
+/// Why a body could not be read to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("{0}")]
+    Malformed(&'static str),
+    #[error("its trailers are malformed: {0}")]
+    Trailers(httparse::Error),
+    #[error("the connection closed before the end of the body")]
+    Truncated,
+}
 
 pub struct Decoder(State);
 
@@ -74,7 +84,7 @@ impl Decoder {
 
     /// The next frame cut from `buf`, or `None` when more bytes are needed
     /// (or the body is done).
-    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame<Bytes>>, Http1Error> {
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame<Bytes>>, BodyError> {
         loop {
             match self.0 {
                 State::Done => return Ok(None),
@@ -99,7 +109,7 @@ impl Decoder {
                         return Ok(None);
                     };
                     if !line.is_empty() {
-                        return Err(Http1Error::Malformed("a chunk is longer than its size"));
+                        return Err(BodyError::Malformed("a chunk is longer than its size"));
                     }
                     self.0 = State::ChunkSize;
                 }
@@ -138,23 +148,23 @@ impl Decoder {
 
     /// The connection has closed: the end of a body that runs up to it,
     /// and a truncated body for every other framing.
-    pub fn close(&mut self) -> Result<(), Http1Error> {
+    pub fn close(&mut self) -> Result<(), BodyError> {
         match self.0 {
             State::UntilClose | State::Done => {
                 self.0 = State::Done;
                 Ok(())
             }
-            _ => Err(Http1Error::Truncated),
+            _ => Err(BodyError::Truncated),
         }
     }
 }
 
 /// One line off the front of `buf`, without its end (CRLF, or a bare LF);
 /// `None` while it is not complete.
-fn take_line(buf: &mut BytesMut, limit: usize) -> Result<Option<BytesMut>, Http1Error> {
+fn take_line(buf: &mut BytesMut, limit: usize) -> Result<Option<BytesMut>, BodyError> {
     let Some(end) = memchr::memchr(b'\n', buf) else {
         if buf.len() > limit {
-            return Err(Http1Error::Malformed("a chunk-size line is too long"));
+            return Err(BodyError::Malformed("a chunk-size line is too long"));
         }
         return Ok(None);
     };
@@ -167,13 +177,13 @@ fn take_line(buf: &mut BytesMut, limit: usize) -> Result<Option<BytesMut>, Http1
 }
 
 /// A chunk's size: hex digits, then optional extensions after `;`.
-fn chunk_size(line: &[u8]) -> Result<u64, Http1Error> {
+fn chunk_size(line: &[u8]) -> Result<u64, BodyError> {
     let digits = line
         .split(|&b| b == b';')
         .next()
         .unwrap_or_default()
         .trim_ascii();
-    let bad = || Http1Error::Malformed("a chunk size is not a hex number");
+    let bad = || BodyError::Malformed("a chunk size is not a hex number");
     // Hex digits only: `from_str_radix` alone would take a leading `+`.
     if digits.is_empty() || digits.len() > 16 || !digits.iter().all(u8::is_ascii_hexdigit) {
         return Err(bad());
@@ -184,7 +194,7 @@ fn chunk_size(line: &[u8]) -> Result<u64, Http1Error> {
 
 /// The trailer block after the last chunk, through its blank line: `None`
 /// inside while it is not complete, and `Some(None)` when there are none.
-fn take_block(buf: &mut BytesMut) -> Result<Option<Option<Bytes>>, Http1Error> {
+fn take_block(buf: &mut BytesMut) -> Result<Option<Option<Bytes>>, BodyError> {
     if buf.starts_with(b"\r\n") || buf.starts_with(b"\n") {
         buf.advance(if buf[0] == b'\r' { 2 } else { 1 });
         return Ok(Some(None));
@@ -199,24 +209,24 @@ fn take_block(buf: &mut BytesMut) -> Result<Option<Option<Bytes>>, Http1Error> {
     match end {
         Some(end) => Ok(Some(Some(buf.split_to(end).freeze()))),
         None if buf.len() > MAX_TRAILER_BLOCK => {
-            Err(Http1Error::Malformed("the trailers are over 64 KiB"))
+            Err(BodyError::Malformed("the trailers are over 64 KiB"))
         }
         None => Ok(None),
     }
 }
 
-fn trailers(block: &Bytes) -> Result<HeaderMap, Http1Error> {
+fn trailers(block: &Bytes) -> Result<HeaderMap, BodyError> {
     let mut fields = [httparse::EMPTY_HEADER; MAX_TRAILERS];
     let parsed = match httparse::parse_headers(block, &mut fields) {
         Ok(httparse::Status::Complete((_, parsed))) => parsed,
         Ok(httparse::Status::Partial) => {
-            return Err(Http1Error::Malformed("the trailers do not end"));
+            return Err(BodyError::Malformed("the trailers do not end"));
         }
-        Err(e) => return Err(Http1Error::MalformedHead(e)),
+        Err(e) => return Err(BodyError::Trailers(e)),
     };
     let mut trailers = HeaderMap::with_capacity(parsed.len());
     for field in parsed {
-        let bad = || Http1Error::Malformed("a trailer field is not valid");
+        let bad = || BodyError::Malformed("a trailer field is not valid");
         let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| bad())?;
         let value = HeaderValue::from_bytes(field.value).map_err(|_| bad())?;
         trailers.append(name, value);
@@ -233,7 +243,7 @@ mod tests {
         mut decoder: Decoder,
         wire: &[u8],
         step: usize,
-    ) -> Result<Vec<Frame<Bytes>>, Http1Error> {
+    ) -> Result<Vec<Frame<Bytes>>, BodyError> {
         let mut buf = BytesMut::new();
         let mut frames = Vec::new();
         for piece in wire.chunks(step) {
@@ -294,11 +304,11 @@ mod tests {
         assert_eq!(body_of(&until), b"all of it");
         assert!(matches!(
             decode_all(Decoder::length(10), b"short", 2),
-            Err(Http1Error::Truncated)
+            Err(BodyError::Truncated)
         ));
         assert!(matches!(
             decode_all(Decoder::chunked(), b"5\r\nhel", 2),
-            Err(Http1Error::Truncated)
+            Err(BodyError::Truncated)
         ));
     }
 
@@ -314,7 +324,7 @@ mod tests {
             assert!(
                 matches!(
                     decode_all(Decoder::chunked(), wire, 64),
-                    Err(Http1Error::Malformed(_))
+                    Err(BodyError::Malformed(_))
                 ),
                 "{wire:?}"
             );
