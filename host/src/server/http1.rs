@@ -329,9 +329,25 @@ where
         keep_alive,
     } = respond::encode(response, &asked);
     let mut writer = wire.writer();
-    if let Err(e) = poll_fn(|cx| outgoing.poll_send(&mut writer, cx)).await {
-        tracing::debug!(client = %shared.conn.peer, "the answer was not written whole: {e}");
-        return After::Gone;
+    // A client that leaves while the answer's body waits on its origin
+    // ends the exchange (and lets go of the origin) then, not at the next
+    // write.
+    let sent = poll_fn(|cx| match outgoing.poll_send(&mut writer, cx) {
+        Poll::Pending if client_left(wire, shared.max_head, cx) => Poll::Ready(Ok(false)),
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(result) => Poll::Ready(result.map(|()| true)),
+    })
+    .await;
+    match sent {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!(client = %shared.conn.peer, "the client left during its answer");
+            return After::Gone;
+        }
+        Err(e) => {
+            tracing::debug!(client = %shared.conn.peer, "the answer was not written whole: {e}");
+            return After::Gone;
+        }
     }
     drop(outgoing);
     match handoff {
