@@ -9,4 +9,4 @@ pub mod encode;
 pub mod fields;
 
 pub use decode::{BodyError, Decoder};
-pub use encode::{Framing, Outgoing, SendError, put_header};
+pub use encode::{Framing, Outgoing, SendError, put_header, put_length};

@@ -9,6 +9,8 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Version, request};
 use ipnet::IpNet;
 
+use crate::codec::fields;
+
 mod path;
 
 pub use path::{AmbiguousPaths, normalize_path};
@@ -160,27 +162,14 @@ pub fn drop_underscored(headers: &mut HeaderMap) {
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
     let protocol = headers.get(header::UPGRADE).and_then(|v| v.to_str().ok());
     protocol.is_some_and(|p| !p.to_ascii_lowercase().contains("h2c"))
-        && connection_tokens(headers).any(|t| t.eq_ignore_ascii_case("upgrade"))
+        && connection_tokens(headers).any(|t| t.eq_ignore_ascii_case(b"upgrade"))
 }
 
-/// Whether a `Transfer-Encoding` value's last coding is `chunked`, which
-/// alone delimits the message (RFC 9112 §6.3): both the client-side framing
-/// guard and the upstream codec decide a body's end by it.
-pub fn ends_in_chunked(transfer_encoding: &[u8]) -> bool {
-    transfer_encoding
-        .rsplit(|&b| b == b',')
-        .next()
-        .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"))
-}
-
-fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
     headers
         .get_all(header::CONNECTION)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+        .flat_map(|v| fields::tokens(v.as_bytes()))
 }
 
 /// The hop-by-hop headers (RFC 9110 §7.6.1, plus the legacy
@@ -225,7 +214,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .then(|| headers.get(header::UPGRADE).cloned())
         .flatten();
     let named: Vec<HeaderName> = connection_tokens(headers)
-        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
+        .filter_map(|t| HeaderName::from_bytes(t).ok())
         .filter(|name| *name != header::HOST)
         .collect();
     for name in named {

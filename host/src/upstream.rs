@@ -11,7 +11,7 @@ mod health;
 mod http1;
 mod http2;
 mod pool;
-mod proxy_body;
+pub mod proxy_body;
 
 use std::net::IpAddr;
 use std::sync::{Arc, Weak};
@@ -21,7 +21,7 @@ use http::{Request, Response};
 use http_body_util::BodyExt;
 use tokio_util::sync::CancellationToken;
 
-pub use proxy_body::{BoxError, ProxyBody};
+pub use proxy_body::{BoxError, ProxyBody, empty_body};
 
 use client::{Client, ExchangeError};
 pub use endpoint::EndpointState;

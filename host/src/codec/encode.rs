@@ -9,10 +9,9 @@ use std::task::{Context, Poll, ready};
 use bytes::{Buf, BytesMut};
 use http::{HeaderMap, HeaderValue};
 use http_body::Body;
-use http_body_util::BodyExt;
 use tokio::io::AsyncWrite;
 
-use crate::upstream::{BoxError, ProxyBody};
+use crate::upstream::proxy_body::{BoxError, ProxyBody, empty_body};
 
 /// Body bytes gathered before they are written, at most.
 const WRITE_BATCH: usize = 64 * 1024;
@@ -70,9 +69,7 @@ impl Outgoing {
         }
         Some(match self.body {
             Some((body, _)) => body,
-            None => http_body_util::Empty::new()
-                .map_err(|never| match never {})
-                .boxed(),
+            None => empty_body(),
         })
     }
 
@@ -204,10 +201,17 @@ pub fn put_header(out: &mut BytesMut, name: &str, value: &HeaderValue) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Writes a `content-length` field of `length`.
+pub fn put_length(out: &mut BytesMut, length: u64) {
+    out.extend_from_slice(b"content-length: ");
+    out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use http_body_util::StreamBody;
+    use http_body_util::{BodyExt, StreamBody};
 
     use super::*;
 

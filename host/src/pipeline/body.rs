@@ -12,12 +12,12 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
 use http::{HeaderMap, Version, header};
 use http_body::Body as _;
-use http_body_util::{BodyExt, BodyStream, Empty, Full, Limited, StreamBody};
+use http_body_util::{BodyExt, BodyStream, Full, Limited, StreamBody};
 use hyper::body::Frame;
 
 use super::ClientBody;
 use crate::error::ProxyError;
-use crate::upstream::{BoxError, ProxyBody, UpstreamError};
+use crate::upstream::{BoxError, ProxyBody, UpstreamError, empty_body};
 
 const FINE: u8 = 0;
 const TOO_LARGE: u8 = 1;
@@ -93,9 +93,7 @@ impl PreparedBody {
     /// The body for one attempt: a copy when buffered, the stream once.
     pub fn attempt(&mut self) -> ProxyBody {
         match self {
-            PreparedBody::Buffered(bytes) if bytes.is_empty() => {
-                Empty::new().map_err(|never| match never {}).boxed()
-            }
+            PreparedBody::Buffered(bytes) if bytes.is_empty() => empty_body(),
             PreparedBody::Buffered(bytes) => Full::new(bytes.clone())
                 .map_err(|never| match never {})
                 .boxed(),
@@ -108,9 +106,7 @@ impl PreparedBody {
                     frames.into_iter().map(Ok),
                 )))
             }
-            PreparedBody::Streaming { body, .. } => body
-                .take()
-                .unwrap_or_else(|| Empty::new().map_err(|never| match never {}).boxed()),
+            PreparedBody::Streaming { body, .. } => body.take().unwrap_or_else(empty_body),
         }
     }
 

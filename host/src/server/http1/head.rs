@@ -10,8 +10,12 @@ use std::mem::MaybeUninit;
 use bytes::BytesMut;
 use http::{HeaderValue, Method, Request, StatusCode, Uri, Version, header, request};
 
-use crate::codec::fields::{self, MAX_HEADERS, Span};
-use crate::hygiene;
+use crate::codec::fields::{self, Facts, MAX_HEADERS, Span};
+
+/// Room kept in a request's header map for the fields the proxy adds
+/// (`X-Forwarded-*`, `Forwarded`, `Via`, a request id), so that adding
+/// them does not grow it.
+const FIELDS_ADDED: usize = 8;
 
 /// A request head, and how its body follows.
 pub struct RequestHead {
@@ -30,7 +34,8 @@ pub enum BodyFraming {
     Length(u64),
     Chunked,
     /// Both `Content-Length` and `Transfer-Encoding`: no body is read, the
-    /// request is refused and the connection closed after the answer.
+    /// request is refused and the connection closed after the answer (the
+    /// head says it does not keep alive).
     Ambiguous,
 }
 
@@ -80,15 +85,13 @@ pub fn take(buf: &mut BytesMut, max_head: usize) -> Result<Option<RequestHead>, 
     let head = buf.split_to(length).freeze();
     let uri = Uri::from_maybe_shared(head.slice(target_range))
         .map_err(|_| HeadError::Malformed("the request target is not a valid URI"))?;
-    let mut headers = fields::header_map(&head, &spans[..count])
+    let (mut headers, facts) = fields::header_map(&head, &spans[..count], FIELDS_ADDED)
         .map_err(|_| HeadError::Malformed("a header field is not valid"))?;
-    let body = framing(version, &mut headers)?;
+    let body = framing(version, &facts, &mut headers)?;
     let expect_continue = version == Version::HTTP_11
-        && !matches!(body, BodyFraming::None | BodyFraming::Ambiguous)
-        && headers
-            .get(header::EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let keep_alive = fields::keeps_alive(version, &headers);
+        && facts.expects_continue
+        && !matches!(body, BodyFraming::None | BodyFraming::Ambiguous);
+    let keep_alive = facts.keeps_alive(version) && body != BodyFraming::Ambiguous;
     let (mut parts, ()) = Request::new(()).into_parts();
     parts.method = method;
     parts.uri = uri;
@@ -105,36 +108,31 @@ pub fn take(buf: &mut BytesMut, max_head: usize) -> Result<Option<RequestHead>, 
 /// The body's framing: `Transfer-Encoding` (HTTP/1.1 only, ending in
 /// chunked) over none; else `Content-Length`, left as one plain number
 /// when it came repeated or as a list of the same; else no body.
-fn framing(version: Version, headers: &mut http::HeaderMap) -> Result<BodyFraming, HeadError> {
-    if let Some(last) = headers
-        .get_all(header::TRANSFER_ENCODING)
-        .iter()
-        .next_back()
-    {
+fn framing(
+    version: Version,
+    facts: &Facts,
+    headers: &mut http::HeaderMap,
+) -> Result<BodyFraming, HeadError> {
+    if let Some(chunked) = facts.transfer_encoding {
         if version == Version::HTTP_10 {
             return Err(HeadError::Malformed(
                 "Transfer-Encoding in an HTTP/1.0 request",
             ));
         }
-        if headers.contains_key(header::CONTENT_LENGTH) {
+        if facts.has_length_field() {
             return Ok(BodyFraming::Ambiguous);
         }
-        if !hygiene::ends_in_chunked(last.as_bytes()) {
+        if !chunked {
             return Err(HeadError::Malformed(
                 "the last transfer coding is not chunked",
             ));
         }
         return Ok(BodyFraming::Chunked);
     }
-    let Some(length) = fields::content_length(headers).map_err(HeadError::Malformed)? else {
+    let Some(length) = facts.content_length().map_err(HeadError::Malformed)? else {
         return Ok(BodyFraming::None);
     };
-    let mut values = headers.get_all(header::CONTENT_LENGTH).iter();
-    let plain = values
-        .next()
-        .is_some_and(|v| v.as_bytes().iter().all(u8::is_ascii_digit))
-        && values.next().is_none();
-    if !plain {
+    if facts.length_is_unplain() {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     }
     Ok(match length {
@@ -193,6 +191,7 @@ mod tests {
         let both =
             head("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n");
         assert_eq!(both.body, BodyFraming::Ambiguous);
+        assert!(!both.keep_alive, "the connection closes after the refusal");
         assert_eq!(head("GET / HTTP/1.1\r\n\r\n").body, BodyFraming::None);
         let listed = head("POST / HTTP/1.1\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n");
         assert_eq!(listed.body, BodyFraming::Length(5));

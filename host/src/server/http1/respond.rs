@@ -13,8 +13,8 @@ use bytes::BytesMut;
 use http::{HeaderValue, Response, StatusCode, Version, header};
 use http_body::Body;
 
-use crate::codec::fields;
-use crate::codec::{Framing, Outgoing, put_header};
+use crate::codec::fields::Facts;
+use crate::codec::{Framing, Outgoing, put_header, put_length};
 use crate::upstream::ProxyBody;
 
 /// What the answer depends on of its request.
@@ -34,33 +34,37 @@ pub struct Reply {
 pub fn encode(response: Response<ProxyBody>, asked: &Asked) -> Reply {
     let (parts, body) = response.into_parts();
     let status = parts.status;
-    let headers = &parts.headers;
-    let mut keep_alive = asked.keep_alive && !fields::connection_says(headers, "close");
-    let mut out = BytesMut::with_capacity(head_size(headers));
+    let mut out = BytesMut::with_capacity(head_size(&parts.headers));
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
     out.extend_from_slice(b" ");
     out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
-    let no_length = status.is_informational() || status == StatusCode::NO_CONTENT;
-    let declared = fields::content_length(headers).ok().flatten();
-    for (name, value) in headers {
-        let length_field = name == header::CONTENT_LENGTH;
-        if name == header::TRANSFER_ENCODING || length_field && (no_length || declared.is_none()) {
-            continue;
+    // One pass writes the fields and notes what decides the framing; the
+    // length and the connection's fate are written after it.
+    let mut facts = Facts::default();
+    for (name, value) in &parts.headers {
+        facts.note(name, value.as_bytes());
+        if name != header::TRANSFER_ENCODING && name != header::CONTENT_LENGTH {
+            put_header(&mut out, name.as_str(), value);
         }
-        put_header(&mut out, name.as_str(), value);
     }
+    let no_length = status.is_informational() || status == StatusCode::NO_CONTENT;
     let bodiless = asked.head || no_length || status == StatusCode::NOT_MODIFIED;
+    let declared = facts.content_length().ok().flatten();
+    if let (Some(length), false) = (declared, no_length) {
+        put_length(&mut out, length);
+    }
+    let mut keep_alive = asked.keep_alive && !facts.close;
     let framing = if bodiless {
         None
     } else if let Some(length) = declared {
         Some(Framing::Length(length))
     } else if body.is_end_stream() {
-        put_header(&mut out, "content-length", &HeaderValue::from_static("0"));
+        put_length(&mut out, 0);
         None
     } else if let Some(length) = body.size_hint().exact() {
-        put_header(&mut out, "content-length", &HeaderValue::from(length));
+        put_length(&mut out, length);
         Some(Framing::Length(length))
     } else if asked.version == Version::HTTP_11 {
         put_header(
@@ -74,7 +78,7 @@ pub fn encode(response: Response<ProxyBody>, asked: &Asked) -> Reply {
         Some(Framing::UntilClose)
     };
     if status != StatusCode::SWITCHING_PROTOCOLS {
-        if !keep_alive && !fields::connection_says(headers, "close") {
+        if !keep_alive && !facts.close {
             put_header(&mut out, "connection", &HeaderValue::from_static("close"));
         } else if keep_alive && asked.version == Version::HTTP_10 {
             put_header(
@@ -84,7 +88,7 @@ pub fn encode(response: Response<ProxyBody>, asked: &Asked) -> Reply {
             );
         }
     }
-    if !headers.contains_key(header::DATE) {
+    if !facts.dated {
         put_date(&mut out);
     }
     out.extend_from_slice(b"\r\n");

@@ -8,12 +8,12 @@ use std::time::Duration;
 use bytes::{Buf, Bytes};
 use futures_util::StreamExt;
 use http::header::{self, HeaderMap};
-use http_body_util::{BodyExt, Empty, StreamBody};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 
 use crate::hygiene::Refusal;
 use crate::pipeline::{self, ClientBody, ConnInfo, Proxy};
-use crate::upstream::{BoxError, ProxyBody};
+use crate::upstream::{BoxError, ProxyBody, empty_body};
 
 type Resolver = h3::server::RequestResolver<h3_quinn::Connection, Bytes>;
 type RecvHalf = h3::server::RequestStream<h3_quinn::RecvStream, Bytes>;
@@ -98,7 +98,7 @@ async fn client_body(mut recv: RecvHalf, pause: Duration) -> Result<ClientBody, 
     let Some(first) = first else {
         return Ok(match recv.recv_trailers().await? {
             Some(trailers) => frames(vec![Frame::trailers(trailers)], None),
-            None => Empty::new().map_err(|never| match never {}).boxed(),
+            None => empty_body(),
         });
     };
     Ok(frames(vec![Frame::data(first)], Some(recv)))

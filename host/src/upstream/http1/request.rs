@@ -13,7 +13,8 @@ use http_body::Body;
 use tokio::io::AsyncWrite;
 
 use super::Http1Error;
-use crate::codec::{Framing, Outgoing, SendError, put_header};
+use crate::codec::fields::Facts;
+use crate::codec::{Framing, Outgoing, SendError, put_header, put_length};
 use crate::upstream::proxy_body::ProxyBody;
 
 /// A request's bytes on their way out (see [`Outgoing`]).
@@ -29,16 +30,16 @@ impl Upload {
         let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         out.extend_from_slice(target.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
+        let mut facts = Facts::default();
         for (name, value) in &parts.headers {
-            if name != header::TRANSFER_ENCODING {
+            facts.note(name, value.as_bytes());
+            if name != header::TRANSFER_ENCODING && name != header::CONTENT_LENGTH {
                 put_header(&mut out, name.as_str(), value);
             }
         }
-        let framing = framing(parts, &body)?;
+        let framing = framing(parts, &facts, &body)?;
         match &framing {
-            Some(Framing::Length(n)) if !parts.headers.contains_key(header::CONTENT_LENGTH) => {
-                put_header(&mut out, "content-length", &HeaderValue::from(*n));
-            }
+            Some(Framing::Length(n)) => put_length(&mut out, *n),
             Some(Framing::Chunked) => {
                 put_header(
                     &mut out,
@@ -82,13 +83,12 @@ impl Upload {
 }
 
 /// The framing of the body, or `None` when the request goes without one.
-fn framing(parts: &request::Parts, body: &ProxyBody) -> Result<Option<Framing>, Http1Error> {
-    if let Some(length) = parts.headers.get(header::CONTENT_LENGTH) {
-        let length = length
-            .to_str()
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .ok_or(Http1Error::Request("its content-length is not a number"))?;
+fn framing(
+    parts: &request::Parts,
+    facts: &Facts,
+    body: &ProxyBody,
+) -> Result<Option<Framing>, Http1Error> {
+    if let Some(length) = facts.content_length().map_err(Http1Error::Request)? {
         return Ok(Some(Framing::Length(length)));
     }
     if body.is_end_stream() {

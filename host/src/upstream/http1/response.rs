@@ -13,11 +13,14 @@ use http::{HeaderMap, Method, Response, StatusCode, Version, header};
 
 use super::Http1Error;
 use crate::codec::Decoder;
-use crate::codec::fields::{self, MAX_HEADERS, Span};
-use crate::hygiene;
+use crate::codec::fields::{self, Facts, MAX_HEADERS, Span};
 
 /// The largest response head read, as a limit against a runaway upstream.
 pub const MAX_HEAD: usize = 64 * 1024;
+
+/// Room kept in a response's header map for the fields the proxy and its
+/// plugins add on the way back, so that adding them does not grow it.
+const FIELDS_ADDED: usize = 4;
 
 /// A response head, and how its body follows.
 pub struct Head {
@@ -71,13 +74,13 @@ fn take_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, Http1Er
     let count = parsed.headers.len();
     fields::spans(buf, parsed.headers, &mut spans);
     let head = buf.split_to(length).freeze();
-    let mut headers = fields::header_map(&head, &spans[..count])
+    let (mut headers, facts) = fields::header_map(&head, &spans[..count], FIELDS_ADDED)
         .map_err(|_| Http1Error::Malformed("a header field is not valid"))?;
     let mut response = Response::new(());
     *response.status_mut() = status;
     *response.version_mut() = version;
-    let keep_alive = fields::keeps_alive(version, &headers);
-    let (decoder, framing_keeps_alive) = framing(method, status, &mut headers)?;
+    let keep_alive = facts.keeps_alive(version);
+    let (decoder, framing_keeps_alive) = framing(method, status, &facts, &mut headers)?;
     *response.headers_mut() = headers;
     Ok(Some(Head {
         response,
@@ -90,6 +93,7 @@ fn take_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, Http1Er
 fn framing(
     method: &Method,
     status: StatusCode,
+    facts: &Facts,
     headers: &mut HeaderMap,
 ) -> Result<(Decoder, bool), Http1Error> {
     if method == Method::HEAD
@@ -99,20 +103,18 @@ fn framing(
     {
         return Ok((Decoder::length(0), true));
     }
-    if let Some(last) = headers
-        .get_all(header::TRANSFER_ENCODING)
-        .iter()
-        .next_back()
-    {
-        let chunked = hygiene::ends_in_chunked(last.as_bytes());
-        let had_length = headers.remove(header::CONTENT_LENGTH).is_some();
+    if let Some(chunked) = facts.transfer_encoding {
+        let had_length = facts.has_length_field();
+        if had_length {
+            headers.remove(header::CONTENT_LENGTH);
+        }
         return Ok(if chunked {
             (Decoder::chunked(), !had_length)
         } else {
             (Decoder::until_close(), false)
         });
     }
-    let length = fields::content_length(headers).map_err(Http1Error::Malformed)?;
+    let length = facts.content_length().map_err(Http1Error::Malformed)?;
     Ok(match length {
         Some(length) => (Decoder::length(length), true),
         None => (Decoder::until_close(), false),
