@@ -377,3 +377,37 @@ async fn idle_keepalive_connections_are_closed() {
         started.elapsed()
     );
 }
+
+/// `printf 'GET …GET …' | nc`: the client sends its requests, then ends its
+/// side while the origin is still answering the first. Both are answered;
+/// a client that leaves with nothing unanswered is dropped (tested in
+/// edge_cache_shared).
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_sent_before_a_half_close_are_all_answered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let slow = Origin::serve("slow", |_| async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        origin::respond(200, "slow")
+    })
+    .await;
+    let proxy = Proxy::start(&config(&slow, ""));
+    let mut stream = tokio::net::TcpStream::connect(proxy.http).await.unwrap();
+    let host = proxy.http;
+    let requests = format!(
+        "GET /1 HTTP/1.1\r\nHost: {host}\r\n\r\nGET /2 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(requests.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut answers = Vec::new();
+    let read =
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answers)).await;
+    assert!(matches!(read, Ok(Ok(_))), "no close within 10 s: {read:?}");
+    let text = String::from_utf8_lossy(&answers);
+    assert_eq!(text.matches("HTTP/1.1 200").count(), 2, "{text}");
+    let paths: Vec<_> = slow
+        .received()
+        .iter()
+        .map(|r| r.uri.path().to_owned())
+        .collect();
+    assert_eq!(paths, ["/1", "/2"]);
+}

@@ -194,14 +194,15 @@ where
 /// Whether the client has closed (or reset) the connection while its
 /// answer is awaited. Bytes it sends meanwhile (a pipelined request) are
 /// kept for later, up to a head's worth; none are read while the
-/// request's own body is being read.
+/// request's own body is being read. An end of file after such bytes is a
+/// half-close, not a leave: the requests it sent are answered.
 fn client_left<IO: AsyncRead + Unpin>(
     wire: &Wire<IO>,
     max_head: usize,
     cx: &mut Context<'_>,
 ) -> bool {
     let mut state = wire.lock();
-    if state.body == BodyState::Reading {
+    if state.body == BodyState::Reading || state.half_closed {
         return false;
     }
     let mut buf = [0u8; 512];
@@ -210,7 +211,10 @@ fn client_left<IO: AsyncRead + Unpin>(
         match Pin::new(&mut state.io).poll_read(cx, &mut read) {
             Poll::Pending => return false,
             Poll::Ready(Err(_)) => return true,
-            Poll::Ready(Ok(())) if read.filled().is_empty() => return true,
+            Poll::Ready(Ok(())) if read.filled().is_empty() => {
+                state.half_closed = !state.read.is_empty();
+                return !state.half_closed;
+            }
             Poll::Ready(Ok(())) => {
                 let filled = read.filled();
                 state.read.extend_from_slice(filled);

@@ -31,6 +31,10 @@ pub struct WireState<IO> {
     /// Bytes read and not yet taken.
     pub read: BytesMut,
     pub body: BodyState,
+    /// The client ended its side after requests still unanswered in
+    /// `read` (`printf … | nc` does): they are answered, and its end of
+    /// file is no longer taken for its leaving.
+    pub half_closed: bool,
 }
 
 impl<IO> Wire<IO> {
@@ -40,6 +44,7 @@ impl<IO> Wire<IO> {
                 io,
                 read,
                 body: BodyState::Settled,
+                half_closed: false,
             }),
         }
     }
