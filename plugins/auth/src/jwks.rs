@@ -4,7 +4,8 @@
 //!
 //! - `set`: the document and its schedule, expiring with it. Past the
 //!   refresh point, the one request that wins the `lock` (compare-and-set)
-//!   refetches while the others keep using the set.
+//!   refetches while the others keep using the set; a request that wins it
+//!   after another's refresh finds the new set and fetches nothing.
 //! - Cold or expired: the request that wins `lock` fetches; the others poll
 //!   kv (`sleep`, no CPU) until the set appears, at most `wait`.
 //! - A failed cold fetch leaves `down` for `failure_backoff`: requests in
@@ -120,6 +121,13 @@ impl Jwks {
         if now_ms() < cached.refresh_at_ms || !claim(store, &self.key("lock"), lock_ttl) {
             return Ok(false);
         }
+        // Another request may have refreshed the set, and let the lock go,
+        // between this one's read and its claim: then it is done.
+        if let Some(latest) = self.refreshed_since(store, &cached) {
+            let _ = store.delete(&self.key("lock"));
+            self.remember(&latest)?;
+            return Ok(false);
+        }
         // The lock is kept on failure: it spaces out retries.
         match self.fetch(Some(store)) {
             Ok(()) => {
@@ -133,6 +141,13 @@ impl Jwks {
                 Ok(false)
             }
         }
+    }
+
+    /// The set in kv, when it is no longer the one `seen`.
+    fn refreshed_since(&self, store: &Store, seen: &Cached) -> Option<Cached> {
+        let entry = store.get(&self.key("set")).ok()??;
+        let latest: Cached = serde_json::from_slice(&entry.value).ok()?;
+        (latest.fetched_at_ms != seen.fetched_at_ms).then_some(latest)
     }
 
     /// No usable set: one request fetches, the others wait for it.
