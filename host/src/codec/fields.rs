@@ -128,7 +128,7 @@ impl Facts {
         }
     }
 
-    /// Whether `Content-Length` came once, as a plain number.
+    /// Whether any `Content-Length` field came.
     pub fn has_length_field(&self) -> bool {
         self.length_values > 0
     }
